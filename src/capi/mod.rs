@@ -1,0 +1,20 @@
+//! The C-API idioms rawcapi uses, each spelled out in exactly one file.
+//!
+//! The functions in `src/functions/` are written in terms of these helpers, never in terms of the
+//! raw calls they wrap, so each idiom (and each reference-counting rule) is explained once:
+//!
+//! | file        | C idiom                                                        |
+//! |-------------|----------------------------------------------------------------|
+//! | `error.rs`  | `return NULL` with an exception set; `PyErr_SetString`          |
+//! | `panic.rs`  | (none in C) catching a Rust panic at the `extern "C"` boundary  |
+//! | `object.rs` | `Py_DECREF` on every path: an owned (new) reference             |
+//! | `buffer.rs` | `PyObject_GetBuffer` … `PyBuffer_Release`                       |
+//! | `gil.rs`    | `Py_BEGIN_ALLOW_THREADS` … `Py_END_ALLOW_THREADS`               |
+//! | `strings.rs`| `PyUnicode_KIND` / `PyUnicode_DATA`: reading a `str` in place   |
+
+pub mod buffer;
+pub mod error;
+pub mod gil;
+pub mod object;
+pub mod panic;
+pub mod strings;

@@ -1,0 +1,89 @@
+//! Owned references: the one place rawcapi calls `Py_DECREF`.
+//!
+//! Every `PyObject *` is either *owned* (a "new reference": the holder must `Py_DECREF` it once)
+//! or *borrowed* (someone else keeps it alive; the holder must not decref it). C code tracks this
+//! in comments and by hand on every return path. rawcapi wraps each new reference it receives in
+//! [`Owned`], whose `Drop` is the `Py_DECREF`, so an early return or `?` cannot leak it, and
+//! [`Owned::into_raw`] is the hand-over when the reference is returned to the caller.
+
+use std::ffi::CStr;
+use std::ptr::NonNull;
+
+use pyo3_ffi::{Py_DECREF, PyObject};
+
+use crate::capi::error::{PyErrSet, PyResult};
+
+/// A strong (owned) reference to a Python object. The GIL must be held while one is dropped.
+pub struct Owned(NonNull<PyObject>);
+
+impl Owned {
+    /// Take ownership of a new reference returned by a C-API call; `NULL` means that call failed
+    /// and set an exception, which becomes `Err`.
+    ///
+    /// # Safety
+    /// `ptr` must be a new reference (or `NULL` with an exception set), and the GIL held.
+    pub unsafe fn from_new(ptr: *mut PyObject) -> PyResult<Owned> {
+        NonNull::new(ptr).map(Owned).ok_or_else(PyErrSet::fetched)
+    }
+
+    pub fn as_ptr(&self) -> *mut PyObject {
+        self.0.as_ptr()
+    }
+
+    /// Give the reference away (to the interpreter, as a return value) without decrementing it.
+    pub fn into_raw(self) -> *mut PyObject {
+        let ptr = self.0.as_ptr();
+        std::mem::forget(self);
+        ptr
+    }
+}
+
+impl Drop for Owned {
+    fn drop(&mut self) {
+        // SAFETY: we own one reference (see `from_new`) and the GIL is held wherever an `Owned`
+        // lives: it is `!Send` (it holds a raw pointer), so it cannot enter a closure that runs
+        // with the GIL released.
+        unsafe { Py_DECREF(self.0.as_ptr()) }
+    }
+}
+
+/// A Python int from an unsigned 128-bit value: `PyLong_FromUnsignedLongLong` (new reference)
+/// when it fits 64 bits, else `PyLong_FromString` on its decimal digits (new reference).
+pub fn int_from_u128(value: u128) -> PyResult<Owned> {
+    if let Ok(small) = u64::try_from(value) {
+        // SAFETY: GIL held; returns a new reference or NULL with MemoryError set.
+        return unsafe { Owned::from_new(pyo3_ffi::PyLong_FromUnsignedLongLong(small)) };
+    }
+    let digits = std::ffi::CString::new(value.to_string()).expect("digits contain no NUL");
+    // SAFETY: GIL held; `digits` is a NUL-terminated decimal string; passing NULL for `pend` is
+    // allowed. Returns a new reference.
+    unsafe { Owned::from_new(pyo3_ffi::PyLong_FromString(digits.as_ptr(), std::ptr::null_mut(), 10)) }
+}
+
+/// The name of `obj`'s type, for error messages (`Py_TYPE(obj)->tp_name`, as CPython's own
+/// messages print it: "not 'str'").
+///
+/// # Safety
+/// `obj` is a valid object (borrowed is fine) and the GIL is held.
+pub unsafe fn type_name(obj: *mut PyObject) -> String {
+    // SAFETY: `Py_TYPE` returns a borrowed pointer to the object's type, which outlives the
+    // object; `tp_name` is a NUL-terminated string owned by the type.
+    let name = unsafe { CStr::from_ptr((*pyo3_ffi::Py_TYPE(obj)).tp_name) };
+    name.to_string_lossy().into_owned()
+}
+
+/// A non-negative Python int as `usize` (`PyLong_AsSsize_t`): TypeError for a non-int,
+/// ValueError for a negative one, OverflowError for one too large.
+///
+/// # Safety
+/// `obj` is a valid object (borrowed) and the GIL is held.
+pub unsafe fn usize_from_int(obj: *mut PyObject, what: &str) -> PyResult<usize> {
+    use crate::capi::error::{raise, Exc};
+    // SAFETY: GIL held, `obj` valid. PyLong_AsSsize_t borrows `obj`; it returns -1 with an
+    // exception set on failure (TypeError for a non-int, OverflowError when out of range).
+    let value = unsafe { pyo3_ffi::PyLong_AsSsize_t(obj) };
+    if value == -1 && unsafe { !pyo3_ffi::PyErr_Occurred().is_null() } {
+        return Err(PyErrSet::fetched());
+    }
+    usize::try_from(value).map_err(|_| raise(Exc::ValueError, &format!("{what} must be >= 0, not {value}")))
+}

@@ -1,0 +1,44 @@
+//! No panic crosses `extern "C"`.
+//!
+//! C has no unwinding, and since Rust 1.81 a panic that reaches an `extern "C"` frame aborts the
+//! whole process — the user's interpreter with it. So every entry point the interpreter calls
+//! (module functions, type slots, the module's exec slot) runs its body inside [`guard`], which
+//! catches the panic and raises `SystemError` carrying the panic message instead.
+//!
+//! `guard` is also where `PyResult` meets the C return convention: its caller gets either a new
+//! reference or the error marker with an exception set.
+
+use std::any::Any;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+
+use crate::capi::error::{raise, Exc, PyResult};
+
+/// Run `body`; a panic in it becomes `SystemError("rawcapi panicked: <message>")`.
+///
+/// The GIL must be held on entry; `body` leaves it held on every path (the GIL guard in
+/// `gil.rs` re-takes it while a panic unwinds), so raising here is allowed.
+///
+/// `AssertUnwindSafe`: after a panic we never look at the state the body was mutating again —
+/// everything it owned is dropped during unwinding (buffers released, references decremented),
+/// and the exception is all that is left.
+pub fn guard<T>(error_marker: T, body: impl FnOnce() -> PyResult<T>) -> T {
+    match catch_unwind(AssertUnwindSafe(body)) {
+        Ok(Ok(value)) => value,
+        Ok(Err(_exception_is_set)) => error_marker,
+        Err(payload) => {
+            let _ = raise(Exc::SystemError, &format!("rawcapi panicked: {}", message(&*payload)));
+            error_marker
+        }
+    }
+}
+
+/// The text of a panic payload: `panic!("...")` gives a `&str` or a `String`.
+fn message(payload: &(dyn Any + Send)) -> &str {
+    if let Some(s) = payload.downcast_ref::<&str>() {
+        s
+    } else if let Some(s) = payload.downcast_ref::<String>() {
+        s
+    } else {
+        "(a panic payload that is not a string)"
+    }
+}

@@ -1,0 +1,57 @@
+//! `count_lines(text, /) -> int`: the number of `'\n'` in a `str` or bytes-like object.
+//!
+//! The article's version is PyO3's `fn count_lines(text: &str)`, which makes PyO3 encode the
+//! `str` to UTF-8 first (and fail on lone surrogates). This one reads the `str`'s own code units
+//! in place (`src/capi/strings.rs`), and any buffer-protocol object as bytes.
+
+use pyo3_ffi::PyObject;
+
+use crate::capi::buffer::{Buffer, READ_ANY_LAYOUT};
+use crate::capi::error::{raise, Exc};
+use crate::capi::gil::allow_threads_above;
+use crate::capi::object::{int_from_u128, type_name};
+use crate::capi::panic;
+use crate::capi::strings::{code_units, CodeUnits};
+use crate::kernels::memory::Units;
+use crate::kernels::newlines::{count_newlines, count_newlines_layout};
+
+pub const DOC: &std::ffi::CStr = c"count_lines($module, text, /)
+--
+
+Return the number of newline characters in text.
+
+For a str: text.count('\\n'), read in place in CPython's own storage (no
+encoding; any code point, lone surrogates included). For any bytes-like
+object: memoryview(text).tobytes().count(b'\\n').";
+
+/// `METH_O`: `text` is a borrowed reference, alive for the whole call.
+pub unsafe extern "C" fn count_lines(_module: *mut PyObject, text: *mut PyObject) -> *mut PyObject {
+    panic::guard(std::ptr::null_mut(), || {
+        // SAFETY (the checks below): `text` is a valid object and the GIL is held.
+        let count: u128 = if unsafe { pyo3_ffi::PyUnicode_Check(text) } != 0 {
+            // SAFETY: a str, GIL held; `text` outlives the call, so its units stay readable.
+            let units = unsafe { code_units(text) }?;
+            u128::from(allow_threads_above(units.nbytes(), || match units {
+                CodeUnits::Latin1(u) => count_newlines(u),
+                CodeUnits::Ucs2(u) => count_newlines(u),
+                CodeUnits::Ucs4(u) => count_newlines(u),
+            }))
+        } else if unsafe { pyo3_ffi::PyBytes_CheckExact(text) } != 0 {
+            // SAFETY: an exact bytes object's immutable storage, alive as long as `text`.
+            let units = unsafe { Units::new(pyo3_ffi::PyBytes_AS_STRING(text) as *const u8, pyo3_ffi::Py_SIZE(text) as usize) };
+            u128::from(allow_threads_above(units.len(), || count_newlines(units)))
+        } else if unsafe { pyo3_ffi::PyObject_CheckBuffer(text) } == 0 {
+            // SAFETY: `text` valid, GIL held.
+            let name = unsafe { type_name(text) };
+            return Err(raise(Exc::TypeError, &format!("count_lines() argument must be str or a bytes-like object, not '{name}'")));
+        } else {
+            // SAFETY: `text` valid (borrowed), GIL held.
+            let buffer = unsafe { Buffer::get(text, READ_ANY_LAYOUT) }?;
+            let layout = buffer.layout();
+            // SAFETY: `buffer` stays exported until it drops after the scan.
+            allow_threads_above(buffer.len_bytes(), || unsafe { count_newlines_layout(&layout) })
+                .map_err(|bad| raise(Exc::BufferError, &format!("count_lines: inconsistent buffer layout ({})", bad.0)))?
+        };
+        Ok(int_from_u128(count)?.into_raw())
+    })
+}

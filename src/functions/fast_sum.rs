@@ -1,0 +1,51 @@
+//! `fast_sum(data, /) -> int`: the sum of the bytes of any buffer-protocol object.
+//!
+//! The article's C version is `examples/fast_sum.c`: `METH_VARARGS`, `PyArg_ParseTuple(args,
+//! "y*", &view)`, a loop, `PyBuffer_Release`. This one differs where it pays:
+//! - `METH_O`: one positional argument arrives as a borrowed `PyObject *`, with no argument
+//!   tuple to build and no format string to interpret;
+//! - an exact `bytes` object is read in place, without the buffer protocol's bookkeeping;
+//! - any other exporter is asked for its most general layout (`y*` refuses non-contiguous ones);
+//! - the GIL is released while a large input is scanned.
+
+use pyo3_ffi::PyObject;
+
+use crate::capi::buffer::{Buffer, READ_ANY_LAYOUT};
+use crate::capi::error::{raise, Exc};
+use crate::capi::gil::allow_threads_above;
+use crate::capi::object::int_from_u128;
+use crate::capi::panic;
+use crate::kernels::memory::Units;
+use crate::kernels::strided::Layout;
+use crate::kernels::sum::{sum_bytes, sum_layout};
+
+pub const DOC: &std::ffi::CStr = c"fast_sum($module, data, /)
+--
+
+Return the sum of the bytes of data, any object with the buffer protocol.
+
+Equal to sum(memoryview(data).tobytes()) for every layout the protocol allows
+(non-contiguous, negative strides, multi-dimensional, suboffsets), without
+copying. Raises TypeError for objects that are not bytes-like.";
+
+/// `METH_O`: `data` is a borrowed reference, alive for the whole call (the caller holds it).
+pub unsafe extern "C" fn fast_sum(_module: *mut PyObject, data: *mut PyObject) -> *mut PyObject {
+    panic::guard(std::ptr::null_mut(), || {
+        // SAFETY: `data` is a valid object and the GIL is held (we are called by the interpreter).
+        let total = if unsafe { pyo3_ffi::PyBytes_CheckExact(data) } != 0 {
+            // SAFETY: an exact bytes object: PyBytes_AS_STRING points at its Py_SIZE immutable
+            // bytes, which live as long as `data`, which outlives this call.
+            let units = unsafe { Units::new(pyo3_ffi::PyBytes_AS_STRING(data) as *const u8, pyo3_ffi::Py_SIZE(data) as usize) };
+            u128::from(allow_threads_above(units.len(), || sum_bytes(units)))
+        } else {
+            // SAFETY: `data` valid (borrowed), GIL held.
+            let buffer = unsafe { Buffer::get(data, READ_ANY_LAYOUT) }?;
+            let layout: Layout = buffer.layout();
+            // SAFETY: `buffer` is not released until it drops at the end of this closure, after
+            // the scan, so the layout's memory stays exported and readable throughout.
+            allow_threads_above(buffer.len_bytes(), || unsafe { sum_layout(&layout) })
+                .map_err(|bad| raise(Exc::BufferError, &format!("fast_sum: inconsistent buffer layout ({})", bad.0)))?
+        };
+        Ok(int_from_u128(total)?.into_raw())
+    })
+}

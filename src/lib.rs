@@ -1,0 +1,126 @@
+//! rawcapi: a CPython extension module written against the raw C API, in Rust.
+//!
+//! The module, as the equivalent Python (the way CPython's `Modules/xxlimited.c` opens):
+//!
+//! ```python
+//! """rawcapi: the article's C-extension examples ..."""
+//! __version__ = "0.1.0"
+//! def fast_sum(data, /): return sum(memoryview(data).tobytes())
+//! def count_lines(text, /):
+//!     return text.count('\n') if isinstance(text, str) else memoryview(text).tobytes().count(b'\n')
+//! ```
+//!
+//! This file holds only the tables CPython reads — the `PyMethodDef` array, the module's slots,
+//! the `PyModuleDef` — and `PyInit_rawcapi`, the one exported symbol, last. The functions are in
+//! `src/functions/`, the C-API idioms they use in `src/capi/`, the loops in `src/kernels/`.
+//! docs/02-module.md walks through this file beside its C equivalent.
+
+use std::ffi::{c_int, c_void};
+use std::ptr;
+
+use pyo3_ffi::{
+    PyMethodDef, PyMethodDefPointer, PyModuleDef, PyModuleDef_HEAD_INIT, PyModuleDef_Init, PyModuleDef_Slot,
+    PyObject, METH_O,
+};
+
+pub mod capi;
+pub mod functions;
+pub mod kernels;
+
+use functions::{count_lines, fast_sum, private};
+
+/// The method table: `static PyMethodDef rawcapi_methods[] = { {...}, {NULL, NULL, 0, NULL} };`.
+/// `METH_O` functions receive their single argument directly (see src/functions/fast_sum.rs).
+/// Each docstring starts with a `name($module, ...)\n--\n\n` text signature, which CPython turns
+/// into `__text_signature__`, so `inspect.signature()` and `help()` show the parameters.
+static mut METHODS: [PyMethodDef; 5] = [
+    PyMethodDef {
+        ml_name: c"fast_sum".as_ptr(),
+        ml_meth: PyMethodDefPointer { PyCFunction: fast_sum::fast_sum },
+        ml_flags: METH_O,
+        ml_doc: fast_sum::DOC.as_ptr(),
+    },
+    PyMethodDef {
+        ml_name: c"count_lines".as_ptr(),
+        ml_meth: PyMethodDefPointer { PyCFunction: count_lines::count_lines },
+        ml_flags: METH_O,
+        ml_doc: count_lines::DOC.as_ptr(),
+    },
+    PyMethodDef {
+        ml_name: c"_panic".as_ptr(),
+        ml_meth: PyMethodDefPointer { PyCFunction: private::panic },
+        ml_flags: METH_O,
+        ml_doc: private::PANIC_DOC.as_ptr(),
+    },
+    PyMethodDef {
+        ml_name: c"_set_gil_release_threshold".as_ptr(),
+        ml_meth: PyMethodDefPointer { PyCFunction: private::set_gil_release_threshold },
+        ml_flags: METH_O,
+        ml_doc: private::THRESHOLD_DOC.as_ptr(),
+    },
+    // The sentinel: CPython stops reading the table at the first entry whose ml_name is NULL.
+    PyMethodDef::zeroed(),
+];
+
+const MODULE_DOC: &std::ffi::CStr = c"The article's C-extension examples, written in Rust against the raw CPython C API.
+
+fast_sum(data)     -- sum of the bytes of any buffer-protocol object
+count_lines(text)  -- number of '\\n' in a str or bytes-like object
+
+Both release the GIL while they scan large inputs.";
+
+/// `Py_mod_exec`: runs once per module object, after CPython has created it from the
+/// definition. Here the module's attributes beyond its functions are added.
+unsafe extern "C" fn rawcapi_exec(module: *mut PyObject) -> c_int {
+    capi::panic::guard(-1, || {
+        let version = concat!(env!("CARGO_PKG_VERSION"), "\0");
+        // SAFETY: `module` is the new module (borrowed), GIL held; the value is a NUL-terminated
+        // string that PyModule_AddStringConstant copies into a new str it stores in the module.
+        if unsafe { pyo3_ffi::PyModule_AddStringConstant(module, c"__version__".as_ptr(), version.as_ptr().cast()) } < 0 {
+            return Err(capi::error::PyErrSet::fetched());
+        }
+        Ok(0)
+    })
+}
+
+/// The module's slots: what multi-phase initialisation (PEP 489) runs, in order.
+const SLOT_COUNT: usize = 2 + cfg!(Py_3_12) as usize + cfg!(Py_3_13) as usize;
+static mut SLOTS: [PyModuleDef_Slot; SLOT_COUNT] = [
+    PyModuleDef_Slot { slot: pyo3_ffi::Py_mod_exec, value: rawcapi_exec as *mut c_void },
+    // The module keeps no Python objects in Rust statics, so each (sub)interpreter can have its
+    // own module object, even one with its own GIL (PEP 684). Without this slot, 3.12+ refuses to
+    // import the module into an isolated subinterpreter.
+    #[cfg(Py_3_12)]
+    PyModuleDef_Slot { slot: pyo3_ffi::Py_mod_multiple_interpreters, value: pyo3_ffi::Py_MOD_PER_INTERPRETER_GIL_SUPPORTED },
+    // The functions touch no shared Python state beyond their arguments, so a free-threaded
+    // interpreter can keep its GIL off; without this slot it would turn the GIL back on at import.
+    #[cfg(Py_3_13)]
+    PyModuleDef_Slot { slot: pyo3_ffi::Py_mod_gil, value: pyo3_ffi::Py_MOD_GIL_NOT_USED },
+    PyModuleDef_Slot { slot: 0, value: ptr::null_mut() },
+];
+
+/// `static struct PyModuleDef rawcapi_module = { PyModuleDef_HEAD_INIT, "rawcapi", doc, 0, ... }`.
+/// `m_size = 0`: no per-module state yet. `m_slots` makes this a multi-phase definition.
+static mut MODULE_DEF: PyModuleDef = PyModuleDef {
+    m_base: PyModuleDef_HEAD_INIT,
+    m_name: c"rawcapi".as_ptr(),
+    m_doc: MODULE_DOC.as_ptr(),
+    m_size: 0,
+    m_methods: (&raw mut METHODS).cast(),
+    m_slots: (&raw mut SLOTS).cast(),
+    m_traverse: None,
+    m_clear: None,
+    m_free: None,
+};
+
+/// The one exported symbol. `import rawcapi` finds `rawcapi.*.so`, looks up `PyInit_rawcapi`
+/// and calls it. With multi-phase initialisation it returns the *definition* (`PyModuleDef_Init`
+/// marks it as an object and returns it, a borrowed reference to a static), not a module:
+/// CPython then creates the module and runs the `Py_mod_exec` slot itself.
+#[allow(non_snake_case)]
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn PyInit_rawcapi() -> *mut PyObject {
+    // SAFETY: MODULE_DEF is a static with the layout CPython expects; PyModuleDef_Init only
+    // initialises its object header and returns it cast to PyObject*. It cannot fail or panic.
+    unsafe { PyModuleDef_Init(&raw mut MODULE_DEF) }
+}
