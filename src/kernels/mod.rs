@@ -4,6 +4,7 @@
 //! objects into the raw descriptions these modules take (a pointer and a length, or a strided
 //! layout), releases the GIL, and calls in. Everything here is covered by `cargo test`.
 
+pub mod array;
 pub mod memory;
 pub mod newlines;
 pub mod strided;

@@ -1,0 +1,8 @@
+//! The `Array` type's kernels: plain Rust over raw strided memory, no Python.
+//!
+//! `dtype.rs` is the element-type descriptor (NumPy's dtype, reduced to what rawcapi supports);
+//! `view.rs` is the raw (pointer, dtype, shape, strides) description every loop takes — the
+//! kernel-side picture of the article's ndarray diagram.
+
+pub mod dtype;
+pub mod view;
