@@ -3,6 +3,16 @@
 //! `dtype.rs` is the element-type descriptor (NumPy's dtype, reduced to what rawcapi supports);
 //! `view.rs` is the raw (pointer, dtype, shape, strides) description every loop takes — the
 //! kernel-side picture of the article's ndarray diagram.
+//!
+//! The arithmetic (NumPy's ufuncs in miniature): `element.rs` (element types, casts),
+//! `elementwise.rs` (the inner loops and the table that picks one by dtype), `broadcast.rs`
+//! (broadcasting and the N-d walk), `ufunc.rs` (the driver: overlap, casting, threads) and
+//! `threads.rs` (splitting a loop across scoped threads).
 
+pub mod broadcast;
 pub mod dtype;
+pub mod element;
+pub mod elementwise;
+pub mod threads;
+pub mod ufunc;
 pub mod view;

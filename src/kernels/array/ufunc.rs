@@ -1,0 +1,359 @@
+//! Running an elementwise loop over whole arrays: NumPy's ufunc machinery in miniature.
+//!
+//! Given a kernel from `elementwise.rs` and raw views of the operands, this
+//! 1. checks the shapes broadcast (errors name the shapes, as NumPy's do) and the result may be
+//!    cast to the output's dtype (`same_kind`, as NumPy's `out=` and in-place operators);
+//! 2. resolves memory overlap the way NumPy does (`NPY_ITER_COPY_IF_OVERLAP`): an input that
+//!    shares memory with the output, other than element-for-element (`a += b` reads `a[i]` just
+//!    before writing `a[i]`), is first copied, so `a[1:] += a[:-1]` equals the copy semantics;
+//! 3. coalesces dimensions (`broadcast.rs`) and calls the inner loop once per innermost row;
+//! 4. casts operands whose dtype is not the loop's a chunk at a time into small buffers, never
+//!    a whole converted copy (NumPy's buffered iterator);
+//! 5. splits large loops across threads by element range; each thread writes (and so first
+//!    touches) its own part of a freshly allocated result.
+
+use std::fmt;
+
+use super::broadcast::{broadcast_shapes, broadcast_strides, check_output_shape, BroadcastError, Walk};
+use super::dtype::DType;
+use super::element::{can_cast_same_kind, cast_loop, CastLoop};
+use super::elementwise::{BinaryKernel, UnaryKernel};
+use super::threads::split_range;
+use super::view::{byte_extent, may_overlap, ArrayView, ArrayViewMut};
+
+/// Elements per cast chunk: small enough for the buffers to stay in L1/L2, large enough that
+/// the per-chunk overhead vanishes.
+const CHUNK: usize = 1024;
+
+/// Below this many elements per thread, a thread costs more than it saves.
+pub const MIN_ELEMENTS_PER_THREAD: usize = 1 << 16;
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum UfuncError {
+    Broadcast(BroadcastError),
+    /// The result's dtype cannot be cast to the output's under `same_kind`.
+    OutputCast { ufunc: &'static str, from: DType, to: DType },
+    /// A temporary copy (for overlapping operands) could not be allocated.
+    NoMemory { bytes: usize },
+}
+
+impl fmt::Display for UfuncError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            UfuncError::Broadcast(e) => e.fmt(f),
+            UfuncError::OutputCast { ufunc, from, to } => write!(
+                f,
+                "Cannot cast ufunc '{ufunc}' output from dtype('{}') to dtype('{}') with casting rule 'same_kind'",
+                from.name(),
+                to.name()
+            ),
+            UfuncError::NoMemory { bytes } => write!(f, "Unable to allocate {bytes} bytes for a temporary copy of an overlapping operand"),
+        }
+    }
+}
+
+impl From<BroadcastError> for UfuncError {
+    fn from(e: BroadcastError) -> Self {
+        UfuncError::Broadcast(e)
+    }
+}
+
+/// A raw pointer that may cross to the worker threads. The views it comes from are valid for
+/// the whole call (the caller's promise) and each thread touches a disjoint range of the output.
+#[derive(Clone, Copy)]
+struct SendPtr(*mut u8);
+// SAFETY: see above; the pointer is only dereferenced inside the loops, under those promises.
+unsafe impl Send for SendPtr {}
+// SAFETY: as above.
+unsafe impl Sync for SendPtr {}
+
+/// One operand as the driver sees it: base pointer, strides over the full (broadcast) shape,
+/// and the cast between its dtype and the loop's (`None` when they agree).
+struct Plan<'a> {
+    base: SendPtr,
+    strides: Vec<isize>,
+    cast: Option<CastLoop>,
+    loop_itemsize: usize,
+    is_output: bool,
+    /// Keeps a temporary copy alive while `base` points into it.
+    _copy: Option<Vec<u128>>,
+    _life: std::marker::PhantomData<&'a ()>,
+}
+
+/// A contiguous copy of `v` (same dtype), for an input that partially overlaps the output.
+/// `u128` storage keeps every dtype aligned.
+unsafe fn contiguous_copy(v: &ArrayView) -> Result<Vec<u128>, UfuncError> {
+    let itemsize = v.dtype.itemsize();
+    let bytes = v.size() * itemsize;
+    let mut storage: Vec<u128> = Vec::new();
+    storage.try_reserve_exact(bytes.div_ceil(16)).map_err(|_| UfuncError::NoMemory { bytes })?;
+    storage.resize(bytes.div_ceil(16), 0);
+    let dst = storage.as_mut_ptr() as *mut u8;
+    let out_strides = super::view::c_strides(v.shape, itemsize).expect("an existing view's size fits");
+    let walk = Walk::<2>::new(v.shape, [v.strides, &out_strides]);
+    let copy = cast_loop(v.dtype, v.dtype);
+    let steps = [walk.strides[0][walk.shape.len() - 1], walk.strides[1][walk.shape.len() - 1]];
+    walk.for_each_run(0, walk.size(), |[src_off, dst_off], n| {
+        // SAFETY: offsets come from the view's own shape/strides (valid by the caller's promise)
+        // and from the C-contiguous layout of `storage`, which holds `size` elements.
+        unsafe { copy(v.data.offset(src_off), steps[0], dst.offset(dst_off), steps[1], n) };
+    });
+    Ok(storage)
+}
+
+/// Plan an input: broadcast its strides to `shape`, copy it first if it overlaps `out` other
+/// than element for element, and choose the cast into the loop's dtype.
+unsafe fn plan_input<'a>(v: &ArrayView<'a>, shape: &[usize], out: &ArrayViewMut, loop_dtype: DType) -> Result<Plan<'a>, UfuncError> {
+    let mut strides = broadcast_strides(v.shape, v.strides, shape);
+    let mut base = v.data as *mut u8;
+    let mut copy = None;
+    if may_overlap(v, &out.as_const()) && !same_elements(v.data, v.dtype, &strides, out) {
+        let storage = unsafe { contiguous_copy(v) }?;
+        base = storage.as_ptr() as *mut u8;
+        let own = super::view::c_strides(v.shape, v.dtype.itemsize()).expect("an existing view's size fits");
+        strides = broadcast_strides(v.shape, &own, shape);
+        copy = Some(storage);
+    }
+    Ok(Plan {
+        base: SendPtr(base),
+        strides,
+        cast: (v.dtype != loop_dtype).then(|| cast_loop(v.dtype, loop_dtype)),
+        loop_itemsize: loop_dtype.itemsize(),
+        is_output: false,
+        _copy: copy,
+        _life: std::marker::PhantomData,
+    })
+}
+
+/// True when the input (already broadcast to `out`'s shape) reads, for every output element,
+/// exactly the bytes of that element — NumPy's "equivalently iterable, overlap OK" case.
+fn same_elements(data: *const u8, dtype: DType, strides: &[isize], out: &ArrayViewMut) -> bool {
+    data == out.data as *const u8
+        && dtype.itemsize() == out.dtype.itemsize()
+        && out.shape.iter().zip(strides.iter().zip(out.strides)).all(|(&n, (&s, &o))| n <= 1 || s == o)
+}
+
+fn plan_output<'a>(out: &ArrayViewMut<'a>, loop_dtype: DType) -> Plan<'a> {
+    Plan {
+        base: SendPtr(out.data),
+        strides: out.strides.to_vec(),
+        cast: (out.dtype != loop_dtype).then(|| cast_loop(loop_dtype, out.dtype)),
+        loop_itemsize: loop_dtype.itemsize(),
+        is_output: true,
+        _copy: None,
+        _life: std::marker::PhantomData,
+    }
+}
+
+/// Run `call(pointers, n, steps)` over every element of `shape`, with per-operand casting
+/// through chunk buffers, split across up to `threads` threads.
+///
+/// # Safety
+/// Each plan's base and strides address valid memory of its dtype for the whole shape, the
+/// output is writable, and no other thread writes the inputs' memory during the call.
+unsafe fn drive<const N: usize>(
+    shape: &[usize],
+    plans: &[Plan; N],
+    call: &(dyn Fn([*mut u8; N], usize, [isize; N]) + Sync),
+    threads: usize,
+) {
+    let walk = Walk::<N>::new(shape, std::array::from_fn(|k| plans[k].strides.as_slice()));
+    let inner = walk.shape.len() - 1;
+    let steps: [isize; N] = std::array::from_fn(|k| walk.strides[k][inner]);
+    let any_cast = plans.iter().any(|p| p.cast.is_some());
+    let bases: [SendPtr; N] = std::array::from_fn(|k| plans[k].base);
+    let casts: [Option<CastLoop>; N] = std::array::from_fn(|k| plans[k].cast);
+    let loop_sizes: [usize; N] = std::array::from_fn(|k| plans[k].loop_itemsize);
+    let outputs: [bool; N] = std::array::from_fn(|k| plans[k].is_output);
+
+    let range = |start: usize, end: usize| {
+        // Chunk buffers, one per casting operand, per thread (16 bytes per element fits every dtype).
+        let mut buffers: Vec<Vec<u128>> = if any_cast { (0..N).map(|k| vec![0u128; if casts[k].is_some() { CHUNK } else { 0 }]).collect() } else { Vec::new() };
+        walk.for_each_run(start, end, |offsets, n| {
+            // SAFETY: offsets are inside every operand by the walk's construction from their
+            // shapes and strides; the caller promised those address valid memory.
+            let ptrs: [*mut u8; N] = std::array::from_fn(|k| unsafe { bases[k].0.offset(offsets[k]) });
+            if !any_cast {
+                call(ptrs, n, steps);
+                return;
+            }
+            let mut done = 0;
+            while done < n {
+                let m = (n - done).min(CHUNK);
+                let mut chunk_ptrs = [std::ptr::null_mut::<u8>(); N];
+                let mut chunk_steps = [0isize; N];
+                for k in 0..N {
+                    // SAFETY: `done < n`, so the position is one the run covers.
+                    let at = unsafe { ptrs[k].offset(done as isize * steps[k]) };
+                    match casts[k] {
+                        None => {
+                            chunk_ptrs[k] = at;
+                            chunk_steps[k] = steps[k];
+                        }
+                        Some(cast) => {
+                            let buf = buffers[k].as_mut_ptr() as *mut u8;
+                            chunk_ptrs[k] = buf;
+                            if outputs[k] {
+                                chunk_steps[k] = loop_sizes[k] as isize;
+                            } else if steps[k] == 0 {
+                                // A broadcast operand: convert its one element once per run.
+                                if done == 0 {
+                                    // SAFETY: one element from a valid position into the buffer.
+                                    unsafe { cast(at, 0, buf, 0, 1) };
+                                }
+                                chunk_steps[k] = 0;
+                            } else {
+                                // SAFETY: `m` strided elements from a valid run into a buffer of CHUNK.
+                                unsafe { cast(at, steps[k], buf, loop_sizes[k] as isize, m) };
+                                chunk_steps[k] = loop_sizes[k] as isize;
+                            }
+                        }
+                    }
+                }
+                call(chunk_ptrs, m, chunk_steps);
+                for k in 0..N {
+                    if let (true, Some(cast)) = (outputs[k], casts[k]) {
+                        // SAFETY: the loop filled `m` elements of the buffer; the destination
+                        // positions are inside the output run.
+                        unsafe { cast(chunk_ptrs[k], loop_sizes[k] as isize, ptrs[k].offset(done as isize * steps[k]), steps[k], m) };
+                    }
+                }
+                done += m;
+            }
+        });
+    };
+    split_range(walk.size(), threads, MIN_ELEMENTS_PER_THREAD, &range);
+}
+
+/// `out[...] = a op b` with NumPy's broadcasting, casting and overlap rules.
+///
+/// # Safety
+/// The views describe valid memory for their shapes and dtypes (the output writable) for the
+/// whole call, and no other thread writes that memory meanwhile.
+pub unsafe fn binary_into(kernel: &BinaryKernel, a: &ArrayView, b: &ArrayView, out: &ArrayViewMut, threads: usize) -> Result<(), UfuncError> {
+    let inputs = broadcast_shapes(a.shape, b.shape)?;
+    check_output_shape(&inputs, out.shape)?;
+    if !can_cast_same_kind(kernel.output, out.dtype) {
+        return Err(UfuncError::OutputCast { ufunc: kernel.op.ufunc_name(), from: kernel.output, to: out.dtype });
+    }
+    let plans = [
+        unsafe { plan_input(a, out.shape, out, kernel.input) }?,
+        unsafe { plan_input(b, out.shape, out, kernel.input) }?,
+        plan_output(out, kernel.output),
+    ];
+    let inner = kernel.inner;
+    // SAFETY: the plans cover valid memory (caller's promise; copies are owned by the plans).
+    unsafe { drive(out.shape, &plans, &|p, n, s| inner(p[0], p[1], p[2], n, s), threads) };
+    Ok(())
+}
+
+/// `out[...] = op(a)`.
+///
+/// # Safety
+/// As [`binary_into`].
+pub unsafe fn unary_into(kernel: &UnaryKernel, a: &ArrayView, out: &ArrayViewMut, threads: usize) -> Result<(), UfuncError> {
+    check_output_shape(a.shape, out.shape)?;
+    if !can_cast_same_kind(kernel.output, out.dtype) {
+        let name = match kernel.op {
+            super::elementwise::UnaryOp::Negative => "negative",
+            super::elementwise::UnaryOp::Absolute => "absolute",
+        };
+        return Err(UfuncError::OutputCast { ufunc: name, from: kernel.output, to: out.dtype });
+    }
+    let plans = [unsafe { plan_input(a, out.shape, out, kernel.input) }?, plan_output(out, kernel.output)];
+    let inner = kernel.inner;
+    // SAFETY: as in `binary_into`.
+    unsafe { drive(out.shape, &plans, &|p, n, s| inner(p[0], p[1], n, s), threads) };
+    Ok(())
+}
+
+/// Whether an output of `nbytes` is worth releasing the GIL for (and splitting): re-exported
+/// for the glue so one number decides both.
+pub fn byte_span(v: &ArrayView) -> usize {
+    byte_extent(v.data, v.shape, v.strides, v.dtype.itemsize()).map_or(0, |(lo, hi)| hi - lo)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::kernels::array::elementwise::{resolve_binary, resolve_unary, BinaryOp, UnaryOp};
+
+    fn view<'a, T>(data: &'a [T], dtype: DType, shape: &'a [usize], strides: &'a [isize]) -> ArrayView<'a> {
+        ArrayView { data: data.as_ptr() as *const u8, dtype, shape, strides }
+    }
+
+    #[test]
+    fn broadcast_add_with_cast() {
+        // (2,3) uint8 + (3,) float64 -> float64
+        let a: [u8; 6] = [1, 2, 3, 4, 5, 255];
+        let b: [f64; 3] = [0.5, -1.0, 10.0];
+        let mut out = [0f64; 6];
+        let k = resolve_binary(BinaryOp::Add, DType::UInt8, DType::Float64).unwrap();
+        let o = ArrayViewMut { data: out.as_mut_ptr() as *mut u8, dtype: DType::Float64, shape: &[2, 3], strides: &[24, 8] };
+        unsafe { binary_into(&k, &view(&a, DType::UInt8, &[2, 3], &[3, 1]), &view(&b, DType::Float64, &[3], &[8]), &o, 1) }.unwrap();
+        assert_eq!(out, [1.5, 1.0, 13.0, 4.5, 4.0, 265.0]);
+    }
+
+    #[test]
+    fn shape_and_cast_errors() {
+        let a = [0f64; 6];
+        let mut out = [0i32; 6];
+        let k = resolve_binary(BinaryOp::Add, DType::Float64, DType::Float64).unwrap();
+        let o = ArrayViewMut { data: out.as_mut_ptr() as *mut u8, dtype: DType::Int32, shape: &[6], strides: &[4] };
+        let e = unsafe { binary_into(&k, &view(&a, DType::Float64, &[6], &[8]), &view(&a, DType::Float64, &[6], &[8]), &o, 1) }.unwrap_err();
+        assert_eq!(e.to_string(), "Cannot cast ufunc 'add' output from dtype('float64') to dtype('int32') with casting rule 'same_kind'");
+        let e = unsafe { binary_into(&k, &view(&a, DType::Float64, &[2, 3], &[24, 8]), &view(&a, DType::Float64, &[2], &[8]), &o, 1) }.unwrap_err();
+        assert_eq!(e.to_string(), "operands could not be broadcast together with shapes (2,3) (2,) ");
+    }
+
+    #[test]
+    fn overlapping_in_place_matches_copy_semantics() {
+        // a[1:] += a[:-1]  — NumPy copies the input first, so each element adds the OLD left neighbour.
+        let mut a: Vec<i64> = (1..=8).collect();
+        let expected: Vec<i64> = std::iter::once(1).chain((1..8).map(|i| a[i] + a[i - 1])).collect();
+        let k = resolve_binary(BinaryOp::Add, DType::Int64, DType::Int64).unwrap();
+        let p = a.as_mut_ptr() as *mut u8;
+        let out = ArrayViewMut { data: unsafe { p.add(8) }, dtype: DType::Int64, shape: &[7], strides: &[8] };
+        let left = ArrayView { data: p, dtype: DType::Int64, shape: &[7], strides: &[8] };
+        unsafe { binary_into(&k, &out.as_const(), &left, &out, 1) }.unwrap();
+        assert_eq!(a, expected);
+        // Reversed in-place: a[::-1] *= a  (element i gets a[i] * a[n-1-i] from the OLD values).
+        let mut a: Vec<i64> = (1..=5).collect();
+        let old = a.clone();
+        let p = a.as_mut_ptr() as *mut u8;
+        let rev = ArrayViewMut { data: unsafe { p.add(32) }, dtype: DType::Int64, shape: &[5], strides: &[-8] };
+        let fwd = ArrayView { data: p, dtype: DType::Int64, shape: &[5], strides: &[8] };
+        let k = resolve_binary(BinaryOp::Multiply, DType::Int64, DType::Int64).unwrap();
+        unsafe { binary_into(&k, &rev.as_const(), &fwd, &rev, 1) }.unwrap();
+        assert_eq!(a, (0..5).map(|i| old[i] * old[4 - i]).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn threads_and_chunks_agree_with_one_thread() {
+        let n = 3 * MIN_ELEMENTS_PER_THREAD + 17;
+        let a: Vec<i32> = (0..n as i32).collect();
+        let b: Vec<f32> = (0..n).map(|i| i as f32 * 0.25).collect();
+        let k = resolve_binary(BinaryOp::Multiply, DType::Int32, DType::Float32).unwrap();
+        let shape = [n];
+        let run = |threads| {
+            let mut out = vec![0f64; n];
+            let o = ArrayViewMut { data: out.as_mut_ptr() as *mut u8, dtype: DType::Float64, shape: &shape, strides: &[8] };
+            unsafe { binary_into(&k, &view(&a, DType::Int32, &shape, &[4]), &view(&b, DType::Float32, &shape, &[4]), &o, threads) }.unwrap();
+            out
+        };
+        let one = run(1);
+        assert_eq!(one[7], 7.0 * 1.75);
+        assert_eq!(run(4), one);
+    }
+
+    #[test]
+    fn unary_abs_of_reversed_view() {
+        let a = [-1.5f32, 2.0, -0.0];
+        let mut out = [9f32; 3];
+        let k = resolve_unary(UnaryOp::Absolute, DType::Float32).unwrap();
+        let o = ArrayViewMut { data: out.as_mut_ptr() as *mut u8, dtype: DType::Float32, shape: &[3], strides: &[4] };
+        let rev = ArrayView { data: unsafe { (a.as_ptr() as *const u8).add(8) }, dtype: DType::Float32, shape: &[3], strides: &[-4] };
+        unsafe { unary_into(&k, &rev, &o, 1) }.unwrap();
+        assert_eq!(out, [0.0, 2.0, 1.5]);
+    }
+}
