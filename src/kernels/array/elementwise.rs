@@ -90,6 +90,19 @@ impl BinaryOp {
 pub enum UnaryOp {
     Negative,
     Absolute,
+    /// Not an operator: copies its input, so `unary_into` can fill an output from a broadcast
+    /// value (a comparison whose answer is known without looking at the elements).
+    Copy,
+}
+
+impl UnaryOp {
+    pub fn ufunc_name(self) -> &'static str {
+        match self {
+            UnaryOp::Negative => "negative",
+            UnaryOp::Absolute => "absolute",
+            UnaryOp::Copy => "positive",
+        }
+    }
 }
 
 /// An operation NumPy refuses for a dtype (a `TypeError`, with NumPy's own message).
@@ -480,6 +493,17 @@ impl<T: Arith> UnaryFn for NegFn<T> {
     }
 }
 
+/// The identity (for filling an output from a broadcast value).
+pub struct CopyFn<T>(PhantomData<T>);
+impl<T: Element> UnaryFn for CopyFn<T> {
+    type A = T;
+    type O = T;
+    #[inline(always)]
+    fn apply<const FMA: bool>(a: T) -> T {
+        a
+    }
+}
+
 pub struct AbsFn<T>(PhantomData<T>);
 impl<T: Arith> UnaryFn for AbsFn<T> {
     type A = T;
@@ -717,6 +741,7 @@ pub fn resolve_unary(op: UnaryOp, a: DType) -> Result<UnaryKernel, LoopError> {
             let out = if a == DType::Complex128 { DType::Float64 } else { a };
             (for_dtype!(a, T => unary_loop_of::<AbsFn<T>>()), out)
         }
+        UnaryOp::Copy => (for_dtype!(a, T => unary_loop_of::<CopyFn<T>>()), a),
     };
     Ok(UnaryKernel { op, input: a, output, inner })
 }

@@ -12,6 +12,7 @@
 pub mod broadcast;
 pub mod dtype;
 pub mod element;
+pub mod pages;
 pub mod elementwise;
 pub mod threads;
 pub mod ufunc;

@@ -254,11 +254,7 @@ pub unsafe fn binary_into(kernel: &BinaryKernel, a: &ArrayView, b: &ArrayView, o
 pub unsafe fn unary_into(kernel: &UnaryKernel, a: &ArrayView, out: &ArrayViewMut, threads: usize) -> Result<(), UfuncError> {
     check_output_shape(a.shape, out.shape)?;
     if !can_cast_same_kind(kernel.output, out.dtype) {
-        let name = match kernel.op {
-            super::elementwise::UnaryOp::Negative => "negative",
-            super::elementwise::UnaryOp::Absolute => "absolute",
-        };
-        return Err(UfuncError::OutputCast { ufunc: name, from: kernel.output, to: out.dtype });
+        return Err(UfuncError::OutputCast { ufunc: kernel.op.ufunc_name(), from: kernel.output, to: out.dtype });
     }
     let plans = [unsafe { plan_input(a, out.shape, out, kernel.input) }?, plan_output(out, kernel.output)];
     let inner = kernel.inner;
