@@ -73,6 +73,11 @@ pub fn count_newlines_on<T: CodeUnit>(path: Path, units: Units<T>) -> u64 {
 /// The number of elements equal to 10 (`'\n'`), on the current path, one thread.
 #[inline]
 pub fn count_newlines<T: CodeUnit>(units: Units<T>) -> u64 {
+    // As in `sum_bytes`: a plain loop wins below a vector's latency.
+    if units.len() < 16 {
+        // SAFETY: `i < units.len()`.
+        return (0..units.len()).filter(|&i| unsafe { units.read(i) }.into() == 10).count() as u64;
+    }
     // SAFETY: `simd::current()` only ever returns a supported path.
     unsafe { T::count_unchecked(simd::current(), units) }
 }

@@ -104,9 +104,15 @@ pub fn pieces_for(nbytes: usize, threads: usize, min_bytes_per_thread: usize) ->
 /// `kernel(units)`, or the sum of `kernel` over pieces of `units` scanned on scoped threads
 /// when the input is large enough (see the module comment). `kernel` must be additive:
 /// `kernel(a ++ b) == kernel(a) + kernel(b)`.
+#[inline]
 pub fn fold<T: Copy + Sync>(units: Units<T>, kernel: impl Fn(Units<T>) -> u64 + Sync) -> u64 {
     let nbytes = units.len().saturating_mul(std::mem::size_of::<T>());
-    let pieces = pieces_for(nbytes, num_threads(), MIN_BYTES_PER_THREAD.load(Ordering::Relaxed));
+    let min_bytes = MIN_BYTES_PER_THREAD.load(Ordering::Relaxed);
+    // The common small call: one compare, no division, no thread count.
+    if nbytes < min_bytes.saturating_mul(2) {
+        return kernel(units);
+    }
+    let pieces = pieces_for(nbytes, num_threads(), min_bytes);
     if pieces <= 1 {
         return kernel(units);
     }
