@@ -28,8 +28,7 @@ use crate::kernels::array::dtype::{DType, PyScalarKind};
 use crate::kernels::array::element::{Bool, C128};
 use crate::kernels::array::elementwise::{resolve_binary, resolve_unary, BinaryOp, LoopError, UnaryOp};
 use crate::kernels::array::pages::advise_huge_pages;
-use crate::kernels::array::threads::num_threads;
-use crate::kernels::array::ufunc::{binary_into, unary_into, UfuncError};
+use crate::kernels::array::ufunc::{binary_into, unary_into, Threads, UfuncError};
 use crate::kernels::array::view::{ArrayView, ArrayViewMut};
 
 /// One operand, classified.
@@ -385,9 +384,9 @@ unsafe fn run(
     output: Output,
     dtype: DType,
     shape: &[usize],
-    work: impl FnOnce(&ArrayViewMut, usize) -> Result<(), UfuncError> + Send,
+    work: impl FnOnce(&ArrayViewMut, Threads) -> Result<(), UfuncError> + Send,
 ) -> PyResult<*mut PyObject> {
-    let threads = num_threads();
+    let threads = Threads::configured();
     match output {
         Output::New(ty) => {
             // SAFETY: `ty` is the Array type; the kernel writes every element before the Array

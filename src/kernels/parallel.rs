@@ -96,6 +96,11 @@ pub fn set_min_bytes_per_thread(nbytes: usize) -> usize {
     MIN_BYTES_PER_THREAD.swap(nbytes.max(1), Ordering::Relaxed)
 }
 
+/// The current minimum piece size in bytes (see [`set_min_bytes_per_thread`]).
+pub fn min_bytes_per_thread() -> usize {
+    MIN_BYTES_PER_THREAD.load(Ordering::Relaxed)
+}
+
 /// How many pieces to cut `nbytes` into with `threads` threads available.
 pub fn pieces_for(nbytes: usize, threads: usize, min_bytes_per_thread: usize) -> usize {
     threads.min(nbytes / min_bytes_per_thread.max(1)).max(1)
@@ -148,6 +153,33 @@ pub fn fold_in_pieces<T: Copy + Sync>(units: Units<T>, pieces: usize, kernel: &(
     })
 }
 
+/// Call `work(start, end)` over `0..total` cut into `pieces` contiguous near-equal ranges:
+/// `pieces - 1` on scoped threads, the first on this one. For work that is not a sum (the
+/// elementwise loops write disjoint ranges of an output); the same spawn-failure fallback as
+/// [`fold_in_pieces`].
+pub fn for_each_range(total: usize, pieces: usize, work: &(dyn Fn(usize, usize) + Sync)) {
+    let pieces = pieces.clamp(1, total.max(1));
+    if pieces == 1 {
+        work(0, total);
+        return;
+    }
+    let bound = |i: usize| total / pieces * i + (total % pieces).min(i);
+    std::thread::scope(|scope| {
+        let mut workers = Vec::with_capacity(pieces - 1);
+        for i in 1..pieces {
+            let (start, end) = (bound(i), bound(i + 1));
+            match std::thread::Builder::new().name("rawcapi-loop".into()).spawn_scoped(scope, move || work(start, end)) {
+                Ok(handle) => workers.push(handle),
+                Err(_) => work(start, end),
+            }
+        }
+        work(bound(0), bound(1));
+        for worker in workers {
+            worker.join().unwrap_or_else(|payload| std::panic::resume_unwind(payload));
+        }
+    });
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -174,6 +206,20 @@ mod tests {
         // More pieces than elements: some pieces are empty, the total is unchanged.
         let small = Units::from_slice(&data[..3]);
         assert_eq!(fold_in_pieces(small, 7, &kernel), 3);
+    }
+
+    #[test]
+    fn ranges_cover_everything_once() {
+        use std::sync::Mutex;
+        for (total, pieces) in [(10, 3), (1000, 4), (5, 8), (0, 4), (100, 1)] {
+            let seen = Mutex::new(vec![0u8; total]);
+            for_each_range(total, pieces, &|s, e| {
+                for i in s..e {
+                    seen.lock().unwrap()[i] += 1;
+                }
+            });
+            assert!(seen.into_inner().unwrap().iter().all(|&c| c == 1), "{total} {pieces}");
+        }
     }
 
     #[test]

@@ -6,14 +6,13 @@
 //!
 //! The arithmetic (NumPy's ufuncs in miniature): `element.rs` (element types, casts),
 //! `elementwise.rs` (the inner loops and the table that picks one by dtype), `broadcast.rs`
-//! (broadcasting and the N-d walk), `ufunc.rs` (the driver: overlap, casting, threads) and
-//! `threads.rs` (splitting a loop across scoped threads).
+//! (broadcasting and the N-d walk), `ufunc.rs` (the driver: overlap, casting, threads — split by
+//! `kernels/parallel.rs`) and `pages.rs` (the huge-page hint for large results).
 
 pub mod broadcast;
 pub mod dtype;
 pub mod element;
 pub mod pages;
 pub mod elementwise;
-pub mod threads;
 pub mod ufunc;
 pub mod view;

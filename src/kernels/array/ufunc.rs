@@ -9,8 +9,9 @@
 //! 3. coalesces dimensions (`broadcast.rs`) and calls the inner loop once per innermost row;
 //! 4. casts operands whose dtype is not the loop's a chunk at a time into small buffers, never
 //!    a whole converted copy (NumPy's buffered iterator);
-//! 5. splits large loops across threads by element range; each thread writes (and so first
-//!    touches) its own part of a freshly allocated result.
+//! 5. splits large loops across threads by element range (`kernels/parallel.rs`: the project's
+//!    thread count and minimum bytes per thread); each thread writes (and so first touches) its
+//!    own part of a freshly allocated result.
 
 use std::fmt;
 
@@ -18,15 +19,29 @@ use super::broadcast::{broadcast_shapes, broadcast_strides, check_output_shape, 
 use super::dtype::DType;
 use super::element::{can_cast_same_kind, cast_loop, CastLoop};
 use super::elementwise::{BinaryKernel, UnaryKernel};
-use super::threads::split_range;
+use crate::kernels::parallel::{for_each_range, pieces_for};
 use super::view::{byte_extent, may_overlap, ArrayView, ArrayViewMut};
 
 /// Elements per cast chunk: small enough for the buffers to stay in L1/L2, large enough that
 /// the per-chunk overhead vanishes.
 const CHUNK: usize = 1024;
 
-/// Below this many elements per thread, a thread costs more than it saves.
-pub const MIN_ELEMENTS_PER_THREAD: usize = 1 << 16;
+
+/// How a loop may be split: at most `max` threads, each with at least `min_bytes` of traffic.
+#[derive(Clone, Copy, Debug)]
+pub struct Threads {
+    pub max: usize,
+    pub min_bytes: usize,
+}
+
+impl Threads {
+    pub const ONE: Threads = Threads { max: 1, min_bytes: usize::MAX };
+
+    /// The process-wide setting (`rawcapi.set_num_threads`) and threshold.
+    pub fn configured() -> Threads {
+        Threads { max: crate::kernels::parallel::num_threads(), min_bytes: crate::kernels::parallel::min_bytes_per_thread() }
+    }
+}
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum UfuncError {
@@ -74,6 +89,8 @@ struct Plan<'a> {
     strides: Vec<isize>,
     cast: Option<CastLoop>,
     loop_itemsize: usize,
+    /// The operand's own element size (what it moves through memory per element).
+    itemsize: usize,
     is_output: bool,
     /// Keeps a temporary copy alive while `base` points into it.
     _copy: Option<Vec<u128>>,
@@ -119,6 +136,7 @@ unsafe fn plan_input<'a>(v: &ArrayView<'a>, shape: &[usize], out: &ArrayViewMut,
         strides,
         cast: (v.dtype != loop_dtype).then(|| cast_loop(v.dtype, loop_dtype)),
         loop_itemsize: loop_dtype.itemsize(),
+        itemsize: v.dtype.itemsize(),
         is_output: false,
         _copy: copy,
         _life: std::marker::PhantomData,
@@ -139,6 +157,7 @@ fn plan_output<'a>(out: &ArrayViewMut<'a>, loop_dtype: DType) -> Plan<'a> {
         strides: out.strides.to_vec(),
         cast: (out.dtype != loop_dtype).then(|| cast_loop(loop_dtype, out.dtype)),
         loop_itemsize: loop_dtype.itemsize(),
+        itemsize: out.dtype.itemsize(),
         is_output: true,
         _copy: None,
         _life: std::marker::PhantomData,
@@ -146,7 +165,8 @@ fn plan_output<'a>(out: &ArrayViewMut<'a>, loop_dtype: DType) -> Plan<'a> {
 }
 
 /// Run `call(pointers, n, steps)` over every element of `shape`, with per-operand casting
-/// through chunk buffers, split across up to `threads` threads.
+/// through chunk buffers, split across up to `threads` threads when each gets at least
+/// `min_bytes` of memory traffic (the bytes every operand moves per element, times elements).
 ///
 /// # Safety
 /// Each plan's base and strides address valid memory of its dtype for the whole shape, the
@@ -155,7 +175,7 @@ unsafe fn drive<const N: usize>(
     shape: &[usize],
     plans: &[Plan; N],
     call: &(dyn Fn([*mut u8; N], usize, [isize; N]) + Sync),
-    threads: usize,
+    threads: Threads,
 ) {
     let walk = Walk::<N>::new(shape, std::array::from_fn(|k| plans[k].strides.as_slice()));
     let inner = walk.shape.len() - 1;
@@ -222,7 +242,9 @@ unsafe fn drive<const N: usize>(
             }
         });
     };
-    split_range(walk.size(), threads, MIN_ELEMENTS_PER_THREAD, &range);
+    let bytes_per_element: usize = plans.iter().map(|p| p.itemsize).sum();
+    let pieces = pieces_for(walk.size().saturating_mul(bytes_per_element), threads.max, threads.min_bytes);
+    for_each_range(walk.size(), pieces, &range);
 }
 
 /// `out[...] = a op b` with NumPy's broadcasting, casting and overlap rules.
@@ -230,7 +252,7 @@ unsafe fn drive<const N: usize>(
 /// # Safety
 /// The views describe valid memory for their shapes and dtypes (the output writable) for the
 /// whole call, and no other thread writes that memory meanwhile.
-pub unsafe fn binary_into(kernel: &BinaryKernel, a: &ArrayView, b: &ArrayView, out: &ArrayViewMut, threads: usize) -> Result<(), UfuncError> {
+pub unsafe fn binary_into(kernel: &BinaryKernel, a: &ArrayView, b: &ArrayView, out: &ArrayViewMut, threads: Threads) -> Result<(), UfuncError> {
     let inputs = broadcast_shapes(a.shape, b.shape)?;
     check_output_shape(&inputs, out.shape)?;
     if !can_cast_same_kind(kernel.output, out.dtype) {
@@ -251,7 +273,7 @@ pub unsafe fn binary_into(kernel: &BinaryKernel, a: &ArrayView, b: &ArrayView, o
 ///
 /// # Safety
 /// As [`binary_into`].
-pub unsafe fn unary_into(kernel: &UnaryKernel, a: &ArrayView, out: &ArrayViewMut, threads: usize) -> Result<(), UfuncError> {
+pub unsafe fn unary_into(kernel: &UnaryKernel, a: &ArrayView, out: &ArrayViewMut, threads: Threads) -> Result<(), UfuncError> {
     check_output_shape(a.shape, out.shape)?;
     if !can_cast_same_kind(kernel.output, out.dtype) {
         return Err(UfuncError::OutputCast { ufunc: kernel.op.ufunc_name(), from: kernel.output, to: out.dtype });
@@ -286,7 +308,7 @@ mod tests {
         let mut out = [0f64; 6];
         let k = resolve_binary(BinaryOp::Add, DType::UInt8, DType::Float64).unwrap();
         let o = ArrayViewMut { data: out.as_mut_ptr() as *mut u8, dtype: DType::Float64, shape: &[2, 3], strides: &[24, 8] };
-        unsafe { binary_into(&k, &view(&a, DType::UInt8, &[2, 3], &[3, 1]), &view(&b, DType::Float64, &[3], &[8]), &o, 1) }.unwrap();
+        unsafe { binary_into(&k, &view(&a, DType::UInt8, &[2, 3], &[3, 1]), &view(&b, DType::Float64, &[3], &[8]), &o, Threads::ONE) }.unwrap();
         assert_eq!(out, [1.5, 1.0, 13.0, 4.5, 4.0, 265.0]);
     }
 
@@ -296,9 +318,9 @@ mod tests {
         let mut out = [0i32; 6];
         let k = resolve_binary(BinaryOp::Add, DType::Float64, DType::Float64).unwrap();
         let o = ArrayViewMut { data: out.as_mut_ptr() as *mut u8, dtype: DType::Int32, shape: &[6], strides: &[4] };
-        let e = unsafe { binary_into(&k, &view(&a, DType::Float64, &[6], &[8]), &view(&a, DType::Float64, &[6], &[8]), &o, 1) }.unwrap_err();
+        let e = unsafe { binary_into(&k, &view(&a, DType::Float64, &[6], &[8]), &view(&a, DType::Float64, &[6], &[8]), &o, Threads::ONE) }.unwrap_err();
         assert_eq!(e.to_string(), "Cannot cast ufunc 'add' output from dtype('float64') to dtype('int32') with casting rule 'same_kind'");
-        let e = unsafe { binary_into(&k, &view(&a, DType::Float64, &[2, 3], &[24, 8]), &view(&a, DType::Float64, &[2], &[8]), &o, 1) }.unwrap_err();
+        let e = unsafe { binary_into(&k, &view(&a, DType::Float64, &[2, 3], &[24, 8]), &view(&a, DType::Float64, &[2], &[8]), &o, Threads::ONE) }.unwrap_err();
         assert_eq!(e.to_string(), "operands could not be broadcast together with shapes (2,3) (2,) ");
     }
 
@@ -311,7 +333,7 @@ mod tests {
         let p = a.as_mut_ptr() as *mut u8;
         let out = ArrayViewMut { data: unsafe { p.add(8) }, dtype: DType::Int64, shape: &[7], strides: &[8] };
         let left = ArrayView { data: p, dtype: DType::Int64, shape: &[7], strides: &[8] };
-        unsafe { binary_into(&k, &out.as_const(), &left, &out, 1) }.unwrap();
+        unsafe { binary_into(&k, &out.as_const(), &left, &out, Threads::ONE) }.unwrap();
         assert_eq!(a, expected);
         // Reversed in-place: a[::-1] *= a  (element i gets a[i] * a[n-1-i] from the OLD values).
         let mut a: Vec<i64> = (1..=5).collect();
@@ -320,13 +342,13 @@ mod tests {
         let rev = ArrayViewMut { data: unsafe { p.add(32) }, dtype: DType::Int64, shape: &[5], strides: &[-8] };
         let fwd = ArrayView { data: p, dtype: DType::Int64, shape: &[5], strides: &[8] };
         let k = resolve_binary(BinaryOp::Multiply, DType::Int64, DType::Int64).unwrap();
-        unsafe { binary_into(&k, &rev.as_const(), &fwd, &rev, 1) }.unwrap();
+        unsafe { binary_into(&k, &rev.as_const(), &fwd, &rev, Threads::ONE) }.unwrap();
         assert_eq!(a, (0..5).map(|i| old[i] * old[4 - i]).collect::<Vec<_>>());
     }
 
     #[test]
     fn threads_and_chunks_agree_with_one_thread() {
-        let n = 3 * MIN_ELEMENTS_PER_THREAD + 17;
+        let n = 3 * 65536 + 17;
         let a: Vec<i32> = (0..n as i32).collect();
         let b: Vec<f32> = (0..n).map(|i| i as f32 * 0.25).collect();
         let k = resolve_binary(BinaryOp::Multiply, DType::Int32, DType::Float32).unwrap();
@@ -337,9 +359,10 @@ mod tests {
             unsafe { binary_into(&k, &view(&a, DType::Int32, &shape, &[4]), &view(&b, DType::Float32, &shape, &[4]), &o, threads) }.unwrap();
             out
         };
-        let one = run(1);
+        let one = run(Threads::ONE);
         assert_eq!(one[7], 7.0 * 1.75);
-        assert_eq!(run(4), one);
+        assert_eq!(run(Threads { max: 4, min_bytes: 1 }), one);
+        assert_eq!(run(Threads { max: 3, min_bytes: 4096 }), one);
     }
 
     #[test]
@@ -349,7 +372,7 @@ mod tests {
         let k = resolve_unary(UnaryOp::Absolute, DType::Float32).unwrap();
         let o = ArrayViewMut { data: out.as_mut_ptr() as *mut u8, dtype: DType::Float32, shape: &[3], strides: &[4] };
         let rev = ArrayView { data: unsafe { (a.as_ptr() as *const u8).add(8) }, dtype: DType::Float32, shape: &[3], strides: &[-4] };
-        unsafe { unary_into(&k, &rev, &o, 1) }.unwrap();
+        unsafe { unary_into(&k, &rev, &o, Threads::ONE) }.unwrap();
         assert_eq!(out, [0.0, 2.0, 1.5]);
     }
 }
