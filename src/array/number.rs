@@ -62,7 +62,7 @@ unsafe fn inplace_slot(op: BinaryOp, v: *mut PyObject, w: *mut PyObject) -> *mut
             return Ok(not_implemented());
         };
         // SAFETY: w valid, GIL held.
-        let Ok(b) = (unsafe { classify(w) }?) else {
+        let Ok(b) = unsafe { classify(w) }? else {
             return Ok(not_implemented());
         };
         // SAFETY: operands alive for the call.
@@ -127,7 +127,7 @@ pub unsafe extern "C" fn richcompare(this: *mut PyObject, other: *mut PyObject, 
         };
         // SAFETY: tp_richcompare is called with `self` of this type; both borrowed and valid.
         let array = unsafe { ArrayObject::from_ptr(this) };
-        let Ok(b) = (unsafe { classify(other) }?) else {
+        let Ok(b) = unsafe { classify(other) }? else {
             return Ok(not_implemented());
         };
         // SAFETY: operands alive for the call.

@@ -9,3 +9,4 @@ pub mod fast_sum;
 pub mod private;
 pub mod simd;
 pub mod threads;
+pub mod ufuncs;
