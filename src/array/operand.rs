@@ -26,7 +26,8 @@ use crate::capi::object::{type_name, Owned};
 use crate::kernels::array::broadcast::broadcast_shapes;
 use crate::kernels::array::dtype::{DType, PyScalarKind};
 use crate::kernels::array::element::{Bool, C128};
-use crate::kernels::array::elementwise::{resolve_binary, resolve_unary, BinaryOp, LoopError, UnaryOp};
+use crate::kernels::array::elementwise::{
+    complex_abs_hypot, complex_abs_takes_hypot, complex_multiply_unfused, resolve_binary, resolve_unary, BinaryOp, LoopError, UnaryOp};
 use crate::kernels::array::pages::advise_huge_pages;
 use crate::kernels::array::ufunc::{binary_into, unary_into, Threads, UfuncError};
 use crate::kernels::array::view::{ArrayView, ArrayViewMut};
@@ -174,6 +175,8 @@ impl ScalarValue {
 /// A Python int that does not fit the operation's integer dtype.
 struct OutOfBounds {
     positive: bool,
+    /// Outside even int64: NumPy's conversion (`PyLong_AsLong`) fails before any range check.
+    beyond_i64: bool,
 }
 
 /// `str(obj)` for messages.
@@ -236,7 +239,7 @@ unsafe fn convert_scalar(obj: *mut PyObject, kind: PyScalarKind, dtype: DType) -
                     _ => (i64::MIN, i64::MAX),
                 };
                 if overflow != 0 || v < lo || v > hi {
-                    return Ok(Err(OutOfBounds { positive: overflow > 0 || v > hi }));
+                    return Ok(Err(OutOfBounds { positive: overflow > 0 || v > hi, beyond_i64: overflow != 0 }));
                 }
                 match dtype {
                     DType::UInt8 => ScalarValue::new(dtype, v as u8),
@@ -298,12 +301,17 @@ fn ufunc_error(e: UfuncError) -> PyErrSet {
 
 /// An operand as a kernel view; a weak scalar is converted to the dtype NEP 50 gives it beside
 /// `other`.
-unsafe fn ready<'a>(this: &'a Operand, other: &Operand) -> PyResult<Result<Ready<'a>, OutOfBounds>> {
+unsafe fn ready<'a>(op: BinaryOp, this: &'a Operand, other: &Operand) -> PyResult<Result<Ready<'a>, OutOfBounds>> {
     Ok(Ok(match this {
         Operand::Array(x) => Ready::View(x.view()),
         Operand::Buffer(x) => Ready::View(x.view()),
         Operand::Scalar { obj, kind } => {
             let dtype = match other.strong_dtype() {
+                // True division of integers runs in float64 (NumPy's `'dd->d'` loop for ints), and
+                // NumPy converts a Python int straight to float64 for it: `uint8 / 300` is fine.
+                Some(d) if op == BinaryOp::Divide && (d.is_integer() || d == DType::Bool) && *kind != PyScalarKind::Float && *kind != PyScalarKind::Complex => {
+                    DType::Float64
+                }
                 Some(d) => DType::promote_with_scalar(d, *kind).ok_or_else(|| {
                     raise(Exc::TypeError, &format!("{} with a Python complex gives complex64 in NumPy, a dtype rawcapi does not have", d.name()))
                 })?,
@@ -324,7 +332,7 @@ unsafe fn ready<'a>(this: &'a Operand, other: &Operand) -> PyResult<Result<Ready
 /// Operands and output objects are valid for the call; GIL held.
 pub unsafe fn binary(op: BinaryOp, a: &Operand, b: &Operand, output: Output) -> PyResult<*mut PyObject> {
     // SAFETY: operands valid (caller's promise).
-    let (ra, rb) = match unsafe { (ready(a, b)?, ready(b, a)?) } {
+    let (ra, rb) = match unsafe { (ready(op, a, b)?, ready(op, b, a)?) } {
         (Ok(ra), Ok(rb)) => (ra, rb),
         (ra, rb) => {
             // An int outside the other operand's integer dtype.
@@ -335,7 +343,12 @@ pub unsafe fn binary(op: BinaryOp, a: &Operand, b: &Operand, output: Output) -> 
             };
             let Operand::Scalar { obj, .. } = scalar else { unreachable!("only scalars are converted") };
             let dtype = array_side.view().dtype;
-            if !op.is_comparison() {
+            // NumPy 2 compares an integer Array with any Python int; everything else (arithmetic,
+            // and bool Arrays, whose loop is int64) must convert the int first, and fails.
+            if !op.is_comparison() || !dtype.is_integer() {
+                if oob.beyond_i64 {
+                    return Err(raise(Exc::OverflowError, "Python int too large to convert to C long"));
+                }
                 // SAFETY: `obj` valid.
                 let text = unsafe { text_of(*obj) };
                 return Err(raise(Exc::OverflowError, &format!("Python integer {text} out of bounds for {dtype}", dtype = dtype.name())));
@@ -355,8 +368,20 @@ pub unsafe fn binary(op: BinaryOp, a: &Operand, b: &Operand, output: Output) -> 
         }
     };
     let (va, vb) = (ra.view(), rb.view());
-    let kernel = resolve_binary(op, va.dtype, vb.dtype).map_err(loop_error)?;
+    let mut kernel = resolve_binary(op, va.dtype, vb.dtype).map_err(loop_error)?;
     let shape = broadcast_shapes(va.shape, vb.shape).map_err(|e| raise(Exc::ValueError, &e.to_string()))?;
+    let out_data = match &output {
+        Output::New(_) => None,
+        Output::Array(array) => Some(array.view().data),
+        Output::Buffer { buffer, .. } => Some(buffer.buffer.raw().buf as *const u8),
+    };
+    if kernel.op == BinaryOp::Multiply
+        && kernel.input == DType::Complex128
+        && shape.iter().product::<usize>() == 1
+        && out_data.is_some_and(|d| d == va.data || d == vb.data)
+    {
+        kernel = complex_multiply_unfused();
+    }
     // SAFETY: forwarded; the closure only builds the Send views into the kernel call.
     unsafe { run(output, kernel.output, &shape, |out, threads| binary_into(&kernel, &va, &vb, out, threads)) }
 }
@@ -366,7 +391,10 @@ pub unsafe fn binary(op: BinaryOp, a: &Operand, b: &Operand, output: Output) -> 
 /// # Safety
 /// As [`binary`].
 pub unsafe fn unary(op: UnaryOp, a: &ArrayView, output: Output) -> PyResult<*mut PyObject> {
-    let kernel = resolve_unary(op, a.dtype).map_err(loop_error)?;
+    let mut kernel = resolve_unary(op, a.dtype).map_err(loop_error)?;
+    if op == UnaryOp::Absolute && a.dtype == DType::Complex128 && complex_abs_takes_hypot(a.shape, a.strides) {
+        kernel = complex_abs_hypot();
+    }
     // SAFETY: forwarded.
     unsafe { run(output, kernel.output, a.shape, |out, threads| unary_into(&kernel, a, out, threads)) }
 }

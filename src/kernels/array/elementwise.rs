@@ -493,6 +493,46 @@ impl<T: Arith> UnaryFn for NegFn<T> {
     }
 }
 
+/// Complex multiply without fused multiply-adds, whatever the CPU: NumPy's scalar fallback loop
+/// (`loop_scalar` in `loops_arithm_fp`), which it takes for a one-element in-place operation
+/// (its iterator hands the loop zero strides there, and the SIMD path refuses an output stride
+/// of 0). The glue picks this loop in that one case.
+pub fn complex_multiply_unfused() -> BinaryKernel {
+    BinaryKernel { op: BinaryOp::Multiply, input: DType::Complex128, output: DType::Complex128, inner: binary_baseline::<MulFn<C128>> }
+}
+
+/// `abs(complex)` through libm's `hypot`: NumPy's scalar fallback (`npy_hypot`), which it takes
+/// instead of the SIMD formula when the loop's strides are negative (its SIMD loads only take
+/// non-negative strides). See [`complex_abs_takes_hypot`].
+pub struct AbsHypotFn;
+impl UnaryFn for AbsHypotFn {
+    type A = C128;
+    type O = f64;
+    #[inline(always)]
+    fn apply<const FMA: bool>(a: C128) -> f64 {
+        a.re.hypot(a.im)
+    }
+}
+
+/// Whether NumPy computes `abs` of this complex128 operand with `hypot` rather than its SIMD
+/// formula. NumPy's iterator walks memory in order — the innermost loop runs along the axis with
+/// the smallest stride, and an axis whose strides are negative is flipped, which makes the new
+/// output's stride negative instead — and the SIMD loop refuses negative strides. So: the axis
+/// with the smallest non-zero |stride| (of those longer than 1) has a negative stride.
+pub fn complex_abs_takes_hypot(shape: &[usize], strides: &[isize]) -> bool {
+    shape
+        .iter()
+        .zip(strides)
+        .filter(|&(&n, &s)| n > 1 && s != 0)
+        .min_by_key(|&(_, &s)| s.unsigned_abs())
+        .is_some_and(|(_, &s)| s < 0)
+}
+
+/// The complex `abs` loop that uses `hypot` (see [`complex_abs_takes_hypot`]).
+pub fn complex_abs_hypot() -> UnaryKernel {
+    UnaryKernel { op: UnaryOp::Absolute, input: DType::Complex128, output: DType::Float64, inner: unary_loop_of::<AbsHypotFn>() }
+}
+
 /// The identity (for filling an output from a broadcast value).
 pub struct CopyFn<T>(PhantomData<T>);
 impl<T: Element> UnaryFn for CopyFn<T> {

@@ -253,11 +253,13 @@ unsafe fn drive<const N: usize>(
 /// The views describe valid memory for their shapes and dtypes (the output writable) for the
 /// whole call, and no other thread writes that memory meanwhile.
 pub unsafe fn binary_into(kernel: &BinaryKernel, a: &ArrayView, b: &ArrayView, out: &ArrayViewMut, threads: Threads) -> Result<(), UfuncError> {
-    let inputs = broadcast_shapes(a.shape, b.shape)?;
-    check_output_shape(&inputs, out.shape)?;
+    // NumPy's order: type resolution (and the output cast it implies) before the iterator
+    // looks at shapes.
     if !can_cast_same_kind(kernel.output, out.dtype) {
         return Err(UfuncError::OutputCast { ufunc: kernel.op.ufunc_name(), from: kernel.output, to: out.dtype });
     }
+    let inputs = broadcast_shapes(a.shape, b.shape)?;
+    check_output_shape(&inputs, out.shape)?;
     let plans = [
         unsafe { plan_input(a, out.shape, out, kernel.input) }?,
         unsafe { plan_input(b, out.shape, out, kernel.input) }?,
@@ -274,10 +276,10 @@ pub unsafe fn binary_into(kernel: &BinaryKernel, a: &ArrayView, b: &ArrayView, o
 /// # Safety
 /// As [`binary_into`].
 pub unsafe fn unary_into(kernel: &UnaryKernel, a: &ArrayView, out: &ArrayViewMut, threads: Threads) -> Result<(), UfuncError> {
-    check_output_shape(a.shape, out.shape)?;
     if !can_cast_same_kind(kernel.output, out.dtype) {
         return Err(UfuncError::OutputCast { ufunc: kernel.op.ufunc_name(), from: kernel.output, to: out.dtype });
     }
+    check_output_shape(a.shape, out.shape)?;
     let plans = [unsafe { plan_input(a, out.shape, out, kernel.input) }?, plan_output(out, kernel.output)];
     let inner = kernel.inner;
     // SAFETY: as in `binary_into`.
