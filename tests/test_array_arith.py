@@ -7,6 +7,7 @@ Hypothesis generates the operands: every dtype pair, 0-4 dimensions, negative an
 broadcasting, Python scalars (NEP 50), in-place forms and overlapping outputs.
 """
 import operator
+import os
 
 import pytest
 
@@ -27,7 +28,8 @@ OPS = {**ARITH, **CMP}
 INPLACE = {"+": operator.iadd, "-": operator.isub, "*": operator.imul, "/": operator.itruediv}
 UFUNCS = {"+": (rawcapi.add, np.add), "-": (rawcapi.subtract, np.subtract), "*": (rawcapi.multiply, np.multiply), "/": (rawcapi.divide, np.divide)}
 
-SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+# More examples for a longer hunt: RAWCAPI_HYPOTHESIS_EXAMPLES=2000 python -m pytest ...
+SETTINGS = settings(max_examples=int(os.environ.get("RAWCAPI_HYPOTHESIS_EXAMPLES", "150")), deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 
 
 def same(got, expected):

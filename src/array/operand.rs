@@ -27,7 +27,7 @@ use crate::kernels::array::broadcast::broadcast_shapes;
 use crate::kernels::array::dtype::{DType, PyScalarKind};
 use crate::kernels::array::element::{Bool, C128};
 use crate::kernels::array::elementwise::{
-    complex_abs_hypot, complex_abs_takes_hypot, complex_multiply_unfused, resolve_binary, resolve_unary, BinaryOp, LoopError, UnaryOp};
+    complex_abs_hypot, complex_abs_takes_hypot, resolve_binary, resolve_unary, BinaryOp, LoopError, UnaryOp};
 use crate::kernels::array::pages::advise_huge_pages;
 use crate::kernels::array::ufunc::{binary_into, unary_into, Threads, UfuncError};
 use crate::kernels::array::view::{ArrayView, ArrayViewMut};
@@ -368,20 +368,8 @@ pub unsafe fn binary(op: BinaryOp, a: &Operand, b: &Operand, output: Output) -> 
         }
     };
     let (va, vb) = (ra.view(), rb.view());
-    let mut kernel = resolve_binary(op, va.dtype, vb.dtype).map_err(loop_error)?;
+    let kernel = resolve_binary(op, va.dtype, vb.dtype).map_err(loop_error)?;
     let shape = broadcast_shapes(va.shape, vb.shape).map_err(|e| raise(Exc::ValueError, &e.to_string()))?;
-    let out_data = match &output {
-        Output::New(_) => None,
-        Output::Array(array) => Some(array.view().data),
-        Output::Buffer { buffer, .. } => Some(buffer.buffer.raw().buf as *const u8),
-    };
-    if kernel.op == BinaryOp::Multiply
-        && kernel.input == DType::Complex128
-        && shape.iter().product::<usize>() == 1
-        && out_data.is_some_and(|d| d == va.data || d == vb.data)
-    {
-        kernel = complex_multiply_unfused();
-    }
     // SAFETY: forwarded; the closure only builds the Send views into the kernel call.
     unsafe { run(output, kernel.output, &shape, |out, threads| binary_into(&kernel, &va, &vb, out, threads)) }
 }

@@ -140,6 +140,10 @@ pub struct BinaryKernel {
     pub input: DType,
     pub output: DType,
     pub inner: BinaryLoop,
+    /// The loop NumPy's inner loop falls back to when it finds its operands overlapping in
+    /// memory or its output stride 0 (`loop_scalar`), where that gives different bits: complex
+    /// multiply without fused multiply-adds. `None` where the fallback computes the same.
+    pub overlap_fallback: Option<BinaryLoop>,
 }
 
 #[derive(Clone, Copy)]
@@ -493,14 +497,6 @@ impl<T: Arith> UnaryFn for NegFn<T> {
     }
 }
 
-/// Complex multiply without fused multiply-adds, whatever the CPU: NumPy's scalar fallback loop
-/// (`loop_scalar` in `loops_arithm_fp`), which it takes for a one-element in-place operation
-/// (its iterator hands the loop zero strides there, and the SIMD path refuses an output stride
-/// of 0). The glue picks this loop in that one case.
-pub fn complex_multiply_unfused() -> BinaryKernel {
-    BinaryKernel { op: BinaryOp::Multiply, input: DType::Complex128, output: DType::Complex128, inner: binary_baseline::<MulFn<C128>> }
-}
-
 /// `abs(complex)` through libm's `hypot`: NumPy's scalar fallback (`npy_hypot`), which it takes
 /// instead of the SIMD formula when the loop's strides are negative (its SIMD loads only take
 /// non-negative strides). See [`complex_abs_takes_hypot`].
@@ -770,7 +766,9 @@ pub fn resolve_binary(op: BinaryOp, a: DType, b: DType) -> Result<BinaryKernel, 
         BinaryOp::Greater => (for_dtype!(t, T => binary_loop_of::<CmpFn<T, CMP_GT>>()), DType::Bool),
         BinaryOp::GreaterEqual => (for_dtype!(t, T => binary_loop_of::<CmpFn<T, CMP_GE>>()), DType::Bool),
     };
-    Ok(BinaryKernel { op, input: t, output, inner })
+    // NumPy's SIMD complex multiply is fused on FMA CPUs, its scalar fallback is not.
+    let overlap_fallback = (op == BinaryOp::Multiply && t == DType::Complex128).then_some(binary_baseline::<MulFn<C128>> as BinaryLoop);
+    Ok(BinaryKernel { op, input: t, output, inner, overlap_fallback })
 }
 
 pub fn resolve_unary(op: UnaryOp, a: DType) -> Result<UnaryKernel, LoopError> {

@@ -118,20 +118,62 @@ unsafe fn contiguous_copy(v: &ArrayView) -> Result<Vec<u128>, UfuncError> {
     Ok(storage)
 }
 
-/// Plan an input: broadcast its strides to `shape`, copy it first if it overlaps `out` other
-/// than element for element, and choose the cast into the loop's dtype.
-unsafe fn plan_input<'a>(v: &ArrayView<'a>, shape: &[usize], out: &ArrayViewMut, loop_dtype: DType) -> Result<Plan<'a>, UfuncError> {
+/// How an input that shares memory with the output is handled.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Overlap {
+    /// Disjoint, or the very same elements (`a += b` reads `a[i]` just before writing it).
+    Harmless,
+    /// Overlapping, but a one-dimensional loop in order reads every element before it is
+    /// overwritten: NumPy runs it in place (see [`reads_ahead`]), and so does this driver, on
+    /// one thread.
+    ReadsAhead,
+    /// Anything else: copied first.
+    Copy,
+}
+
+/// The stride NumPy's "trivial" one-dimensional loop uses for an operand
+/// (`PyArray_TRIVIAL_PAIR_ITERATION_STRIDE`): 0 for one element, else the only stride.
+fn trivial_stride(shape: &[usize], strides: &[isize]) -> isize {
+    match shape.iter().product::<usize>() {
+        1 => 0,
+        _ => strides.iter().zip(shape).find(|&(_, &n)| n > 1).map_or(0, |(&s, _)| s),
+    }
+}
+
+/// NumPy's `PyArray_EQUIVALENTLY_ITERABLE_OVERLAP_OK` for an input read while `out` is written
+/// by a trivial (one-dimensional, same-shape) loop: the input is never behind the output, so a
+/// sequential loop reads each element before any write reaches it.
+fn reads_ahead(v: &ArrayView, out: &ArrayViewMut) -> bool {
+    let trivial = |shape: &[usize]| shape.iter().filter(|&&n| n > 1).count() <= 1;
+    if v.shape != out.shape || !trivial(v.shape) {
+        return false;
+    }
+    let (s_in, s_out) = (trivial_stride(v.shape, v.strides), trivial_stride(out.shape, out.strides));
+    let (p_in, p_out) = (v.data as usize, out.data as usize);
+    (s_in > 0 && s_in >= s_out && p_in >= p_out) || (s_in < 0 && s_in <= s_out && p_in <= p_out)
+}
+
+/// Plan an input: broadcast its strides to `shape`, copy it first if it overlaps `out` in a way
+/// an in-order loop would get wrong, and choose the cast into the loop's dtype.
+unsafe fn plan_input<'a>(v: &ArrayView<'a>, shape: &[usize], out: &ArrayViewMut, loop_dtype: DType) -> Result<(Plan<'a>, Overlap), UfuncError> {
     let mut strides = broadcast_strides(v.shape, v.strides, shape);
     let mut base = v.data as *mut u8;
     let mut copy = None;
-    if may_overlap(v, &out.as_const()) && !same_elements(v.data, v.dtype, &strides, out) {
+    let overlap = if !may_overlap(v, &out.as_const()) || same_elements(v.data, v.dtype, &strides, out) {
+        Overlap::Harmless
+    } else if v.dtype == out.dtype && v.dtype == loop_dtype && reads_ahead(v, out) {
+        Overlap::ReadsAhead
+    } else {
+        Overlap::Copy
+    };
+    if overlap == Overlap::Copy {
         let storage = unsafe { contiguous_copy(v) }?;
         base = storage.as_ptr() as *mut u8;
         let own = super::view::c_strides(v.shape, v.dtype.itemsize()).expect("an existing view's size fits");
         strides = broadcast_strides(v.shape, &own, shape);
         copy = Some(storage);
     }
-    Ok(Plan {
+    let plan = Plan {
         base: SendPtr(base),
         strides,
         cast: (v.dtype != loop_dtype).then(|| cast_loop(v.dtype, loop_dtype)),
@@ -140,7 +182,8 @@ unsafe fn plan_input<'a>(v: &ArrayView<'a>, shape: &[usize], out: &ArrayViewMut,
         is_output: false,
         _copy: copy,
         _life: std::marker::PhantomData,
-    })
+    };
+    Ok((plan, overlap))
 }
 
 /// True when the input (already broadcast to `out`'s shape) reads, for every output element,
@@ -260,12 +303,19 @@ pub unsafe fn binary_into(kernel: &BinaryKernel, a: &ArrayView, b: &ArrayView, o
     }
     let inputs = broadcast_shapes(a.shape, b.shape)?;
     check_output_shape(&inputs, out.shape)?;
-    let plans = [
-        unsafe { plan_input(a, out.shape, out, kernel.input) }?,
-        unsafe { plan_input(b, out.shape, out, kernel.input) }?,
-        plan_output(out, kernel.output),
-    ];
-    let inner = kernel.inner;
+    let (plan_a, overlap_a) = unsafe { plan_input(a, out.shape, out, kernel.input) }?;
+    let (plan_b, overlap_b) = unsafe { plan_input(b, out.shape, out, kernel.input) }?;
+    let plans = [plan_a, plan_b, plan_output(out, kernel.output)];
+    let reads_ahead = overlap_a == Overlap::ReadsAhead || overlap_b == Overlap::ReadsAhead;
+    // Where NumPy's loop would see overlapping operands, or (one element, in place) an output
+    // stride of 0, it takes its scalar fallback; take the same one where its bits differ.
+    let in_place_single = out.size() == 1 && (a.data == out.data as *const u8 || b.data == out.data as *const u8);
+    let inner = match kernel.overlap_fallback {
+        Some(fallback) if reads_ahead || in_place_single => fallback,
+        _ => kernel.inner,
+    };
+    // An in-order loop over reads-ahead operands must stay one loop, on one thread.
+    let threads = if reads_ahead { Threads::ONE } else { threads };
     // SAFETY: the plans cover valid memory (caller's promise; copies are owned by the plans).
     unsafe { drive(out.shape, &plans, &|p, n, s| inner(p[0], p[1], p[2], n, s), threads) };
     Ok(())
@@ -280,7 +330,9 @@ pub unsafe fn unary_into(kernel: &UnaryKernel, a: &ArrayView, out: &ArrayViewMut
         return Err(UfuncError::OutputCast { ufunc: kernel.op.ufunc_name(), from: kernel.output, to: out.dtype });
     }
     check_output_shape(a.shape, out.shape)?;
-    let plans = [unsafe { plan_input(a, out.shape, out, kernel.input) }?, plan_output(out, kernel.output)];
+    let (plan_a, overlap) = unsafe { plan_input(a, out.shape, out, kernel.input) }?;
+    let threads = if overlap == Overlap::ReadsAhead { Threads::ONE } else { threads };
+    let plans = [plan_a, plan_output(out, kernel.output)];
     let inner = kernel.inner;
     // SAFETY: as in `binary_into`.
     unsafe { drive(out.shape, &plans, &|p, n, s| inner(p[0], p[1], n, s), threads) };
@@ -322,6 +374,8 @@ mod tests {
         let o = ArrayViewMut { data: out.as_mut_ptr() as *mut u8, dtype: DType::Int32, shape: &[6], strides: &[4] };
         let e = unsafe { binary_into(&k, &view(&a, DType::Float64, &[6], &[8]), &view(&a, DType::Float64, &[6], &[8]), &o, Threads::ONE) }.unwrap_err();
         assert_eq!(e.to_string(), "Cannot cast ufunc 'add' output from dtype('float64') to dtype('int32') with casting rule 'same_kind'");
+        let mut out64 = [0f64; 6];
+        let o = ArrayViewMut { data: out64.as_mut_ptr() as *mut u8, dtype: DType::Float64, shape: &[2, 3], strides: &[24, 8] };
         let e = unsafe { binary_into(&k, &view(&a, DType::Float64, &[2, 3], &[24, 8]), &view(&a, DType::Float64, &[2], &[8]), &o, Threads::ONE) }.unwrap_err();
         assert_eq!(e.to_string(), "operands could not be broadcast together with shapes (2,3) (2,) ");
     }
