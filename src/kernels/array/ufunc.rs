@@ -153,19 +153,36 @@ fn reads_ahead(v: &ArrayView, out: &ArrayViewMut) -> bool {
     (s_in > 0 && s_in >= s_out && p_in >= p_out) || (s_in < 0 && s_in <= s_out && p_in <= p_out)
 }
 
-/// Plan an input: broadcast its strides to `shape`, copy it first if it overlaps `out` in a way
-/// an in-order loop would get wrong, and choose the cast into the loop's dtype.
-unsafe fn plan_input<'a>(v: &ArrayView<'a>, shape: &[usize], out: &ArrayViewMut, loop_dtype: DType) -> Result<(Plan<'a>, Overlap), UfuncError> {
-    let mut strides = broadcast_strides(v.shape, v.strides, shape);
-    let mut base = v.data as *mut u8;
-    let mut copy = None;
-    let overlap = if !may_overlap(v, &out.as_const()) || same_elements(v.data, v.dtype, &strides, out) {
+/// How `v` (read into a loop of `loop_dtype`) overlaps `out`. `ReadsAhead` only when NumPy
+/// would run its trivial in-order loop: same shape as `out`, one non-trivial dimension.
+fn classify_overlap(v: &ArrayView, out: &ArrayViewMut, loop_dtype: DType) -> Overlap {
+    let strides = broadcast_strides(v.shape, v.strides, out.shape);
+    if !may_overlap(v, &out.as_const()) || same_elements(v.data, v.dtype, &strides, out) {
         Overlap::Harmless
     } else if v.dtype == out.dtype && v.dtype == loop_dtype && reads_ahead(v, out) {
         Overlap::ReadsAhead
     } else {
         Overlap::Copy
-    };
+    }
+}
+
+/// NumPy runs the in-order loop over reads-ahead inputs only on its "trivial loop" path: every
+/// input has the output's shape (or is 0-d) and none needs a copy. Otherwise its iterator copies
+/// every input that overlaps the output.
+fn settle_overlaps<const N: usize>(overlaps: [Overlap; N], trivial: bool) -> [Overlap; N] {
+    if !trivial || overlaps.contains(&Overlap::Copy) {
+        overlaps.map(|o| if o == Overlap::ReadsAhead { Overlap::Copy } else { o })
+    } else {
+        overlaps
+    }
+}
+
+/// Plan an input: broadcast its strides to `shape`, copy it first when `overlap` says so, and
+/// choose the cast into the loop's dtype.
+unsafe fn plan_input<'a>(v: &ArrayView<'a>, shape: &[usize], loop_dtype: DType, overlap: Overlap) -> Result<Plan<'a>, UfuncError> {
+    let mut strides = broadcast_strides(v.shape, v.strides, shape);
+    let mut base = v.data as *mut u8;
+    let mut copy = None;
     if overlap == Overlap::Copy {
         let storage = unsafe { contiguous_copy(v) }?;
         base = storage.as_ptr() as *mut u8;
@@ -183,7 +200,7 @@ unsafe fn plan_input<'a>(v: &ArrayView<'a>, shape: &[usize], out: &ArrayViewMut,
         _copy: copy,
         _life: std::marker::PhantomData,
     };
-    Ok((plan, overlap))
+    Ok(plan)
 }
 
 /// True when the input (already broadcast to `out`'s shape) reads, for every output element,
@@ -303,10 +320,14 @@ pub unsafe fn binary_into(kernel: &BinaryKernel, a: &ArrayView, b: &ArrayView, o
     }
     let inputs = broadcast_shapes(a.shape, b.shape)?;
     check_output_shape(&inputs, out.shape)?;
-    let (plan_a, overlap_a) = unsafe { plan_input(a, out.shape, out, kernel.input) }?;
-    let (plan_b, overlap_b) = unsafe { plan_input(b, out.shape, out, kernel.input) }?;
-    let plans = [plan_a, plan_b, plan_output(out, kernel.output)];
-    let reads_ahead = overlap_a == Overlap::ReadsAhead || overlap_b == Overlap::ReadsAhead;
+    let trivial = [a, b].iter().all(|v| v.shape == out.shape || v.shape.is_empty());
+    let overlaps = settle_overlaps([classify_overlap(a, out, kernel.input), classify_overlap(b, out, kernel.input)], trivial);
+    let plans = [
+        unsafe { plan_input(a, out.shape, kernel.input, overlaps[0]) }?,
+        unsafe { plan_input(b, out.shape, kernel.input, overlaps[1]) }?,
+        plan_output(out, kernel.output),
+    ];
+    let reads_ahead = overlaps.contains(&Overlap::ReadsAhead);
     // Where NumPy's loop would see overlapping operands, or (one element, in place) an output
     // stride of 0, it takes its scalar fallback; take the same one where its bits differ.
     let in_place_single = out.size() == 1 && (a.data == out.data as *const u8 || b.data == out.data as *const u8);
@@ -330,9 +351,9 @@ pub unsafe fn unary_into(kernel: &UnaryKernel, a: &ArrayView, out: &ArrayViewMut
         return Err(UfuncError::OutputCast { ufunc: kernel.op.ufunc_name(), from: kernel.output, to: out.dtype });
     }
     check_output_shape(a.shape, out.shape)?;
-    let (plan_a, overlap) = unsafe { plan_input(a, out.shape, out, kernel.input) }?;
+    let [overlap] = settle_overlaps([classify_overlap(a, out, kernel.input)], a.shape == out.shape);
     let threads = if overlap == Overlap::ReadsAhead { Threads::ONE } else { threads };
-    let plans = [plan_a, plan_output(out, kernel.output)];
+    let plans = [unsafe { plan_input(a, out.shape, kernel.input, overlap) }?, plan_output(out, kernel.output)];
     let inner = kernel.inner;
     // SAFETY: as in `binary_into`.
     unsafe { drive(out.shape, &plans, &|p, n, s| inner(p[0], p[1], n, s), threads) };
