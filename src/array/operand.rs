@@ -30,7 +30,7 @@ use crate::kernels::array::elementwise::{
     complex_abs_hypot, complex_abs_takes_hypot, resolve_binary, resolve_unary, BinaryOp, LoopError, UnaryOp};
 use crate::kernels::array::pages::advise_huge_pages;
 use crate::kernels::array::ufunc::{binary_into, unary_into, Threads, UfuncError};
-use crate::kernels::array::view::{ArrayView, ArrayViewMut};
+use crate::kernels::array::view::{ArrayView, ArrayViewMut, MAX_NDIM};
 
 /// One operand, classified.
 pub enum Operand<'a> {
@@ -79,7 +79,10 @@ impl BufferArray {
         if raw.itemsize as usize != dtype.itemsize() {
             return Ok(Err(format!("buffer format '{format}' claims itemsize {} (expected {})", raw.itemsize, dtype.itemsize())));
         }
-        let ndim = raw.ndim as usize;
+        let ndim = raw.ndim.max(0) as usize;
+        if ndim > MAX_NDIM {
+            return Ok(Err(format!("a buffer of {ndim} dimensions (rawcapi supports at most {MAX_NDIM})")));
+        }
         // SAFETY: with PyBUF_RECORDS(_RO) the exporter fills `shape` and `strides` (ndim entries
         // each, valid while the buffer is held) or fails; ndim 0 means a single element.
         let (shape, strides) = unsafe {

@@ -8,6 +8,58 @@
 //! calls a ufunc's `(args, dimensions, steps)` loop.
 
 use std::fmt;
+use std::ops::{Deref, DerefMut};
+
+use super::view::MAX_NDIM;
+
+/// A shape or strides of at most [`MAX_NDIM`] entries, kept inline: preparing an operation
+/// allocates nothing on the heap (for small arrays that preparation is most of the time).
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Dims<T: Copy + Default> {
+    len: usize,
+    data: [T; MAX_NDIM],
+}
+
+impl<T: Copy + Default> Dims<T> {
+    /// `n` copies of `value`.
+    ///
+    /// # Panics
+    /// If `n > MAX_NDIM` (callers check the dimension count of what they are given first).
+    pub fn filled(n: usize, value: T) -> Self {
+        assert!(n <= MAX_NDIM, "{n} dimensions, at most {MAX_NDIM} supported");
+        Dims { len: n, data: [value; MAX_NDIM] }
+    }
+
+    pub fn from_slice(values: &[T]) -> Self {
+        let mut d = Dims::filled(values.len(), T::default());
+        d.copy_from_slice(values);
+        d
+    }
+
+    fn push(&mut self, value: T) {
+        self.data[self.len] = value;
+        self.len += 1;
+    }
+}
+
+impl<T: Copy + Default> Deref for Dims<T> {
+    type Target = [T];
+    fn deref(&self) -> &[T] {
+        &self.data[..self.len]
+    }
+}
+
+impl<T: Copy + Default> DerefMut for Dims<T> {
+    fn deref_mut(&mut self) -> &mut [T] {
+        &mut self.data[..self.len]
+    }
+}
+
+impl<T: Copy + Default + fmt::Debug> fmt::Debug for Dims<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.deref().fmt(f)
+    }
+}
 
 /// Shapes that cannot be broadcast together, as NumPy reports them.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -45,9 +97,9 @@ impl fmt::Display for BroadcastError {
 }
 
 /// The shape `a` and `b` broadcast to (`np.broadcast_shapes(a, b)`).
-pub fn broadcast_shapes(a: &[usize], b: &[usize]) -> Result<Vec<usize>, BroadcastError> {
+pub fn broadcast_shapes(a: &[usize], b: &[usize]) -> Result<Dims<usize>, BroadcastError> {
     let ndim = a.len().max(b.len());
-    let mut out = vec![0usize; ndim];
+    let mut out = Dims::filled(ndim, 0usize);
     for i in 0..ndim {
         // Dimension i counted from the right; a missing dimension is a 1.
         let da = if i < a.len() { a[a.len() - 1 - i] } else { 1 };
@@ -66,18 +118,18 @@ pub fn broadcast_shapes(a: &[usize], b: &[usize]) -> Result<Vec<usize>, Broadcas
 /// exactly `out`'s shape (an output is never stretched).
 pub fn check_output_shape(inputs: &[usize], out: &[usize]) -> Result<(), BroadcastError> {
     match broadcast_shapes(inputs, out) {
-        Ok(full) if full == out => Ok(()),
-        Ok(full) => Err(BroadcastError::Output { out: out.to_vec(), broadcast: full }),
+        Ok(full) if *full == *out => Ok(()),
+        Ok(full) => Err(BroadcastError::Output { out: out.to_vec(), broadcast: full.to_vec() }),
         Err(_) => Err(BroadcastError::Output { out: out.to_vec(), broadcast: inputs.to_vec() }),
     }
 }
 
 /// The strides that read an operand of `shape`/`strides` as if it had shape `target` (which it
 /// must broadcast to): leading missing dimensions and stretched length-1 dimensions get stride 0.
-pub fn broadcast_strides(shape: &[usize], strides: &[isize], target: &[usize]) -> Vec<isize> {
+pub fn broadcast_strides(shape: &[usize], strides: &[isize], target: &[usize]) -> Dims<isize> {
     assert!(shape.len() <= target.len() && shape.len() == strides.len(), "operand has more dimensions than the target");
     let lead = target.len() - shape.len();
-    let mut out = vec![0isize; target.len()];
+    let mut out = Dims::filled(target.len(), 0isize);
     for (i, (&n, &s)) in shape.iter().zip(strides).enumerate() {
         let t = target[lead + i];
         assert!(n == t || n == 1, "shape {shape:?} does not broadcast to {target:?}");
@@ -90,9 +142,9 @@ pub fn broadcast_strides(shape: &[usize], strides: &[isize], target: &[usize]) -
 /// `shape.len() >= 1` always (a 0-d operation becomes one dimension of length 1).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Walk<const N: usize> {
-    pub shape: Vec<usize>,
+    pub shape: Dims<usize>,
     /// `strides[k][d]`: bytes operand `k` moves per step along dimension `d`.
-    pub strides: [Vec<isize>; N],
+    pub strides: [Dims<isize>; N],
 }
 
 impl<const N: usize> Walk<N> {
@@ -100,31 +152,36 @@ impl<const N: usize> Walk<N> {
     /// length-1 dimensions and merging dimension `d` into `d+1` when every operand's stride
     /// along `d` equals its stride along `d+1` times the length of `d+1`.
     pub fn new(shape: &[usize], strides: [&[isize]; N]) -> Self {
-        let mut dims: Vec<(usize, [isize; N])> = Vec::with_capacity(shape.len());
+        let mut out_shape = Dims::filled(0, 0usize);
+        let mut out_strides = [Dims::filled(0, 0isize); N];
+        if shape.contains(&0) {
+            out_shape.push(0);
+            out_strides.iter_mut().for_each(|s| s.push(0));
+            return Walk { shape: out_shape, strides: out_strides };
+        }
         for (d, &n) in shape.iter().enumerate() {
             if n == 1 {
                 continue;
             }
-            let s: [isize; N] = std::array::from_fn(|k| strides[k][d]);
-            if let Some((last_n, last_s)) = dims.last_mut() {
-                if (0..N).all(|k| last_s[k] == s[k] * n as isize) {
-                    *last_n *= n;
-                    *last_s = s;
+            if let Some(last) = out_shape.len().checked_sub(1) {
+                if (0..N).all(|k| out_strides[k][last] == strides[k][d] * n as isize) {
+                    out_shape[last] *= n;
+                    for k in 0..N {
+                        out_strides[k][last] = strides[k][d];
+                    }
                     continue;
                 }
             }
-            dims.push((n, s));
+            out_shape.push(n);
+            for k in 0..N {
+                out_strides[k].push(strides[k][d]);
+            }
         }
-        if shape.contains(&0) {
-            dims = vec![(0, [0; N])];
+        if out_shape.is_empty() {
+            out_shape.push(1);
+            out_strides.iter_mut().for_each(|s| s.push(0));
         }
-        if dims.is_empty() {
-            dims.push((1, [0; N]));
-        }
-        Walk {
-            shape: dims.iter().map(|d| d.0).collect(),
-            strides: std::array::from_fn(|k| dims.iter().map(|d| d.1[k]).collect()),
-        }
+        Walk { shape: out_shape, strides: out_strides }
     }
 
     /// Number of elements visited.
@@ -148,7 +205,7 @@ impl<const N: usize> Walk<N> {
             return;
         }
         // Unravel `start` into a multi-index (outer dimensions) and a position in the row.
-        let mut index = vec![0usize; ndim];
+        let mut index = Dims::filled(ndim, 0usize);
         let mut rest = start;
         for d in (0..ndim).rev() {
             index[d] = rest % self.shape[d];
@@ -183,10 +240,10 @@ mod tests {
 
     #[test]
     fn shapes_broadcast_like_numpy() {
-        assert_eq!(broadcast_shapes(&[2, 3], &[3]), Ok(vec![2, 3]));
-        assert_eq!(broadcast_shapes(&[4, 1, 3], &[5, 1]), Ok(vec![4, 5, 3]));
-        assert_eq!(broadcast_shapes(&[], &[2]), Ok(vec![2]));
-        assert_eq!(broadcast_shapes(&[0], &[1]), Ok(vec![0]));
+        assert_eq!(*broadcast_shapes(&[2, 3], &[3]).unwrap(), [2, 3]);
+        assert_eq!(*broadcast_shapes(&[4, 1, 3], &[5, 1]).unwrap(), [4, 5, 3]);
+        assert_eq!(*broadcast_shapes(&[], &[2]).unwrap(), [2]);
+        assert_eq!(*broadcast_shapes(&[0], &[1]).unwrap(), [0]);
         let err = broadcast_shapes(&[2, 3], &[4]).unwrap_err();
         assert_eq!(err.to_string(), "operands could not be broadcast together with shapes (2,3) (4,) ");
         assert_eq!(
@@ -199,21 +256,21 @@ mod tests {
 
     #[test]
     fn stretched_dimensions_get_stride_zero() {
-        assert_eq!(broadcast_strides(&[3], &[8], &[2, 3]), vec![0, 8]);
-        assert_eq!(broadcast_strides(&[2, 1], &[16, 8], &[2, 5]), vec![16, 0]);
-        assert_eq!(broadcast_strides(&[1], &[8], &[1]), vec![0]);
+        assert_eq!(*broadcast_strides(&[3], &[8], &[2, 3]), [0, 8]);
+        assert_eq!(*broadcast_strides(&[2, 1], &[16, 8], &[2, 5]), [16, 0]);
+        assert_eq!(*broadcast_strides(&[1], &[8], &[1]), [0]);
     }
 
     #[test]
     fn contiguous_operands_coalesce_to_one_dimension() {
         let w = Walk::<2>::new(&[2, 3, 4], [&[96, 32, 8], &[48, 16, 4]]);
-        assert_eq!(w.shape, vec![24]);
-        assert_eq!(w.strides, [vec![8], vec![4]]);
+        assert_eq!(*w.shape, [24]);
+        assert_eq!((&*w.strides[0], &*w.strides[1]), (&[8isize][..], &[4isize][..]));
         // A broadcast row does not merge with the rows it repeats over.
         let w = Walk::<2>::new(&[2, 3], [&[24, 8], &[0, 8]]);
-        assert_eq!(w.shape, vec![2, 3]);
+        assert_eq!(*w.shape, [2, 3]);
         let w = Walk::<1>::new(&[], [&[]]);
-        assert_eq!(w.shape, vec![1]);
+        assert_eq!(*w.shape, [1]);
         let w = Walk::<1>::new(&[3, 0], [&[8, 8]]);
         assert_eq!(w.size(), 0);
     }

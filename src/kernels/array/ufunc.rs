@@ -15,7 +15,7 @@
 
 use std::fmt;
 
-use super::broadcast::{broadcast_shapes, broadcast_strides, check_output_shape, BroadcastError, Walk};
+use super::broadcast::{broadcast_shapes, broadcast_strides, check_output_shape, BroadcastError, Dims, Walk};
 use super::dtype::DType;
 use super::element::{can_cast_same_kind, cast_loop, CastLoop};
 use super::elementwise::{BinaryKernel, UnaryKernel};
@@ -86,7 +86,7 @@ unsafe impl Sync for SendPtr {}
 /// and the cast between its dtype and the loop's (`None` when they agree).
 struct Plan<'a> {
     base: SendPtr,
-    strides: Vec<isize>,
+    strides: Dims<isize>,
     cast: Option<CastLoop>,
     loop_itemsize: usize,
     /// The operand's own element size (what it moves through memory per element).
@@ -214,7 +214,7 @@ fn same_elements(data: *const u8, dtype: DType, strides: &[isize], out: &ArrayVi
 fn plan_output<'a>(out: &ArrayViewMut<'a>, loop_dtype: DType) -> Plan<'a> {
     Plan {
         base: SendPtr(out.data),
-        strides: out.strides.to_vec(),
+        strides: Dims::from_slice(out.strides),
         cast: (out.dtype != loop_dtype).then(|| cast_loop(loop_dtype, out.dtype)),
         loop_itemsize: loop_dtype.itemsize(),
         itemsize: out.dtype.itemsize(),
@@ -237,7 +237,7 @@ unsafe fn drive<const N: usize>(
     call: &(dyn Fn([*mut u8; N], usize, [isize; N]) + Sync),
     threads: Threads,
 ) {
-    let walk = Walk::<N>::new(shape, std::array::from_fn(|k| plans[k].strides.as_slice()));
+    let walk = Walk::<N>::new(shape, std::array::from_fn(|k| &*plans[k].strides));
     let inner = walk.shape.len() - 1;
     let steps: [isize; N] = std::array::from_fn(|k| walk.strides[k][inner]);
     let any_cast = plans.iter().any(|p| p.cast.is_some());
