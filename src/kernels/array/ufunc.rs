@@ -127,8 +127,46 @@ enum Overlap {
     /// overwritten: NumPy runs it in place (see [`reads_ahead`]), and so does this driver, on
     /// one thread.
     ReadsAhead,
+    /// The byte ranges intersect but no element is shared (interleaved views such as
+    /// `a[1::2]` and `a[::2]`): nothing to copy. NumPy's exact solver (`solve_may_share_memory`)
+    /// proves this too and skips the copy, but its inner loop, which only compares ranges, then
+    /// takes its scalar fallback.
+    Interleaved,
     /// Anything else: copied first.
     Copy,
+}
+
+/// One-dimensional views (at most one dimension longer than 1) that provably share no byte:
+/// NumPy's `solve_may_share_memory` for the case its cheapest search settles — equal |stride|.
+/// Element `i` of `a` covers `[a0 + i*s, a0 + i*s + ka)`; the views meet iff some
+/// `m = i - j` puts `a0 - b0 + m*s` strictly between `-ka` and `kb`.
+fn provably_disjoint(a: &ArrayView, b: &ArrayView) -> bool {
+    fn progression(v: &ArrayView) -> Option<(isize, isize, isize)> {
+        let mut long = v.shape.iter().zip(v.strides).filter(|&(&n, _)| n > 1);
+        let (start, step, n) = match (long.next(), long.next()) {
+            (None, _) => (v.data as isize, 0, 1),
+            (Some((&n, &s)), None) => {
+                // Lowest address first, so both progressions run upwards.
+                let start = if s < 0 { v.data as isize + s * (n as isize - 1) } else { v.data as isize };
+                (start, s.abs(), n as isize)
+            }
+            _ => return None,
+        };
+        Some((start, step, n))
+    }
+    let (Some((a0, sa, na)), Some((b0, sb, nb))) = (progression(a), progression(b)) else {
+        return false;
+    };
+    let (ka, kb) = (a.dtype.itemsize() as isize, b.dtype.itemsize() as isize);
+    let s = if na == 1 { sb } else { sa };
+    if (na > 1 && nb > 1 && sa != sb) || s < ka.max(kb) || s == 0 {
+        return false;
+    }
+    let d = a0 - b0;
+    // m ranges over -(nb - 1) ..= na - 1; the m that can work are near -d / s.
+    let lo = (-(nb - 1)).max((-ka - d).div_euclid(s));
+    let hi = (na - 1).min((kb - d).div_euclid(s) + 1);
+    !(lo..=hi).any(|m| -ka < d + m * s && d + m * s < kb)
 }
 
 /// The stride NumPy's "trivial" one-dimensional loop uses for an operand
@@ -159,6 +197,8 @@ fn classify_overlap(v: &ArrayView, out: &ArrayViewMut, loop_dtype: DType) -> Ove
     let strides = broadcast_strides(v.shape, v.strides, out.shape);
     if !may_overlap(v, &out.as_const()) || same_elements(v.data, v.dtype, &strides, out) {
         Overlap::Harmless
+    } else if provably_disjoint(v, &out.as_const()) {
+        Overlap::Interleaved
     } else if v.dtype == out.dtype && v.dtype == loop_dtype && reads_ahead(v, out) {
         Overlap::ReadsAhead
     } else {
@@ -166,12 +206,12 @@ fn classify_overlap(v: &ArrayView, out: &ArrayViewMut, loop_dtype: DType) -> Ove
     }
 }
 
-/// NumPy runs the in-order loop over reads-ahead inputs only on its "trivial loop" path: every
-/// input has the output's shape (or is 0-d) and none needs a copy. Otherwise its iterator copies
-/// every input that overlaps the output.
+/// NumPy leaves reads-ahead and interleaved inputs uncopied only on its "trivial loop" path:
+/// every input has the output's shape (or is 0-d) and none needs a copy. Otherwise its iterator,
+/// which judges overlap by byte ranges alone, copies every input whose range meets the output's.
 fn settle_overlaps<const N: usize>(overlaps: [Overlap; N], trivial: bool) -> [Overlap; N] {
     if !trivial || overlaps.contains(&Overlap::Copy) {
-        overlaps.map(|o| if o == Overlap::ReadsAhead { Overlap::Copy } else { o })
+        overlaps.map(|o| if matches!(o, Overlap::ReadsAhead | Overlap::Interleaved) { Overlap::Copy } else { o })
     } else {
         overlaps
     }
@@ -328,11 +368,12 @@ pub unsafe fn binary_into(kernel: &BinaryKernel, a: &ArrayView, b: &ArrayView, o
         plan_output(out, kernel.output),
     ];
     let reads_ahead = overlaps.contains(&Overlap::ReadsAhead);
+    let shares_range = reads_ahead || overlaps.contains(&Overlap::Interleaved);
     // Where NumPy's loop would see overlapping operands, or (one element, in place) an output
     // stride of 0, it takes its scalar fallback; take the same one where its bits differ.
     let in_place_single = out.size() == 1 && (a.data == out.data as *const u8 || b.data == out.data as *const u8);
     let inner = match kernel.overlap_fallback {
-        Some(fallback) if reads_ahead || in_place_single => fallback,
+        Some(fallback) if shares_range || in_place_single => fallback,
         _ => kernel.inner,
     };
     // An in-order loop over reads-ahead operands must stay one loop, on one thread.
@@ -421,6 +462,25 @@ mod tests {
         let k = resolve_binary(BinaryOp::Multiply, DType::Int64, DType::Int64).unwrap();
         unsafe { binary_into(&k, &rev.as_const(), &fwd, &rev, Threads::ONE) }.unwrap();
         assert_eq!(a, (0..5).map(|i| old[i] * old[4 - i]).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn interleaved_views_are_disjoint() {
+        let buf = [0u8; 256];
+        let p = buf.as_ptr();
+        let v = |off: usize, n: &'static [usize], s: &'static [isize]| ArrayView { data: unsafe { p.add(off) }, dtype: DType::Complex128, shape: n, strides: s };
+        // Even and odd complex elements: the ranges overlap, the elements never do.
+        assert!(provably_disjoint(&v(0, &[4], &[32]), &v(16, &[4], &[32])));
+        assert!(!provably_disjoint(&v(0, &[4], &[32]), &v(32, &[4], &[32])));
+        // Reversed odd elements against forward even ones.
+        assert!(provably_disjoint(&v(112, &[4], &[-32]), &v(0, &[4], &[32])));
+        // Half-element offset: they do share bytes.
+        assert!(!provably_disjoint(&v(0, &[4], &[32]), &v(8, &[4], &[32])));
+        // Different strides: not settled here.
+        assert!(!provably_disjoint(&v(0, &[4], &[32]), &v(16, &[2], &[64])));
+        // A single element between two others.
+        assert!(provably_disjoint(&v(16, &[1], &[0]), &v(0, &[4], &[32])));
+        assert!(!provably_disjoint(&v(64, &[1], &[0]), &v(0, &[4], &[32])));
     }
 
     #[test]
