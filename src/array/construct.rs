@@ -148,7 +148,9 @@ pub fn describe(buf: &Py_buffer) -> PyResult<(DType, Vec<usize>, Vec<isize>)> {
     if ndim > MAX_NDIM {
         return Err(raise(Exc::ValueError, &format!("maximum supported dimension for an Array is {MAX_NDIM}, found {ndim}")));
     }
-    let shape: Vec<usize> = if buf.shape.is_null() {
+    let shape: Vec<usize> = if ndim == 0 {
+        Vec::new()
+    } else if buf.shape.is_null() {
         // No shape: `len` bytes of `itemsize`-byte elements, one dimension.
         vec![buf.len as usize / dtype.itemsize()]
     } else {
