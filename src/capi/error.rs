@@ -43,6 +43,7 @@ pub enum Exc {
     IndexError,
     AttributeError,
     ZeroDivisionError,
+    ImportError,
 }
 
 impl Exc {
@@ -60,6 +61,7 @@ impl Exc {
                 Exc::IndexError => pyo3_ffi::PyExc_IndexError,
                 Exc::AttributeError => pyo3_ffi::PyExc_AttributeError,
                 Exc::ZeroDivisionError => pyo3_ffi::PyExc_ZeroDivisionError,
+                Exc::ImportError => pyo3_ffi::PyExc_ImportError,
             }
         }
     }

@@ -170,7 +170,7 @@ pub unsafe fn sum_all(v: ArrayView) -> Total {
             });
             Total::Complex(acc)
         }
-        DType::Bool => Total::Int(unsafe { int_total::<Bool8>(data, shape, &strides, n, s, |b| b.0 as i64 & (b.0 != 0) as i64 | (b.0 != 0) as i64) }),
+        DType::Bool => Total::Int(unsafe { int_total::<Bool8>(data, shape, &strides, n, s, |b| (b.0 != 0) as i64) }),
         DType::UInt8 => Total::Int(unsafe { int_total::<u8>(data, shape, &strides, n, s, |x| x as i64) }),
         DType::Int32 => Total::Int(unsafe { int_total::<i32>(data, shape, &strides, n, s, |x| x as i64) }),
         DType::Int64 => Total::Int(unsafe { int_total::<i64>(data, shape, &strides, n, s, |x| x) }),
