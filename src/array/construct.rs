@@ -346,6 +346,7 @@ pub unsafe extern "C" fn frombuffer(cls: *mut PyObject, obj: *mut PyObject) -> *
 /// # Safety
 /// `obj` valid (borrowed); GIL held.
 pub unsafe fn parse_shape(obj: *mut PyObject) -> PyResult<Vec<usize>> {
+    // SAFETY: forwarded from the caller (valid borrowed `obj`, GIL held).
     let dims = unsafe { parse_dims(obj) }?;
     if dims.iter().any(|&d| d < 0) {
         return Err(raise(Exc::ValueError, "negative dimensions are not allowed"));
@@ -396,6 +397,7 @@ unsafe fn parse_dims(obj: *mut PyObject) -> PyResult<Vec<isize>> {
 /// # Safety
 /// `obj` valid (borrowed); GIL held.
 pub unsafe fn parse_reshape(obj: *mut PyObject, size: usize) -> PyResult<Vec<usize>> {
+    // SAFETY: forwarded from the caller (valid borrowed `obj`, GIL held).
     let dims = unsafe { parse_dims(obj) }?;
     // NumPy's spelling: "(4,)", "(2,4)", "(4,newaxis)".
     let text = || {

@@ -319,6 +319,7 @@ pub fn for_each_row<const K: usize>(shape: &[usize], strides: &[[isize; MAX_NDIM
 /// (check with [`extent`] and copy through a temporary otherwise).
 pub unsafe fn copy_cast(src: ArrayView, dst: ArrayViewMut) {
     assert_eq!(src.shape, dst.shape, "copy_cast needs equal shapes");
+    // SAFETY: forwarded from the caller; S and D are the element types of the views' dtypes.
     with_elem_type!(src.dtype, S => with_elem_type!(dst.dtype, D => unsafe { copy_typed::<S, D>(src, dst) }))
 }
 
