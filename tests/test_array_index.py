@@ -297,3 +297,16 @@ def test_sums_of_strided_views_agree_with_numpy(x):
     assert np.isclose(a.sum(), np.sum(x), rtol=rtol, atol=rtol)
     for axis in range(x.ndim):
         assert np.allclose(as_np(a.sum(axis=axis)), x.sum(axis=axis), rtol=rtol, atol=rtol)
+
+
+@pytest.mark.parametrize("values", [[], [2.0], [[0]], [1, 2], 0j, 0.0, -1, [False], [[]]])
+def test_truth_value_like_numpy(values):
+    x = np.array(values)
+    a = Array(x)
+    try:
+        expected = bool(x)
+    except ValueError:
+        with pytest.raises(ValueError, match="truth value of an (empty array|array with more than one element) is ambiguous"):
+            bool(a)
+        return
+    assert bool(a) is expected
