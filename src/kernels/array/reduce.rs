@@ -295,6 +295,7 @@ unsafe fn sum_rows(src: ArrayView, axis: usize, kept_shape: &[usize], kept_src: 
     let (ss, ds) = (strides[0][nd - 1], strides[1][nd - 1]);
     // SAFETY (all closures below): offsets come from the simplified layout of `dst` and of one
     // slice of `src`, both inside the caller's views.
+    #[allow(clippy::too_many_arguments)] // one generic loop, instantiated per dtype below
     unsafe fn run<T: Copy>(
         src: *const u8,
         n: usize,
