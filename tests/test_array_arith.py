@@ -8,6 +8,9 @@ broadcasting, Python scalars (NEP 50), in-place forms and overlapping outputs.
 """
 import operator
 import os
+import shutil
+import subprocess
+import sys
 
 import pytest
 
@@ -372,3 +375,77 @@ def test_large_operations_split_across_threads_agree():
     same(one, a * b)
     same(many, a * b)
     same(Array(a) < Array(b), a < b)
+
+
+# ---------------------------------------------------------------------------------------------
+# Reference counts on every path (results, NotImplemented, errors, out=), under the debug
+# interpreter whose sys.gettotalrefcount() sees every reference (see test_array_refcounts.py,
+# whose build of the debug-interpreter copy in target/dbg this reuses).
+
+ARITH_WORKLOAD = """
+import sys
+sys.path.insert(0, ROOT)
+import rawcapi
+Array = rawcapi.Array
+
+def expect(exc, f):
+    try:
+        f()
+    except exc:
+        return
+    raise AssertionError(f"{f} did not raise {exc}")
+
+def once():
+    a = Array([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]])
+    u = Array([1, 2, 3], dtype="uint8")
+    t = Array([True, False])
+    c = Array([1 + 2j, 3 - 1j])
+    buf = bytearray(24)
+    r = (a + a, a - 1, 3 - a, a * u, a / 0, -a, abs(c), a < 2, a == a, 2 > a, c < c, u < 300,
+         a + memoryview(b"\\x00" * 24).cast("d"), rawcapi.add(1, 2.5))
+    x = a
+    x += 1
+    x *= u
+    out = Array([0.0, 0.0, 0.0])
+    rawcapi.multiply(u, 2.0, out=out)
+    rawcapi.add(Array([1.0, 2.0, 3.0]), 1, out=memoryview(buf).cast("d"))
+    v = Array([1, 2, 3, 4], dtype="int64")
+    v[1:] += v[:-1]
+    assert (a == "x") is False
+    expect(TypeError, lambda: a + "x")
+    expect(TypeError, lambda: t - t)
+    expect(TypeError, lambda: -t)
+    expect(OverflowError, lambda: u + 300)
+    expect(ValueError, lambda: a + Array([1.0, 2.0]))
+    expect(TypeError, lambda: rawcapi.add(a, a, out=Array([[0, 0, 0], [0, 0, 0]], dtype="int32")))
+    expect(ValueError, lambda: rawcapi.add(a, a, out=bytes(48)))
+    expect(TypeError, lambda: rawcapi.add(a, a, out=[0]))
+    expect(TypeError, lambda: rawcapi.add(a, a, where=True))
+    expect(TypeError, lambda: Array([1.0], dtype="float32") + 1j)
+    return r
+
+for _ in range(50):
+    once()
+before = sys.gettotalrefcount()
+for _ in range(500):
+    once()
+print(sys.gettotalrefcount() - before)
+"""
+
+
+@pytest.mark.skipif(shutil.which("python3.11-dbg") is None or sys.version_info[:2] != (3, 11),
+                    reason="needs Debian's python3.11-dbg (refcount totals)")
+def test_arith_no_reference_leaks_under_debug_interpreter(tmp_path):
+    if shutil.which("cargo") is None:
+        pytest.skip("needs cargo to build the debug-interpreter copy")
+    here = os.path.dirname(os.path.abspath(rawcapi.__file__))
+    env = dict(os.environ, PYO3_PYTHON=shutil.which("python3.11-dbg"), PYO3_BUILD_EXTENSION_MODULE="1")
+    build = subprocess.run(["cargo", "build", "--release", "--target-dir", "target/dbg"], cwd=here, env=env,
+                           capture_output=True, text=True, timeout=900)
+    assert build.returncode == 0, build.stderr
+    shutil.copy(os.path.join(here, "target/dbg/release/librawcapi.so"), tmp_path / "rawcapi.cpython-311d-x86_64-linux-gnu.so")
+    out = subprocess.run(["python3.11-dbg", "-c", ARITH_WORKLOAD.replace("ROOT", repr(str(tmp_path)))],
+                         capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    growth = int(out.stdout.strip().splitlines()[-1])
+    assert abs(growth) < 20, f"total refcount grew by {growth} over 500 rounds"
