@@ -73,11 +73,17 @@ unsafe fn inplace_slot(op: BinaryOp, v: *mut PyObject, w: *mut PyObject) -> *mut
 macro_rules! number_slots {
     ($($name:ident, $inplace:ident => $op:expr;)*) => {$(
         /// `Py_nb_*`: the arguments are borrowed; returns a new reference or NULL.
+        ///
+        /// # Safety
+        /// Called by the interpreter with the GIL held and two valid objects.
         pub unsafe extern "C" fn $name(v: *mut PyObject, w: *mut PyObject) -> *mut PyObject {
             // SAFETY: forwarded from the interpreter.
             unsafe { binary_slot($op, v, w) }
         }
         /// `Py_nb_inplace_*`: `v` is the Array being updated (borrowed); returns it (new reference).
+        ///
+        /// # Safety
+        /// Called by the interpreter with the GIL held and two valid objects.
         pub unsafe extern "C" fn $inplace(v: *mut PyObject, w: *mut PyObject) -> *mut PyObject {
             // SAFETY: forwarded from the interpreter.
             unsafe { inplace_slot($op, v, w) }
@@ -102,18 +108,27 @@ unsafe fn unary_slot(op: UnaryOp, a: *mut PyObject) -> *mut PyObject {
 }
 
 /// `Py_nb_negative`: `-a`.
+///
+/// # Safety
+/// Called by the interpreter with the GIL held; `self` is an Array.
 pub unsafe extern "C" fn nb_negative(a: *mut PyObject) -> *mut PyObject {
     // SAFETY: forwarded from the interpreter.
     unsafe { unary_slot(UnaryOp::Negative, a) }
 }
 
 /// `Py_nb_absolute`: `abs(a)`.
+///
+/// # Safety
+/// Called by the interpreter with the GIL held; `self` is an Array.
 pub unsafe extern "C" fn nb_absolute(a: *mut PyObject) -> *mut PyObject {
     // SAFETY: forwarded from the interpreter.
     unsafe { unary_slot(UnaryOp::Absolute, a) }
 }
 
 /// `Py_tp_richcompare`: `self op other` with `op` one of `Py_LT` … `Py_GE`; a bool Array.
+///
+/// # Safety
+/// Called by the interpreter with the GIL held; `self` is an Array.
 pub unsafe extern "C" fn richcompare(this: *mut PyObject, other: *mut PyObject, op: c_int) -> *mut PyObject {
     panic::guard(ptr::null_mut(), || -> PyResult<*mut PyObject> {
         let op = match op {

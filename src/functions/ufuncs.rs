@@ -154,6 +154,9 @@ unsafe fn ufunc(op: BinaryOp, module: *mut PyObject, args: *const *mut PyObject,
 macro_rules! ufunc_functions {
     ($($name:ident => $op:expr;)*) => {$(
         /// `METH_FASTCALL | METH_KEYWORDS` entry point; arguments borrowed, returns a new reference.
+        ///
+        /// # Safety
+        /// Called by the interpreter with the GIL held and a valid fastcall argument vector.
         pub unsafe extern "C" fn $name(
             module: *mut PyObject,
             args: *const *mut PyObject,

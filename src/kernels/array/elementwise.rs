@@ -564,13 +564,13 @@ unsafe fn binary_body<F: BinaryFn, const FMA: bool>(a: *const u8, b: *const u8, 
     unsafe {
         if so == eo {
             if sa == ea && sb == eb {
-                if out as *const u8 == a && ea == eo {
+                if std::ptr::eq(out as *const u8, a) && ea == eo {
                     let io = out as *mut F::A;
                     for i in 0..n {
                         let r = F::apply::<FMA>(io.add(i).read_unaligned(), pb.add(i).read_unaligned());
                         (io.add(i) as *mut F::O).write_unaligned(r);
                     }
-                } else if out as *const u8 == b && eb == eo {
+                } else if std::ptr::eq(out as *const u8, b) && eb == eo {
                     let io = out as *mut F::B;
                     for i in 0..n {
                         let r = F::apply::<FMA>(pa.add(i).read_unaligned(), io.add(i).read_unaligned());
@@ -585,7 +585,7 @@ unsafe fn binary_body<F: BinaryFn, const FMA: bool>(a: *const u8, b: *const u8, 
             }
             if sa == 0 && sb == eb {
                 let x = pa.read_unaligned();
-                if out as *const u8 == b && eb == eo {
+                if std::ptr::eq(out as *const u8, b) && eb == eo {
                     let io = out as *mut F::B;
                     for i in 0..n {
                         let r = F::apply::<FMA>(x, io.add(i).read_unaligned());
@@ -600,7 +600,7 @@ unsafe fn binary_body<F: BinaryFn, const FMA: bool>(a: *const u8, b: *const u8, 
             }
             if sb == 0 && sa == ea {
                 let y = pb.read_unaligned();
-                if out as *const u8 == a && ea == eo {
+                if std::ptr::eq(out as *const u8, a) && ea == eo {
                     let io = out as *mut F::A;
                     for i in 0..n {
                         let r = F::apply::<FMA>(io.add(i).read_unaligned(), y);
@@ -630,7 +630,7 @@ unsafe fn unary_body<F: UnaryFn, const FMA: bool>(a: *const u8, out: *mut u8, n:
     unsafe {
         if sa == ea && so == eo {
             let (pa, po) = (a as *const F::A, out as *mut F::O);
-            if out as *const u8 == a {
+            if std::ptr::eq(out as *const u8, a) {
                 for i in 0..n {
                     let r = F::apply::<FMA>(pa.add(i).read_unaligned());
                     (pa.add(i) as *mut F::O).write_unaligned(r);

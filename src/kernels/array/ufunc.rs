@@ -246,7 +246,7 @@ unsafe fn plan_input<'a>(v: &ArrayView<'a>, shape: &[usize], loop_dtype: DType, 
 /// True when the input (already broadcast to `out`'s shape) reads, for every output element,
 /// exactly the bytes of that element — NumPy's "equivalently iterable, overlap OK" case.
 fn same_elements(data: *const u8, dtype: DType, strides: &[isize], out: &ArrayViewMut) -> bool {
-    data == out.data as *const u8
+    std::ptr::eq(data, out.data as *const u8)
         && dtype.itemsize() == out.dtype.itemsize()
         && out.shape.iter().zip(strides.iter().zip(out.strides)).all(|(&n, (&s, &o))| n <= 1 || s == o)
 }
@@ -371,7 +371,7 @@ pub unsafe fn binary_into(kernel: &BinaryKernel, a: &ArrayView, b: &ArrayView, o
     let shares_range = reads_ahead || overlaps.contains(&Overlap::Interleaved);
     // Where NumPy's loop would see overlapping operands, or (one element, in place) an output
     // stride of 0, it takes its scalar fallback; take the same one where its bits differ.
-    let in_place_single = out.size() == 1 && (a.data == out.data as *const u8 || b.data == out.data as *const u8);
+    let in_place_single = out.size() == 1 && (std::ptr::eq(a.data, out.data) || std::ptr::eq(b.data, out.data));
     let inner = match kernel.overlap_fallback {
         Some(fallback) if shares_range || in_place_single => fallback,
         _ => kernel.inner,
