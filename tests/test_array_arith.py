@@ -320,6 +320,10 @@ def test_out_forms_and_errors():
 def test_module_functions_with_python_scalars_only():
     same(rawcapi.add(1, 2.5), np.add(1, 2.5))
     same(rawcapi.multiply(True, True), np.multiply(True, True))
+    with pytest.raises(OverflowError, match="Python int too large to convert to C long"):
+        rawcapi.add(2**70, 2**70)
+    with pytest.raises(OverflowError, match="Python int too large to convert to C long"):
+        rawcapi.add(2**70, 1)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -342,7 +342,8 @@ pub unsafe fn binary(op: BinaryOp, a: &Operand, b: &Operand, output: Output) -> 
             let (oob, scalar, array_side) = match (ra, rb) {
                 (Err(o), Ok(other)) => (o, a, other),
                 (Ok(other), Err(o)) => (o, b, other),
-                _ => unreachable!("a scalar cannot be out of bounds for another scalar's dtype"),
+                // Two Python ints, both outside int64 (`rawcapi.add(2**70, 2**70)`).
+                _ => return Err(raise(Exc::OverflowError, "Python int too large to convert to C long")),
             };
             let Operand::Scalar { obj, .. } = scalar else { unreachable!("only scalars are converted") };
             let dtype = array_side.view().dtype;

@@ -251,6 +251,12 @@ fn same_elements(data: *const u8, dtype: DType, strides: &[isize], out: &ArrayVi
         && out.shape.iter().zip(strides.iter().zip(out.strides)).all(|(&n, (&s, &o))| n <= 1 || s == o)
 }
 
+/// An output that names one element several times (a zero stride along a dimension longer than
+/// 1): NumPy's loop writes it in order, the last write wins, and so it must here.
+fn writes_repeat(out: &ArrayViewMut) -> bool {
+    out.shape.iter().zip(out.strides).any(|(&n, &s)| n > 1 && s == 0)
+}
+
 fn plan_output<'a>(out: &ArrayViewMut<'a>, loop_dtype: DType) -> Plan<'a> {
     Plan {
         base: SendPtr(out.data),
@@ -376,8 +382,9 @@ pub unsafe fn binary_into(kernel: &BinaryKernel, a: &ArrayView, b: &ArrayView, o
         Some(fallback) if shares_range || in_place_single => fallback,
         _ => kernel.inner,
     };
-    // An in-order loop over reads-ahead operands must stay one loop, on one thread.
-    let threads = if reads_ahead { Threads::ONE } else { threads };
+    // An in-order loop over reads-ahead operands must stay one loop, on one thread; so must one
+    // whose output repeats an element (stride 0), where the last write must win.
+    let threads = if reads_ahead || writes_repeat(out) { Threads::ONE } else { threads };
     // SAFETY: the plans cover valid memory (caller's promise; copies are owned by the plans).
     unsafe { drive(out.shape, &plans, &|p, n, s| inner(p[0], p[1], p[2], n, s), threads) };
     Ok(())
@@ -393,7 +400,7 @@ pub unsafe fn unary_into(kernel: &UnaryKernel, a: &ArrayView, out: &ArrayViewMut
     }
     check_output_shape(a.shape, out.shape)?;
     let [overlap] = settle_overlaps([classify_overlap(a, out, kernel.input)], a.shape == out.shape);
-    let threads = if overlap == Overlap::ReadsAhead { Threads::ONE } else { threads };
+    let threads = if overlap == Overlap::ReadsAhead || writes_repeat(out) { Threads::ONE } else { threads };
     let plans = [unsafe { plan_input(a, out.shape, kernel.input, overlap) }?, plan_output(out, kernel.output)];
     let inner = kernel.inner;
     // SAFETY: as in `binary_into`.
