@@ -1,11 +1,12 @@
 //! Running an elementwise loop over whole arrays: NumPy's ufunc machinery in miniature.
 //!
 //! Given a kernel from `elementwise.rs` and raw views of the operands, this
-//! 1. checks the shapes broadcast (errors name the shapes, as NumPy's do) and the result may be
-//!    cast to the output's dtype (`same_kind`, as NumPy's `out=` and in-place operators);
-//! 2. resolves memory overlap the way NumPy does (`NPY_ITER_COPY_IF_OVERLAP`): an input that
-//!    shares memory with the output, other than element-for-element (`a += b` reads `a[i]` just
-//!    before writing `a[i]`), is first copied, so `a[1:] += a[:-1]` equals the copy semantics;
+//! 1. checks, in NumPy's order, that the result may be cast to the output's dtype (`same_kind`,
+//!    as NumPy's `out=` and in-place operators) and that the shapes broadcast (errors name the
+//!    shapes, as NumPy's do);
+//! 2. resolves memory overlap the way NumPy does (`NPY_ITER_COPY_IF_OVERLAP` and its trivial-loop
+//!    exceptions, see [`Overlap`]): the result is always what it would be had every input been
+//!    copied first, so `a[1:] += a[:-1]` adds the old values;
 //! 3. coalesces dimensions (`broadcast.rs`) and calls the inner loop once per innermost row;
 //! 4. casts operands whose dtype is not the loop's a chunk at a time into small buffers, never
 //!    a whole converted copy (NumPy's buffered iterator);
@@ -20,12 +21,11 @@ use super::dtype::DType;
 use super::element::{can_cast_same_kind, cast_loop, CastLoop};
 use super::elementwise::{BinaryKernel, UnaryKernel};
 use crate::kernels::parallel::{for_each_range, pieces_for};
-use super::view::{byte_extent, may_overlap, ArrayView, ArrayViewMut};
+use super::view::{may_overlap, ArrayView, ArrayViewMut};
 
 /// Elements per cast chunk: small enough for the buffers to stay in L1/L2, large enough that
 /// the per-chunk overhead vanishes.
 const CHUNK: usize = 1024;
-
 
 /// How a loop may be split: at most `max` threads, each with at least `min_bytes` of traffic.
 #[derive(Clone, Copy, Debug)]
@@ -406,12 +406,6 @@ pub unsafe fn unary_into(kernel: &UnaryKernel, a: &ArrayView, out: &ArrayViewMut
     // SAFETY: as in `binary_into`.
     unsafe { drive(out.shape, &plans, &|p, n, s| inner(p[0], p[1], n, s), threads) };
     Ok(())
-}
-
-/// Whether an output of `nbytes` is worth releasing the GIL for (and splitting): re-exported
-/// for the glue so one number decides both.
-pub fn byte_span(v: &ArrayView) -> usize {
-    byte_extent(v.data, v.shape, v.strides, v.dtype.itemsize()).map_or(0, |(lo, hi)| hi - lo)
 }
 
 #[cfg(test)]
