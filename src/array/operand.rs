@@ -368,6 +368,7 @@ pub unsafe fn binary(op: BinaryOp, a: &Operand, b: &Operand, output: Output) -> 
                 _ => !oob.positive,
             };
             let constant = ScalarValue::new(DType::Bool, Bool(value as u8));
+            // SAFETY: the views are of live operands and a local cell; output valid (caller).
             return unsafe { fill_like(&array_side.view(), &constant.view(), output) };
         }
     };

@@ -224,6 +224,7 @@ unsafe fn plan_input<'a>(v: &ArrayView<'a>, shape: &[usize], loop_dtype: DType, 
     let mut base = v.data as *mut u8;
     let mut copy = None;
     if overlap == Overlap::Copy {
+        // SAFETY: `v` describes valid memory (the caller's promise to `binary_into`).
         let storage = unsafe { contiguous_copy(v) }?;
         base = storage.as_ptr() as *mut u8;
         let own = super::view::c_strides(v.shape, v.dtype.itemsize()).expect("an existing view's size fits");
@@ -368,6 +369,7 @@ pub unsafe fn binary_into(kernel: &BinaryKernel, a: &ArrayView, b: &ArrayView, o
     check_output_shape(&inputs, out.shape)?;
     let trivial = [a, b].iter().all(|v| v.shape == out.shape || v.shape.is_empty());
     let overlaps = settle_overlaps([classify_overlap(a, out, kernel.input), classify_overlap(b, out, kernel.input)], trivial);
+    // SAFETY (plans): the views describe valid memory for the whole call (our caller's promise).
     let plans = [
         unsafe { plan_input(a, out.shape, kernel.input, overlaps[0]) }?,
         unsafe { plan_input(b, out.shape, kernel.input, overlaps[1]) }?,
@@ -401,6 +403,7 @@ pub unsafe fn unary_into(kernel: &UnaryKernel, a: &ArrayView, out: &ArrayViewMut
     check_output_shape(a.shape, out.shape)?;
     let [overlap] = settle_overlaps([classify_overlap(a, out, kernel.input)], a.shape == out.shape);
     let threads = if overlap == Overlap::ReadsAhead || writes_repeat(out) { Threads::ONE } else { threads };
+    // SAFETY: `a` describes valid memory for the whole call (our caller's promise).
     let plans = [unsafe { plan_input(a, out.shape, kernel.input, overlap) }?, plan_output(out, kernel.output)];
     let inner = kernel.inner;
     // SAFETY: as in `binary_into`.
