@@ -17,8 +17,8 @@
 //! - complex `<` is NumPy's lexicographic order (`CLT` and friends in `loops.c.src`), NaN-aware.
 //!
 //! Contiguous operands (and a broadcast scalar beside a contiguous operand) take loops written
-//! so the compiler vectorises them; they are compiled twice, for the baseline and for AVX2+FMA,
-//! and the table hands out the AVX2+FMA copy when the CPU has it (checked at run time).
+//! so the compiler vectorises them; they are compiled three times, for the baseline, AVX2+FMA and
+//! AVX-512, and the table hands out the widest copy the CPU runs (checked at run time).
 
 use std::fmt;
 use std::marker::PhantomData;
@@ -678,25 +678,57 @@ mod x86 {
         unsafe { unary_body::<F, true>(a, out, n, steps) }
     }
 
+    /// And for AVX-512 (the level NumPy dispatches to on such CPUs, `X86_V4`): 512-bit vectors,
+    /// and mask registers, which make comparisons that pack results into bytes cheap.
+    #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512dq,avx2,fma")]
+    pub unsafe fn binary_avx512<F: BinaryFn>(a: *const u8, b: *const u8, out: *mut u8, n: usize, steps: [isize; 3]) {
+        // SAFETY: forwarded from the caller; the CPU has these features (checked by the table).
+        unsafe { binary_body::<F, true>(a, b, out, n, steps) }
+    }
+
+    #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512dq,avx2,fma")]
+    pub unsafe fn unary_avx512<F: UnaryFn>(a: *const u8, out: *mut u8, n: usize, steps: [isize; 2]) {
+        // SAFETY: as above.
+        unsafe { unary_body::<F, true>(a, out, n, steps) }
+    }
+
     pub fn has_avx2_fma() -> bool {
         // The macro caches the CPUID answer in a static; this is a load and a test.
         std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
+    }
+
+    pub fn has_avx512() -> bool {
+        has_avx2_fma()
+            && std::arch::is_x86_feature_detected!("avx512f")
+            && std::arch::is_x86_feature_detected!("avx512bw")
+            && std::arch::is_x86_feature_detected!("avx512vl")
+            && std::arch::is_x86_feature_detected!("avx512dq")
     }
 }
 
 /// The loop for `F` on this CPU (NumPy's `NPY_CPU_DISPATCH_CALL`).
 fn binary_loop_of<F: BinaryFn>() -> BinaryLoop {
     #[cfg(target_arch = "x86_64")]
-    if x86::has_avx2_fma() {
-        return x86::binary_avx2::<F>;
+    {
+        if x86::has_avx512() {
+            return x86::binary_avx512::<F>;
+        }
+        if x86::has_avx2_fma() {
+            return x86::binary_avx2::<F>;
+        }
     }
     binary_baseline::<F>
 }
 
 fn unary_loop_of<F: UnaryFn>() -> UnaryLoop {
     #[cfg(target_arch = "x86_64")]
-    if x86::has_avx2_fma() {
-        return x86::unary_avx2::<F>;
+    {
+        if x86::has_avx512() {
+            return x86::unary_avx512::<F>;
+        }
+        if x86::has_avx2_fma() {
+            return x86::unary_avx2::<F>;
+        }
     }
     unary_baseline::<F>
 }
