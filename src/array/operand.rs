@@ -28,7 +28,6 @@ use crate::kernels::array::dtype::{DType, PyScalarKind};
 use crate::kernels::array::element::{Bool, C128};
 use crate::kernels::array::elementwise::{
     complex_abs_hypot, complex_abs_takes_hypot, resolve_binary, resolve_unary, BinaryOp, LoopError, UnaryOp};
-use crate::kernels::array::pages::advise_huge_pages;
 use crate::kernels::array::ufunc::{binary_into, unary_into, Threads, UfuncError};
 use crate::kernels::array::view::{ArrayView, ArrayViewMut, MAX_NDIM};
 
@@ -416,9 +415,9 @@ unsafe fn run(
             // SAFETY: `result` is an Array we just made.
             let array = unsafe { ArrayObject::from_ptr(result.as_ptr()) };
             let out = array.view_mut()?;
+            // (`new_array` has asked for huge pages if the result is large, and left the memory
+            // untouched: the loop's writes, spread over the threads, are its first touch.)
             let nbytes = array.nbytes();
-            // SAFETY: fresh memory of `nbytes` bytes owned by `result`, not touched yet.
-            unsafe { advise_huge_pages(out.data, nbytes) };
             allow_threads_above(nbytes, || work(&out, threads)).map_err(ufunc_error)?;
             Ok(result.into_raw())
         }
