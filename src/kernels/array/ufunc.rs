@@ -194,8 +194,7 @@ fn reads_ahead(v: &ArrayView, out: &ArrayViewMut) -> bool {
 /// How `v` (read into a loop of `loop_dtype`) overlaps `out`. `ReadsAhead` only when NumPy
 /// would run its trivial in-order loop: same shape as `out`, one non-trivial dimension.
 fn classify_overlap(v: &ArrayView, out: &ArrayViewMut, loop_dtype: DType) -> Overlap {
-    let strides = broadcast_strides(v.shape, v.strides, out.shape);
-    if !may_overlap(v, &out.as_const()) || same_elements(v.data, v.dtype, &strides, out) {
+    if !may_overlap(v, &out.as_const()) || same_elements(v.data, v.dtype, &broadcast_strides(v.shape, v.strides, out.shape), out) {
         Overlap::Harmless
     } else if provably_disjoint(v, &out.as_const()) {
         Overlap::Interleaved
