@@ -6,4 +6,5 @@
 
 pub mod count_lines;
 pub mod fast_sum;
+pub mod layout_check;
 pub mod private;
