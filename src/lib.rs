@@ -91,7 +91,8 @@ unsafe extern "C" fn rawcapi_exec(module: *mut PyObject) -> c_int {
 }
 
 /// The module's slots: what multi-phase initialisation (PEP 489) runs, in order.
-const SLOT_COUNT: usize = 2 + cfg!(Py_3_12) as usize + cfg!(Py_3_13) as usize;
+const SLOT_COUNT: usize =
+    2 + cfg!(Py_3_12) as usize + cfg!(Py_3_13) as usize + cfg!(all(Py_LIMITED_API, not(Py_3_12))) as usize;
 static mut SLOTS: [PyModuleDef_Slot; SLOT_COUNT] = [
     PyModuleDef_Slot { slot: pyo3_ffi::Py_mod_exec, value: rawcapi_exec as *mut c_void },
     // The module keeps no Python objects in Rust statics, so each (sub)interpreter can have its
@@ -103,8 +104,34 @@ static mut SLOTS: [PyModuleDef_Slot; SLOT_COUNT] = [
     // interpreter can keep its GIL off; without this slot it would turn the GIL back on at import.
     #[cfg(Py_3_13)]
     PyModuleDef_Slot { slot: pyo3_ffi::Py_mod_gil, value: pyo3_ffi::Py_MOD_GIL_NOT_USED },
+    // abi3 (built for 3.11, run on 3.11+): 3.11 rejects slot IDs it does not know (SystemError),
+    // so Py_mod_multiple_interpreters cannot be in the table at compile time. This entry starts
+    // as a second terminator and is filled in by `abi3_runtime_slots` on 3.12+.
+    #[cfg(all(Py_LIMITED_API, not(Py_3_12)))]
+    PyModuleDef_Slot { slot: 0, value: ptr::null_mut() },
     PyModuleDef_Slot { slot: 0, value: ptr::null_mut() },
 ];
+
+/// The abi3 build's slots that depend on the interpreter it runs on (see SLOTS): the C
+/// equivalent is a check of the running version, `Py_Version` (3.11+), instead of
+/// `#if PY_VERSION_HEX`, which only knows the version compiled against.
+#[cfg(all(Py_LIMITED_API, not(Py_3_12)))]
+fn abi3_runtime_slots() {
+    static FILLED: std::sync::Once = std::sync::Once::new();
+    // Once: PyInit_rawcapi may run in several interpreters at the same time (each with its own
+    // GIL); the first fills the entry, the others wait, and all return a finished table.
+    FILLED.call_once(|| {
+        // SAFETY: Py_Version is a constant the interpreter exports (stable ABI since 3.11).
+        if unsafe { pyo3_ffi::Py_Version } >= 0x030C_0000 {
+            // `Py_MOD_PER_INTERPRETER_GIL_SUPPORTED` is `(void *)2` (3.12's moduleobject.h);
+            // pyo3-ffi only defines it when compiling for 3.12+.
+            let entry = PyModuleDef_Slot { slot: pyo3_ffi::Py_mod_multiple_interpreters, value: 2 as *mut c_void };
+            // SAFETY: written once, inside call_once, before any PyInit_rawcapi returns the
+            // definition that points at SLOTS; CPython reads the table only after that.
+            unsafe { (*(&raw mut SLOTS))[SLOT_COUNT - 2] = entry };
+        }
+    });
+}
 
 /// `static struct PyModuleDef rawcapi_module = { PyModuleDef_HEAD_INIT, "rawcapi", doc, 0, ... }`.
 /// `m_size = 0`: no per-module state yet. `m_slots` makes this a multi-phase definition.
@@ -127,6 +154,8 @@ static mut MODULE_DEF: PyModuleDef = PyModuleDef {
 #[allow(non_snake_case)]
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PyInit_rawcapi() -> *mut PyObject {
+    #[cfg(all(Py_LIMITED_API, not(Py_3_12)))]
+    abi3_runtime_slots();
     // SAFETY: MODULE_DEF is a static with the layout CPython expects; PyModuleDef_Init only
     // initialises its object header and returns it cast to PyObject*. It cannot fail or panic.
     unsafe { PyModuleDef_Init(&raw mut MODULE_DEF) }
