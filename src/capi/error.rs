@@ -40,6 +40,7 @@ pub enum Exc {
     BufferError,
     MemoryError,
     SystemError,
+    ImportError,
 }
 
 impl Exc {
@@ -54,6 +55,7 @@ impl Exc {
                 Exc::BufferError => pyo3_ffi::PyExc_BufferError,
                 Exc::MemoryError => pyo3_ffi::PyExc_MemoryError,
                 Exc::SystemError => pyo3_ffi::PyExc_SystemError,
+                Exc::ImportError => pyo3_ffi::PyExc_ImportError,
             }
         }
     }

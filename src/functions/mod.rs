@@ -8,3 +8,5 @@ pub mod count_lines;
 pub mod fast_sum;
 pub mod layout_check;
 pub mod private;
+pub mod simd;
+pub mod threads;
