@@ -40,6 +40,12 @@ for round in range({rounds}):
     assert rawcapi.fast_sum(data) == sum(data)
     assert rawcapi.count_lines(memoryview(data)[::2]) == data[::2].count(b"\\n")
     checked += 3
+# The Array type lives in this interpreter's module state, not in a static shared with others.
+rows = [[{worker}, 1, 2], [3, 4, 5]]
+a = rawcapi.Array(rows)
+assert type(a) is rawcapi.Array and a.shape == (2, 3) and a.tolist() == rows
+assert bytes(memoryview(rawcapi.zeros((2, 2), dtype="uint8"))) == bytes(4)
+checked += 1
 try:
     rawcapi.fast_sum(1.5)
 except TypeError as error:
@@ -128,7 +134,7 @@ def test_rawcapi_in_concurrent_subinterpreters():
             os.close(write)
             with os.fdopen(read, "rb") as pipe:
                 reports.append(pipe.read().decode())
-        assert reports == [f"ok {w} {3 * rounds} rawcapi" for w in range(workers)]
+        assert reports == [f"ok {w} {3 * rounds + 1} rawcapi" for w in range(workers)]
     finally:
         for interp in interps:
             module.destroy(interp)

@@ -137,3 +137,14 @@ pub fn none() -> Owned {
         Owned(NonNull::new_unchecked(none))
     }
 }
+
+/// `Py_NewRef(obj)`: take a new (strong) reference to `obj` and return it. Spelled out because
+/// the C function exists only from 3.10 on, and rawcapi builds for 3.9 too.
+///
+/// # Safety
+/// `obj` is a valid object (borrowed) and the GIL is held.
+pub unsafe fn new_ref(obj: *mut PyObject) -> *mut PyObject {
+    // SAFETY: forwarded from the caller.
+    unsafe { pyo3_ffi::Py_INCREF(obj) };
+    obj
+}

@@ -52,12 +52,6 @@ fn row(name: &str, c: Option<usize>, rust: Option<usize>) -> PyResult<Owned> {
 fn int_or_none(value: Option<usize>) -> PyResult<Owned> {
     match value {
         Some(v) => int_from_u128(v as u128),
-        // SAFETY: GIL held; Py_None() is a borrowed reference to None, and Py_INCREF makes it a
-        // new one that `Owned` may decref. (Py_NewRef does both, but only from 3.10 on.)
-        None => unsafe {
-            let none = pyo3_ffi::Py_None();
-            pyo3_ffi::Py_INCREF(none);
-            Owned::from_new(none)
-        },
+        None => Ok(crate::capi::object::none()),
     }
 }
