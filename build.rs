@@ -17,6 +17,7 @@ fn main() {
     pyo3_build_config::use_pyo3_cfgs();
     println!("cargo::rustc-check-cfg=cfg(rawcapi_layout_unmeasured)");
     println!("cargo::rerun-if-changed=src/layout/c_view.c");
+    println!("cargo::rerun-if-changed=include/rawcapi.h");
     println!("cargo::rerun-if-env-changed=PYO3_PYTHON");
     println!("cargo::rerun-if-env-changed=PYO3_CONFIG_FILE");
 
@@ -31,7 +32,7 @@ fn main() {
     };
     let include = python_include_dir(python);
     let mut build = cc::Build::new();
-    build.file("src/layout/c_view.c").include(&include).warnings(true).cargo_warnings(true);
+    build.file("src/layout/c_view.c").include(&include).include("include").warnings(true).cargo_warnings(true);
     if let PythonAbiKind::Stable(StableAbi::Abi3) = config.target_abi().kind() {
         // What an abi3 extension sees: the limited API of the oldest version it supports
         // (0x030B0000 for abi3-py311). PyTypeObject's fields are not part of it.

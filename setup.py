@@ -65,7 +65,11 @@ build_base = "build/with-c-original" if building_c_original else "build"
 setup(
     rust_extensions=rust_extensions,
     ext_modules=ext_modules,
-    packages=[],
+    # rawcapi stays one extension module; what ships beside it goes in data-only packages:
+    # rawcapi_include/rawcapi.h (the C API header, found by rawcapi.get_include()).
+    packages=["rawcapi_include"],
+    package_dir={"rawcapi_include": "include"},
+    package_data={"rawcapi_include": ["rawcapi.h"]},
     py_modules=[],
     zip_safe=False,
     options={

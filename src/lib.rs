@@ -25,18 +25,19 @@ use pyo3_ffi::{
 
 pub mod array;
 pub mod capi;
+pub mod capsule;
 pub mod functions;
 pub mod kernels;
 pub mod layout;
 pub mod state;
 
-use functions::{count_lines, fast_sum, layout_check, private, simd, threads};
+use functions::{count_lines, fast_sum, include, layout_check, private, simd, threads};
 
 /// The method table: `static PyMethodDef rawcapi_methods[] = { {...}, {NULL, NULL, 0, NULL} };`.
 /// `METH_O` functions receive their single argument directly (see src/functions/fast_sum.rs).
 /// Each docstring starts with a `name($module, ...)\n--\n\n` text signature, which CPython turns
 /// into `__text_signature__`, so `inspect.signature()` and `help()` show the parameters.
-static mut METHODS: [PyMethodDef; 14] = [
+static mut METHODS: [PyMethodDef; 15] = [
     PyMethodDef {
         ml_name: c"fast_sum".as_ptr(),
         ml_meth: PyMethodDefPointer { PyCFunction: fast_sum::fast_sum },
@@ -99,6 +100,12 @@ static mut METHODS: [PyMethodDef; 14] = [
         ml_doc: simd::SET_PATH_DOC.as_ptr(),
     },
     PyMethodDef {
+        ml_name: c"get_include".as_ptr(),
+        ml_meth: PyMethodDefPointer { PyCFunction: include::get_include },
+        ml_flags: METH_NOARGS,
+        ml_doc: include::DOC.as_ptr(),
+    },
+    PyMethodDef {
         ml_name: c"_layout".as_ptr(),
         ml_meth: PyMethodDefPointer { PyCFunction: layout_check::layout },
         ml_flags: METH_NOARGS,
@@ -140,6 +147,9 @@ unsafe extern "C" fn rawcapi_exec(module: *mut PyObject) -> c_int {
         if unsafe { pyo3_ffi::PyModule_AddStringConstant(module, c"__version__".as_ptr(), version.as_ptr().cast()) } < 0 {
             return Err(capi::error::PyErrSet::fetched());
         }
+        // rawcapi._C_API: the capsule other C extensions import (include/rawcapi.h).
+        // SAFETY: `module` is the module being executed; GIL held.
+        unsafe { capsule::add_to(module) }?;
         // RAWCAPI_SIMD and RAWCAPI_NUM_THREADS, read once per process: a value that cannot be
         // honoured fails the import with a message naming it, rather than being ignored.
         crate::kernels::simd::configure_from_env().map_err(|e| capi::error::raise(capi::error::Exc::ImportError, &e.0))?;
@@ -217,6 +227,12 @@ static mut MODULE_DEF: PyModuleDef = PyModuleDef {
     m_clear: Some(state::clear),
     m_free: Some(state::free),
 };
+
+/// This module's definition, for code that must recognise a rawcapi module object
+/// (`PyModule_GetDef(module) == module_def()`). Only the address is handed out.
+pub(crate) fn module_def() -> *mut PyModuleDef {
+    &raw mut MODULE_DEF
+}
 
 /// The one exported symbol. `import rawcapi` finds `rawcapi.*.so`, looks up `PyInit_rawcapi`
 /// and calls it. With multi-phase initialisation it returns the *definition* (`PyModuleDef_Init`

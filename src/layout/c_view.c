@@ -10,6 +10,9 @@
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 #include <stddef.h>
+/* rawcapi's own C API table (src/capsule.rs), which C extensions read through this header. */
+#define RAWCAPI_NO_IMPORT
+#include "rawcapi.h"
 
 typedef struct {
     const char *name;
@@ -144,6 +147,21 @@ static const rawcapi_layout_entry entries[] = {
     OFFSET(PyTypeObject, tp_versions_used),
 #endif
 #endif /* !Py_LIMITED_API */
+
+    SIZE(rawcapi_CAPI),
+    OFFSET(rawcapi_CAPI, version),
+    OFFSET(rawcapi_CAPI, size),
+    OFFSET(rawcapi_CAPI, sum_bytes),
+    OFFSET(rawcapi_CAPI, count_newlines),
+    OFFSET(rawcapi_CAPI, Array_Check),
+    OFFSET(rawcapi_CAPI, Array_New),
+    OFFSET(rawcapi_CAPI, Array_Data),
+    OFFSET(rawcapi_CAPI, Array_NDim),
+    OFFSET(rawcapi_CAPI, Array_Shape),
+    OFFSET(rawcapi_CAPI, Array_Strides),
+    OFFSET(rawcapi_CAPI, Array_DType),
+    OFFSET(rawcapi_CAPI, Array_IsWritable),
+    {"RAWCAPI_C_API_VERSION", RAWCAPI_C_API_VERSION},
 
     {NULL, 0},
 };

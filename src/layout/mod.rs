@@ -28,14 +28,21 @@ pub type Entry = (String, usize);
 /// `("sizeof(T)", size_of::<T>())`, named exactly as `c_view.c`'s `SIZE(T)` names it.
 macro_rules! size {
     ($t:ident) => {
-        (concat!("sizeof(", stringify!($t), ")").to_string(), size_of::<$t>())
+        size!($t as $t)
+    };
+    // A Rust type whose C name differs.
+    ($t:ident as $c:ident) => {
+        (concat!("sizeof(", stringify!($c), ")").to_string(), size_of::<$t>())
     };
 }
 
 /// `("offsetof(T, field)", offset_of!(T, field))`, named as `c_view.c`'s `OFFSET(T, field)`.
 macro_rules! offset {
     ($t:ident, $field:ident) => {
-        (concat!("offsetof(", stringify!($t), ", ", stringify!($field), ")").to_string(), offset_of!($t, $field))
+        offset!($t as $t, $field)
+    };
+    ($t:ident as $c:ident, $field:ident) => {
+        (concat!("offsetof(", stringify!($c), ", ", stringify!($field), ")").to_string(), offset_of!($t, $field))
     };
 }
 
@@ -98,7 +105,30 @@ pub fn rust_view() -> Vec<Entry> {
     ]);
     #[cfg(not(Py_LIMITED_API))]
     entries.extend(type_object_view());
+    entries.extend(c_api_view());
     entries
+}
+
+/// rawcapi's own C API table (src/capsule.rs) against include/rawcapi.h: the same kind of
+/// agreement, between this crate and the header C extensions compile against.
+fn c_api_view() -> Vec<Entry> {
+    use crate::capsule::{CApi, VERSION};
+    vec![
+        size!(CApi as rawcapi_CAPI),
+        offset!(CApi as rawcapi_CAPI, version),
+        offset!(CApi as rawcapi_CAPI, size),
+        offset!(CApi as rawcapi_CAPI, sum_bytes),
+        offset!(CApi as rawcapi_CAPI, count_newlines),
+        offset!(CApi as rawcapi_CAPI, Array_Check),
+        offset!(CApi as rawcapi_CAPI, Array_New),
+        offset!(CApi as rawcapi_CAPI, Array_Data),
+        offset!(CApi as rawcapi_CAPI, Array_NDim),
+        offset!(CApi as rawcapi_CAPI, Array_Shape),
+        offset!(CApi as rawcapi_CAPI, Array_Strides),
+        offset!(CApi as rawcapi_CAPI, Array_DType),
+        offset!(CApi as rawcapi_CAPI, Array_IsWritable),
+        ("RAWCAPI_C_API_VERSION".to_string(), VERSION as usize),
+    ]
 }
 
 /// `PyTypeObject`, whose fields only the full (version-specific) API shows.
