@@ -66,10 +66,12 @@ setup(
     rust_extensions=rust_extensions,
     ext_modules=ext_modules,
     # rawcapi stays one extension module; what ships beside it goes in data-only packages:
-    # rawcapi_include/rawcapi.h (the C API header, found by rawcapi.get_include()).
-    packages=["rawcapi_include"],
-    package_dir={"rawcapi_include": "include"},
-    package_data={"rawcapi_include": ["rawcapi.h"]},
+    # rawcapi_include/rawcapi.h (the C API header, found by rawcapi.get_include()), and
+    # rawcapi-stubs/__init__.pyi (its type stubs: PEP 561's stub-only package, the form type
+    # checkers look for when the module itself cannot hold a py.typed marker).
+    packages=["rawcapi_include", "rawcapi-stubs"],
+    package_dir={"rawcapi_include": "include", "rawcapi-stubs": "stubs/rawcapi-stubs"},
+    package_data={"rawcapi_include": ["rawcapi.h"], "rawcapi-stubs": ["__init__.pyi"]},
     py_modules=[],
     zip_safe=False,
     options={

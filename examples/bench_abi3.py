@@ -23,25 +23,28 @@ import os
 import statistics
 import sysconfig
 import time
+from types import ModuleType
+from typing import Any, Callable
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
-def load(path, label):
+def load(path: str, label: str) -> ModuleType:
     loader = importlib.machinery.ExtensionFileLoader("rawcapi", path)
     spec = importlib.util.spec_from_file_location("rawcapi", path, loader=loader)
+    assert spec is not None
     module = importlib.util.module_from_spec(spec)
     loader.exec_module(module)
     assert module.__file__ == path, (label, module.__file__)
     return module
 
 
-def rounds_of(make, count):
+def rounds_of(make: Callable[[], Any], count: int) -> list[Any]:
     """`count` distinct (but equal) inputs: a fresh object for every round."""
     return [make() for _ in range(count)]
 
 
-def main():
+def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--full", default=os.path.join(ROOT, "rawcapi" + sysconfig.get_config_var("EXT_SUFFIX")))
     parser.add_argument("--abi3", default=os.path.join(ROOT, "build", "matrix", "abi3", "rawcapi.abi3.so"))
@@ -59,7 +62,7 @@ def main():
         "str with lone surrogate 1 MB": line * (size // len(line)) + "\ud800",
         "ascii str 40 B": line[:39] + "\n",
     }
-    cases = []
+    cases: list[tuple[str, list[Any]]] = []
     for name, text in texts.items():
         # A new object with the same characters (slicing + concatenation builds a new str).
         fresh = rounds_of(lambda: text[:-1] + text[-1], args.rounds)
@@ -74,7 +77,7 @@ def main():
         func_name = "fast_sum" if "fast_sum" in name else "count_lines"
         small = "40 B" in name
         repeat = 2000 if small else 1
-        candidates = {"full": getattr(full, func_name), "abi3": getattr(abi3, func_name)}
+        candidates: dict[str, Callable[[Any], Any]] = {"full": getattr(full, func_name), "abi3": getattr(abi3, func_name)}
         if func_name == "count_lines":
             candidates["str.count"] = lambda s: s.count("\n")
             assert full.count_lines(inputs[0]) == abi3.count_lines(inputs[0]) == inputs[0].count("\n")
@@ -82,7 +85,7 @@ def main():
             assert full.fast_sum(inputs[0]) == abi3.fast_sum(inputs[0]) == sum(inputs[0])
         # "fresh" needs a separate fresh object per candidate too.
         per_candidate = {c: ([i[:-1] + i[-1] for i in inputs] if "fresh" in name else inputs) for c in candidates}
-        times = {c: [] for c in candidates}
+        times: dict[str, list[float]] = {c: [] for c in candidates}
         for r in range(args.rounds):
             for c, func in candidates.items():
                 arg = per_candidate[c][r]
@@ -92,7 +95,7 @@ def main():
                 times[c].append((time.perf_counter_ns() - start) / repeat)
         med = {c: statistics.median(t) for c, t in times.items()}
 
-        def show(c):
+        def show(c: str) -> str:
             unit, scale = ("ns", 1) if med[c] < 10_000 else ("us", 1000)
             return f"{med[c] / scale:7.1f} {unit} ({min(times[c]) / scale:.0f}-{max(times[c]) / scale:.0f})"
 
