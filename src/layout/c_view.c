@@ -5,7 +5,8 @@
  * sizeof or offsetof of a struct rawcapi shares with CPython; src/layout/mod.rs builds the same
  * list from pyo3-ffi's Rust declarations and compares. The names must match the Rust side's
  * exactly: an entry present on one side only is itself a failure (a field that pyo3-ffi's cfg
- * flags and Python.h's #if PY_VERSION_HEX disagree on).
+ * flags and Python.h's #if PY_VERSION_HEX disagree on). The same check covers rawcapi's own C API
+ * table, include/rawcapi.h against src/capsule.rs.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>

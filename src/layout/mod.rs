@@ -12,6 +12,8 @@
 //!   headers and linked in ([`c_view`]);
 //! - the Rust view: `size_of`/`offset_of!` of the same structs and fields ([`rust_view`]).
 //!
+//! rawcapi's own C API table (`src/capsule.rs` against `include/rawcapi.h`) is checked the same way.
+//!
 //! [`compare`] lists every difference; `cargo test` and pytest (`rawcapi._layout()`, on every
 //! interpreter the module is built for) require that list to be empty.
 
