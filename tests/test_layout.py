@@ -26,6 +26,8 @@ def test_the_check_covers_the_structs_rawcapi_relies_on():
     for struct in ["PyObject", "PyVarObject", "Py_buffer", "PyMethodDef", "PyModuleDef",
                    "PyModuleDef_Slot", "PyType_Spec", "PyType_Slot"]:
         assert f"sizeof({struct})" in names
+    # rawcapi's own C API table against include/rawcapi.h.
+    assert {"sizeof(rawcapi_CAPI)", "offsetof(rawcapi_CAPI, Array_IsWritable)", "RAWCAPI_C_API_VERSION"} <= names
     # PyTypeObject is opaque in the limited API, so only the full-API build can measure it.
     assert ("sizeof(PyTypeObject)" in names) == (not ABI3)
     if not ABI3 and sys.version_info >= (3, 13):
