@@ -34,8 +34,8 @@ pub unsafe extern "C" fn fast_sum(_module: *mut PyObject, data: *mut PyObject) -
     panic::guard(std::ptr::null_mut(), || {
         // SAFETY: `data` is a valid object and the GIL is held (we are called by the interpreter).
         let total = if unsafe { pyo3_ffi::PyBytes_CheckExact(data) } != 0 {
-            // SAFETY: an exact bytes object: PyBytes_AS_STRING points at its Py_SIZE immutable
-            // bytes, which live as long as `data`, which outlives this call.
+            // SAFETY: an exact bytes object (src/capi/bytes.rs reads it in place): its immutable
+            // bytes live as long as `data`, which outlives this call.
             let units = unsafe { bytes_units(data) };
             u128::from(allow_threads_above(units.len(), || sum_bytes_threaded(units)))
         } else {
