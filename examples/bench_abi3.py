@@ -96,8 +96,8 @@ def main() -> None:
         med = {c: statistics.median(t) for c, t in times.items()}
 
         def show(c: str) -> str:
-            unit, scale = ("ns", 1) if med[c] < 10_000 else ("us", 1000)
-            return f"{med[c] / scale:7.1f} {unit} ({min(times[c]) / scale:.0f}-{max(times[c]) / scale:.0f})"
+            unit, scale = ("ns", 1) if med[c] < 1000 else ("us", 1000)
+            return f"{med[c] / scale:7.1f} {unit} ({min(times[c]) / scale:.1f}-{max(times[c]) / scale:.1f})"
 
         ref = show("str.count") if "str.count" in med else ""
         print(f"{name:40} {show('full'):>20} {show('abi3'):>20} {med['abi3'] / med['full']:10.2f} {ref:>12}")
