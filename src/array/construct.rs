@@ -199,16 +199,20 @@ fn ragged(shape: &[usize], depth: usize) -> PyErrSet {
     )
 }
 
-/// `PySequence_Fast(obj)`: a list or tuple with the same items (new reference).
+/// `PySequence_Tuple(obj)`: a tuple of the sequence's items (new reference; `obj` itself when it
+/// is already a tuple). A tuple rather than `PySequence_Fast`'s list-or-tuple because a list can
+/// be changed by Python code we call later (an element's `__float__` or `__len__` may clear it),
+/// which would free items we still point at; a tuple cannot change, and holding it holds them.
 unsafe fn fast(obj: *mut PyObject) -> PyResult<Owned> {
-    // SAFETY: GIL held; returns a new reference (obj itself for a list/tuple) or NULL.
-    unsafe { Owned::from_new(pyo3_ffi::PySequence_Fast(obj, c"expected a sequence".as_ptr())) }
+    // SAFETY: GIL held; returns a new reference or NULL with an exception set.
+    unsafe { Owned::from_new(pyo3_ffi::PySequence_Tuple(obj)) }
 }
 
-/// The items of a fast sequence (borrowed from it).
+/// The items of a tuple from [`fast`] (borrowed from it).
 unsafe fn items(seq: &Owned) -> std::borrow::Cow<'_, [*mut PyObject]> {
-    // SAFETY: `seq` is a list or tuple; its items are borrowed pointers, valid while `seq` is
-    // alive and unmodified (nothing here runs Python code that could change it).
+    // SAFETY: `seq` is a tuple; its items are borrowed pointers, valid (and unchanging) while
+    // `seq` is alive. (capi::compat: the tuple's own item array, or under abi3 a copy of the
+    // pointers.)
     unsafe { crate::capi::compat::fast_items(seq.as_ptr()) }
 }
 
@@ -340,6 +344,7 @@ pub unsafe extern "C" fn frombuffer(cls: *mut PyObject, obj: *mut PyObject) -> *
 /// # Safety
 /// `obj` valid (borrowed); GIL held.
 pub unsafe fn parse_shape(obj: *mut PyObject) -> PyResult<Vec<usize>> {
+    // SAFETY: forwarded from the caller (valid borrowed `obj`, GIL held).
     let dims = unsafe { parse_dims(obj) }?;
     if dims.iter().any(|&d| d < 0) {
         return Err(raise(Exc::ValueError, "negative dimensions are not allowed"));
@@ -390,8 +395,17 @@ unsafe fn parse_dims(obj: *mut PyObject) -> PyResult<Vec<isize>> {
 /// # Safety
 /// `obj` valid (borrowed); GIL held.
 pub unsafe fn parse_reshape(obj: *mut PyObject, size: usize) -> PyResult<Vec<usize>> {
+    // SAFETY: forwarded from the caller (valid borrowed `obj`, GIL held).
     let dims = unsafe { parse_dims(obj) }?;
-    let text = || format!("({})", dims.iter().map(|d| if *d == -1 { "newaxis".to_string() } else { d.to_string() }).collect::<Vec<_>>().join(","));
+    // NumPy's spelling: "(4,)", "(2,4)", "(4,newaxis)".
+    let text = || {
+        let parts: Vec<String> = dims.iter().map(|d| if *d == -1 { "newaxis".to_string() } else { d.to_string() }).collect();
+        if parts.len() == 1 {
+            format!("({},)", parts[0])
+        } else {
+            format!("({})", parts.join(","))
+        }
+    };
     let unknown: Vec<usize> = (0..dims.len()).filter(|&i| dims[i] == -1).collect();
     if unknown.len() > 1 {
         return Err(raise(Exc::ValueError, "can only specify one unknown dimension"));
