@@ -1,18 +1,20 @@
 # Type stubs for rawcapi (PEP 561 stub-only package: rawcapi is a single extension module, which
 # cannot carry a py.typed marker, so its stubs ship beside it as `rawcapi-stubs`, in the same
 # wheel). tests/test_stubs.py checks that the names here and the module's agree.
+# Type aliases spell Union[...]: their values are expressions, and `X | Y` there needs 3.10+.
 from collections.abc import Sequence
-from typing_extensions import Buffer
-from typing import Final, Literal, SupportsIndex, TypeAlias, overload
+from typing import Final, Literal, SupportsIndex, Union, overload
+
+from typing_extensions import Buffer, TypeAlias
 
 __version__: Final[str]
 
 _DTypeName: TypeAlias = Literal["bool", "uint8", "int32", "int64", "float32", "float64", "complex128"]
-_Scalar: TypeAlias = bool | int | float | complex
-_Shape: TypeAlias = SupportsIndex | Sequence[SupportsIndex]
+_Scalar: TypeAlias = Union[bool, int, float, complex]
+_Shape: TypeAlias = Union[SupportsIndex, Sequence[SupportsIndex]]
 # What Array() accepts: a buffer, a number, or nested sequences of numbers.
-_ArrayLike: TypeAlias = Buffer | _Scalar | Sequence[object]
-_Index: TypeAlias = SupportsIndex | slice | tuple[SupportsIndex | slice, ...]
+_ArrayLike: TypeAlias = Union[Buffer, _Scalar, Sequence[object]]
+_Index: TypeAlias = Union[SupportsIndex, slice, tuple[Union[SupportsIndex, slice], ...]]
 
 def fast_sum(data: Buffer, /) -> int: ...
 def count_lines(text: str | Buffer, /) -> int: ...
@@ -65,6 +67,7 @@ class Array:
     @overload
     def sum(self, axis: SupportsIndex) -> Array: ...
     def __len__(self) -> int: ...
+    def __bool__(self) -> bool: ...
     def __getitem__(self, key: _Index, /) -> Array | _Scalar: ...
     def __setitem__(self, key: _Index, value: _Scalar | _ArrayLike, /) -> None: ...
     def __buffer__(self, flags: int, /) -> memoryview: ...
