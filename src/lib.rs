@@ -207,7 +207,7 @@ fn abi3_runtime_slots() {
             let entry = PyModuleDef_Slot { slot: pyo3_ffi::Py_mod_multiple_interpreters, value: 2 as *mut c_void };
             // SAFETY: written once, inside call_once, before any PyInit_rawcapi returns the
             // definition that points at SLOTS; CPython reads the table only after that.
-            unsafe { (*(&raw mut SLOTS))[SLOT_COUNT - 2] = entry };
+            unsafe { (&raw mut SLOTS).cast::<PyModuleDef_Slot>().add(SLOT_COUNT - 2).write(entry) };
         }
     });
 }
