@@ -216,7 +216,9 @@ def overlapping(draw):
     base = draw(hnp.arrays(dtype, 40, elements=elements(dtype)))
 
     def view():
-        step = draw(st.sampled_from([1, 1, 2, -1, -2]))
+        # A one-element view's step cannot be seen through the buffer protocol (NumPy exports a
+        # contiguous array's strides normalised), yet NumPy's own loop choice depends on it.
+        step = draw(st.sampled_from([1, 1, 2, -1, -2])) if n > 1 else 1
         span = (n - 1) * abs(step)
         start = draw(st.integers(0, 39 - span))
         return (start, step) if step > 0 else (start + span, step)

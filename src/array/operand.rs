@@ -218,11 +218,13 @@ unsafe fn convert_scalar(obj: *mut PyObject, kind: PyScalarKind, dtype: DType) -
         };
         Ok(Ok(match dtype {
             DType::Complex128 if kind == PyScalarKind::Complex => {
-                let c = pyo3_ffi::PyComplex_AsCComplex(obj);
-                if c.real == -1.0 && !pyo3_ffi::PyErr_Occurred().is_null() {
+                // The two-call form is in the limited API (PyComplex_AsCComplex is not); on a
+                // complex object neither can fail.
+                let (re, im) = (pyo3_ffi::PyComplex_RealAsDouble(obj), pyo3_ffi::PyComplex_ImagAsDouble(obj));
+                if !pyo3_ffi::PyErr_Occurred().is_null() {
                     return Err(PyErrSet::fetched());
                 }
-                ScalarValue::new(dtype, C128 { re: c.real, im: c.imag })
+                ScalarValue::new(dtype, C128 { re, im })
             }
             DType::Complex128 => ScalarValue::new(dtype, C128 { re: as_f64()?, im: 0.0 }),
             DType::Float64 => ScalarValue::new(dtype, as_f64()?),

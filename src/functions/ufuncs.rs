@@ -72,11 +72,16 @@ unsafe fn parse(
     let arg = |i: usize| unsafe { *args.add(i) };
     let mut out = (nargs == 3).then(|| arg(2));
     if !kwnames.is_null() {
-        // SAFETY: `kwnames` is a tuple of str (borrowed), GIL held.
-        let nkw = unsafe { pyo3_ffi::PyTuple_GET_SIZE(kwnames) } as usize;
+        // SAFETY: `kwnames` is a tuple of str (borrowed), GIL held. PyTuple_Size and
+        // PyTuple_GetItem rather than the GET_ macros: the macros are not in the limited API.
+        let nkw = unsafe { pyo3_ffi::PyTuple_Size(kwnames) }.max(0) as usize;
         for k in 0..nkw {
-            // SAFETY: k < size; PyTuple_GET_ITEM returns a borrowed reference.
-            let key = unsafe { pyo3_ffi::PyTuple_GET_ITEM(kwnames, k as Py_ssize_t) };
+            // SAFETY: k < size; PyTuple_GetItem returns a borrowed reference (NULL only for a
+            // bad index, which cannot happen here, but checked anyway).
+            let key = unsafe { pyo3_ffi::PyTuple_GetItem(kwnames, k as Py_ssize_t) };
+            if key.is_null() {
+                return Err(PyErrSet::fetched());
+            }
             // SAFETY: `key` is a str; compares with a C string, no exception possible.
             if unsafe { pyo3_ffi::PyUnicode_CompareWithASCIIString(key, c"out".as_ptr()) } != 0 {
                 let mut size = 0;

@@ -511,13 +511,21 @@ impl UnaryFn for AbsHypotFn {
 }
 
 /// Whether NumPy computes `abs` of this complex128 operand with `hypot` rather than its SIMD
-/// formula. A one-dimensional operand takes NumPy's "trivial" loop, which hands the inner loop
-/// the operand's own stride; the SIMD loads refuse a negative one, so a reversed 1-d operand goes
-/// to `npy_hypot`. An operand of more dimensions goes through NumPy's iterator, which flips axes
-/// with negative strides (for the input and the output it allocates alike), so its loop sees
-/// positive strides and runs the SIMD formula. (Measured against NumPy 2.4 on this machine.)
+/// formula. An operand with one real dimension (a 1-d array, or `(1, n)`) takes NumPy's
+/// "trivial" loop, which hands the inner loop the operand's own stride; the SIMD loads refuse a
+/// negative one, so a reversed operand goes to `npy_hypot`. An operand of more dimensions goes
+/// through NumPy's iterator, which flips axes with negative strides (for the input and the
+/// output it allocates alike), so its loop sees positive strides and runs the SIMD formula.
+/// (Measured against NumPy 2.4 on this machine.)
 pub fn complex_abs_takes_hypot(shape: &[usize], strides: &[isize]) -> bool {
-    shape.len() == 1 && strides[0] < 0
+    if let ([_], [s]) = (shape, strides) {
+        return *s < 0;
+    }
+    let mut long = shape.iter().zip(strides).filter(|&(&n, _)| n > 1);
+    match (long.next(), long.next()) {
+        (Some((_, &s)), None) => s < 0,
+        _ => false,
+    }
 }
 
 /// The complex `abs` loop that uses `hypot` (see [`complex_abs_takes_hypot`]).

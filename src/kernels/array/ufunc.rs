@@ -191,6 +191,56 @@ fn reads_ahead(v: &ArrayView, out: &ArrayViewMut) -> bool {
     (s_in > 0 && s_in >= s_out && p_in >= p_out) || (s_in < 0 && s_in <= s_out && p_in <= p_out)
 }
 
+/// Every operand steps backwards (or not at all), the output backwards: NumPy then runs the
+/// loop reversed, with positive strides, and judges overlap on the reversed operands — and so
+/// must this driver, whose in-order loop over reads-ahead operands is only right in the order
+/// the test was made for.
+fn all_step_backwards(inputs: &[&ArrayView], out: &ArrayViewMut) -> bool {
+    // The stride that decides a dimension's direction: of a dimension longer than 1, or, for a
+    // one-element 1-d operand, its only one (NumPy flips that too).
+    fn steps<'s>(shape: &'s [usize], strides: &'s [isize]) -> impl Iterator<Item = isize> + 's {
+        let single = shape.len() == 1 && shape[0] == 1;
+        shape.iter().zip(strides.iter()).filter(move |&(&n, _)| n > 1 || single).map(|(_, &s)| s)
+    }
+    out.size() >= 1
+        && steps(out.shape, out.strides).next().is_some()
+        && steps(out.shape, out.strides).all(|s| s < 0)
+        && inputs.iter().all(|v| steps(v.shape, v.strides).all(|s| s <= 0))
+}
+
+/// One element written into an existing 1-d output: NumPy's trivial loop passes the inputs with
+/// stride 0 and the output with its own stride, and its SIMD complex loop refuses an output
+/// stride that is 0 or negative, or an input inside the output's range (checked with NumPy's
+/// inclusive bounds: `is_mem_overlap`). Measured against NumPy 2.4: `x *= y` on one-element
+/// arrays and `out=a[1:0:-1]` take the scalar loop, `out=np.empty(1)` the SIMD one.
+fn single_element_falls_back(inputs: &[&ArrayView], out: &ArrayViewMut) -> bool {
+    if out.size() != 1 || out.shape.is_empty() {
+        return false;
+    }
+    let step = *out.strides.last().expect("a 1-d or larger output has a stride");
+    let start = out.data as usize;
+    let end = start.wrapping_add_signed(step);
+    let (lo, hi) = (start.min(end), start.max(end));
+    step <= 0 || inputs.iter().any(|v| (lo..=hi).contains(&(v.data as usize)))
+}
+
+/// Negated strides, for [`reversed`].
+fn negated(strides: &[isize]) -> Dims<isize> {
+    let mut d = Dims::from_slice(strides);
+    d.iter_mut().for_each(|s| *s = -*s);
+    d
+}
+
+/// The same elements with every dimension walked the other way: the data pointer moves to the
+/// last element. (For an empty view there is nothing to move.)
+fn reversed<'s>(data: *mut u8, shape: &[usize], strides: &[isize], negated: &'s Dims<isize>) -> (*mut u8, &'s [isize]) {
+    if shape.contains(&0) {
+        return (data, negated);
+    }
+    let last: isize = shape.iter().zip(strides).map(|(&n, &s)| s * (n as isize - 1)).sum();
+    (data.wrapping_offset(last), negated)
+}
+
 /// How `v` (read into a loop of `loop_dtype`) overlaps `out`. `ReadsAhead` only when NumPy
 /// would run its trivial in-order loop: same shape as `out`, one non-trivial dimension.
 fn classify_overlap(v: &ArrayView, out: &ArrayViewMut, loop_dtype: DType) -> Overlap {
@@ -366,6 +416,22 @@ pub unsafe fn binary_into(kernel: &BinaryKernel, a: &ArrayView, b: &ArrayView, o
     }
     let inputs = broadcast_shapes(a.shape, b.shape)?;
     check_output_shape(&inputs, out.shape)?;
+    let (na, nb, no) = (negated(a.strides), negated(b.strides), negated(out.strides));
+    let (a, b, out) = if all_step_backwards(&[a, b], out) {
+        let ((da, sa), (db, sb), (dout, so)) = (
+            reversed(a.data as *mut u8, a.shape, a.strides, &na),
+            reversed(b.data as *mut u8, b.shape, b.strides, &nb),
+            reversed(out.data, out.shape, out.strides, &no),
+        );
+        (
+            ArrayView { data: da, strides: sa, ..*a },
+            ArrayView { data: db, strides: sb, ..*b },
+            ArrayViewMut { data: dout, strides: so, ..*out },
+        )
+    } else {
+        (*a, *b, *out)
+    };
+    let (a, b, out) = (&a, &b, &out);
     let trivial = [a, b].iter().all(|v| v.shape == out.shape || v.shape.is_empty());
     let overlaps = settle_overlaps([classify_overlap(a, out, kernel.input), classify_overlap(b, out, kernel.input)], trivial);
     // SAFETY (plans): the views describe valid memory for the whole call (our caller's promise).
@@ -376,11 +442,10 @@ pub unsafe fn binary_into(kernel: &BinaryKernel, a: &ArrayView, b: &ArrayView, o
     ];
     let reads_ahead = overlaps.contains(&Overlap::ReadsAhead);
     let shares_range = reads_ahead || overlaps.contains(&Overlap::Interleaved);
-    // Where NumPy's loop would see overlapping operands, or (one element, in place) an output
-    // stride of 0, it takes its scalar fallback; take the same one where its bits differ.
-    let in_place_single = out.size() == 1 && (std::ptr::eq(a.data, out.data) || std::ptr::eq(b.data, out.data));
+    // Where NumPy's loop would see overlapping operands, or strides its SIMD path refuses, it
+    // takes its scalar fallback; take the same one where its bits differ.
     let inner = match kernel.overlap_fallback {
-        Some(fallback) if shares_range || in_place_single => fallback,
+        Some(fallback) if shares_range || single_element_falls_back(&[a, b], out) => fallback,
         _ => kernel.inner,
     };
     // An in-order loop over reads-ahead operands must stay one loop, on one thread; so must one
@@ -400,6 +465,14 @@ pub unsafe fn unary_into(kernel: &UnaryKernel, a: &ArrayView, out: &ArrayViewMut
         return Err(UfuncError::OutputCast { ufunc: kernel.op.ufunc_name(), from: kernel.output, to: out.dtype });
     }
     check_output_shape(a.shape, out.shape)?;
+    let (na, no) = (negated(a.strides), negated(out.strides));
+    let (a, out) = if all_step_backwards(&[a], out) {
+        let ((da, sa), (dout, so)) = (reversed(a.data as *mut u8, a.shape, a.strides, &na), reversed(out.data, out.shape, out.strides, &no));
+        (ArrayView { data: da, strides: sa, ..*a }, ArrayViewMut { data: dout, strides: so, ..*out })
+    } else {
+        (*a, *out)
+    };
+    let (a, out) = (&a, &out);
     let [overlap] = settle_overlaps([classify_overlap(a, out, kernel.input)], a.shape == out.shape);
     let threads = if overlap == Overlap::ReadsAhead || writes_repeat(out) { Threads::ONE } else { threads };
     // SAFETY: `a` describes valid memory for the whole call (our caller's promise).
