@@ -214,8 +214,12 @@ fn all_step_backwards(inputs: &[&ArrayView], out: &ArrayViewMut) -> bool {
 /// inclusive bounds: `is_mem_overlap`). Measured against NumPy 2.4: `x *= y` on one-element
 /// arrays and `out=a[1:0:-1]` take the scalar loop, `out=np.empty(1)` the SIMD one.
 fn single_element_falls_back(inputs: &[&ArrayView], out: &ArrayViewMut) -> bool {
-    if out.size() != 1 || out.shape.is_empty() {
+    if out.size() != 1 {
         return false;
+    }
+    if out.shape.is_empty() {
+        // 0-d: measured only in place (`x *= y` on 0-d arrays), where NumPy falls back.
+        return inputs.iter().any(|v| std::ptr::eq(v.data, out.data));
     }
     let step = *out.strides.last().expect("a 1-d or larger output has a stride");
     let start = out.data as usize;
