@@ -191,10 +191,9 @@ fn reads_ahead(v: &ArrayView, out: &ArrayViewMut) -> bool {
     (s_in > 0 && s_in >= s_out && p_in >= p_out) || (s_in < 0 && s_in <= s_out && p_in <= p_out)
 }
 
-/// Every operand steps backwards (or not at all), the output backwards: NumPy then runs the
-/// loop reversed, with positive strides, and judges overlap on the reversed operands — and so
-/// must this driver, whose in-order loop over reads-ahead operands is only right in the order
-/// the test was made for.
+/// A one-element loop whose operands all step backwards: NumPy turns it round (measured: its
+/// complex multiply then takes the SIMD path, as for forward strides). Longer loops with a
+/// backwards output never take NumPy's trivial path (see [`settle_overlaps`]).
 fn all_step_backwards(inputs: &[&ArrayView], out: &ArrayViewMut) -> bool {
     // The stride that decides a dimension's direction: of a dimension longer than 1, or, for a
     // one-element 1-d operand, its only one (NumPy flips that too).
@@ -202,17 +201,15 @@ fn all_step_backwards(inputs: &[&ArrayView], out: &ArrayViewMut) -> bool {
         let single = shape.len() == 1 && shape[0] == 1;
         shape.iter().zip(strides.iter()).filter(move |&(&n, _)| n > 1 || single).map(|(_, &s)| s)
     }
-    out.size() >= 1
-        && steps(out.shape, out.strides).next().is_some()
-        && steps(out.shape, out.strides).all(|s| s < 0)
-        && inputs.iter().all(|v| steps(v.shape, v.strides).all(|s| s <= 0))
+    let out_backwards = steps(out.shape, out.strides).next().is_some() && steps(out.shape, out.strides).all(|s| s < 0);
+    out.size() == 1 && out_backwards && inputs.iter().all(|v| steps(v.shape, v.strides).all(|s| s <= 0))
 }
 
 /// One element written into an existing 1-d output: NumPy's trivial loop passes the inputs with
 /// stride 0 and the output with its own stride, and its SIMD complex loop refuses an output
-/// stride that is 0 or negative, or an input inside the output's range (checked with NumPy's
-/// inclusive bounds: `is_mem_overlap`). Measured against NumPy 2.4: `x *= y` on one-element
-/// arrays and `out=a[1:0:-1]` take the scalar loop, `out=np.empty(1)` the SIMD one.
+/// stride that is 0 or negative, or an input inside the output element (`is_mem_overlap`).
+/// Measured against NumPy 2.4: `x *= y` on one-element arrays and `out=a[1:0:-1]` take the
+/// scalar loop, `out=np.empty(1)` the SIMD one.
 fn single_element_falls_back(inputs: &[&ArrayView], out: &ArrayViewMut) -> bool {
     if out.size() != 1 {
         return false;
@@ -223,9 +220,7 @@ fn single_element_falls_back(inputs: &[&ArrayView], out: &ArrayViewMut) -> bool 
     }
     let step = *out.strides.last().expect("a 1-d or larger output has a stride");
     let start = out.data as usize;
-    let end = start.wrapping_add_signed(step);
-    let (lo, hi) = (start.min(end), start.max(end));
-    step <= 0 || inputs.iter().any(|v| (lo..=hi).contains(&(v.data as usize)))
+    step <= 0 || inputs.iter().any(|v| (start..start + step as usize).contains(&(v.data as usize)))
 }
 
 /// Negated strides, for [`reversed`].
@@ -436,7 +431,9 @@ pub unsafe fn binary_into(kernel: &BinaryKernel, a: &ArrayView, b: &ArrayView, o
         (*a, *b, *out)
     };
     let (a, b, out) = (&a, &b, &out);
-    let trivial = [a, b].iter().all(|v| v.shape == out.shape || v.shape.is_empty());
+    // NumPy's trivial path (where reads-ahead and interleaved inputs stay uncopied): operands of
+    // the output's shape or 0-d, and (measured) an output that does not step backwards.
+    let trivial = [a, b].iter().all(|v| v.shape == out.shape || v.shape.is_empty()) && trivial_stride(out.shape, out.strides) >= 0;
     let overlaps = settle_overlaps([classify_overlap(a, out, kernel.input), classify_overlap(b, out, kernel.input)], trivial);
     // SAFETY (plans): the views describe valid memory for the whole call (our caller's promise).
     let plans = [
@@ -477,7 +474,7 @@ pub unsafe fn unary_into(kernel: &UnaryKernel, a: &ArrayView, out: &ArrayViewMut
         (*a, *out)
     };
     let (a, out) = (&a, &out);
-    let [overlap] = settle_overlaps([classify_overlap(a, out, kernel.input)], a.shape == out.shape);
+    let [overlap] = settle_overlaps([classify_overlap(a, out, kernel.input)], a.shape == out.shape && trivial_stride(out.shape, out.strides) >= 0);
     let threads = if overlap == Overlap::ReadsAhead || writes_repeat(out) { Threads::ONE } else { threads };
     // SAFETY: `a` describes valid memory for the whole call (our caller's promise).
     let plans = [unsafe { plan_input(a, out.shape, kernel.input, overlap) }?, plan_output(out, kernel.output)];
