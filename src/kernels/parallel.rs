@@ -129,9 +129,7 @@ pub fn fold_in_pieces<T: Copy + Sync>(units: Units<T>, pieces: usize, kernel: &(
         for k in 0..pieces - 1 {
             let (piece, after) = rest.split_at(rest.len() / (pieces - k));
             rest = after;
-            let spawned = std::thread::Builder::new()
-                .name("rawcapi-scan".into())
-                .spawn_scoped(scope, move || kernel(piece));
+            let spawned = builder().spawn_scoped(scope, move || kernel(piece));
             match spawned {
                 Ok(handle) => workers.push(handle),
                 // No thread to be had: do the piece here rather than fail the call.
@@ -148,9 +146,39 @@ pub fn fold_in_pieces<T: Copy + Sync>(units: Units<T>, pieces: usize, kernel: &(
     })
 }
 
+/// The builder for a worker. Under `cargo test` it can be made to ask for an impossible stack,
+/// so the OS refuses the thread and the fallback path runs for real.
+fn builder() -> std::thread::Builder {
+    let builder = std::thread::Builder::new().name("rawcapi-scan".into());
+    #[cfg(test)]
+    if tests::REFUSE_SPAWNS.load(Ordering::Relaxed) {
+        return builder.stack_size(1 << 62);
+    }
+    builder
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::sync::atomic::AtomicBool;
+
+    pub(super) static REFUSE_SPAWNS: AtomicBool = AtomicBool::new(false);
+
+    #[test]
+    fn a_refused_spawn_runs_the_piece_here() {
+        let data: Vec<u8> = (0..5000u32).map(|i| i as u8).collect();
+        let expected: u64 = data.iter().map(|&b| u64::from(b)).sum();
+        let threads_seen = std::sync::Mutex::new(std::collections::HashSet::new());
+        let kernel = |u: Units<u8>| {
+            threads_seen.lock().unwrap().insert(std::thread::current().id());
+            (0..u.len()).map(|i| u64::from(unsafe { u.read(i) })).sum::<u64>()
+        };
+        REFUSE_SPAWNS.store(true, Ordering::Relaxed);
+        let total = fold_in_pieces(Units::from_slice(&data), 4, &kernel);
+        REFUSE_SPAWNS.store(false, Ordering::Relaxed);
+        assert_eq!(total, expected);
+        assert_eq!(threads_seen.lock().unwrap().len(), 1, "every piece ran on the calling thread");
+    }
 
     #[test]
     fn pieces_never_exceed_threads_or_size() {

@@ -108,10 +108,16 @@ pub struct Unavailable(pub String);
 
 /// Check a requested path name against what this CPU supports.
 pub fn resolve(name: &str) -> Result<Path, Unavailable> {
-    let names = || supported().iter().map(|p| p.name()).collect::<Vec<_>>().join(", ");
+    resolve_among(name, &supported())
+}
+
+/// Check a requested path name against a list of supported paths (separate from the CPU so the
+/// refusal can be tested on a CPU that supports everything).
+fn resolve_among(name: &str, supported: &[Path]) -> Result<Path, Unavailable> {
+    let names = || supported.iter().map(|p| p.name()).collect::<Vec<_>>().join(", ");
     match Path::from_name(name) {
         None => Err(Unavailable(format!("unknown SIMD path {name:?}: expected one of avx512, avx2, scalar"))),
-        Some(path) if !path.is_supported() => {
+        Some(path) if !supported.contains(&path) => {
             Err(Unavailable(format!("SIMD path {name:?} is not supported by this CPU (supported here: {})", names())))
         }
         Some(path) => Ok(path),
@@ -166,6 +172,14 @@ mod tests {
         let s = supported();
         assert_eq!(s.last(), Some(&Path::Scalar));
         assert_eq!(s[0], best());
+    }
+
+    #[test]
+    fn an_unsupported_path_is_refused_with_the_alternatives() {
+        let e = resolve_among("avx512", &[Path::Avx2, Path::Scalar]).unwrap_err();
+        assert_eq!(e.0, "SIMD path \"avx512\" is not supported by this CPU (supported here: avx2, scalar)");
+        assert_eq!(resolve_among("avx2", &[Path::Avx2, Path::Scalar]), Ok(Path::Avx2));
+        assert!(resolve_among("avx2", &[Path::Scalar]).is_err());
     }
 
     #[test]
