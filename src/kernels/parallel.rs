@@ -26,7 +26,7 @@ use super::memory::Units;
 /// Below this many bytes per thread, another thread costs more than it saves. Measured with
 /// `examples/bench.py --threshold` (docs/04-speed.md): on the 2-core AVX-512 VM a second thread
 /// breaks even at about 2 MiB of input already in cache and about 1 MiB from DRAM.
-pub const DEFAULT_MIN_BYTES_PER_THREAD: usize = 4 << 20;
+pub const DEFAULT_MIN_BYTES_PER_THREAD: usize = 16 << 20;
 
 /// The largest thread count `set_num_threads` accepts: far above any core count, low enough
 /// that a typo (`set_num_threads(10**9)`) is refused rather than attempted.
@@ -104,19 +104,25 @@ pub fn pieces_for(nbytes: usize, threads: usize, min_bytes_per_thread: usize) ->
 /// `kernel(units)`, or the sum of `kernel` over pieces of `units` scanned on scoped threads
 /// when the input is large enough (see the module comment). `kernel` must be additive:
 /// `kernel(a ++ b) == kernel(a) + kernel(b)`.
-#[inline]
+#[inline(always)]
 pub fn fold<T: Copy + Sync>(units: Units<T>, kernel: impl Fn(Units<T>) -> u64 + Sync) -> u64 {
     let nbytes = units.len().saturating_mul(std::mem::size_of::<T>());
     let min_bytes = MIN_BYTES_PER_THREAD.load(Ordering::Relaxed);
-    // The common small call: one compare, no division, no thread count.
+    // The common small call: one compare, then the kernel, inlined into the caller. The split
+    // is out of line so its stack frame and spills are not paid by every tiny call.
     if nbytes < min_bytes.saturating_mul(2) {
         return kernel(units);
     }
+    fold_large(units, nbytes, min_bytes, &kernel)
+}
+
+#[inline(never)]
+fn fold_large<T: Copy + Sync>(units: Units<T>, nbytes: usize, min_bytes: usize, kernel: &(impl Fn(Units<T>) -> u64 + Sync)) -> u64 {
     let pieces = pieces_for(nbytes, num_threads(), min_bytes);
     if pieces <= 1 {
         return kernel(units);
     }
-    fold_in_pieces(units, pieces, &kernel)
+    fold_in_pieces(units, pieces, kernel)
 }
 
 /// Cut `units` into `pieces` near-equal pieces; scan `pieces - 1` on new threads and the last

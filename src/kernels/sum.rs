@@ -78,6 +78,7 @@ pub fn sum_bytes(bytes: Units<u8>) -> u64 {
 }
 
 /// [`sum_bytes`], split across threads when the input is large (`parallel::fold`).
+#[inline]
 pub fn sum_bytes_threaded(bytes: Units<u8>) -> u64 {
     parallel::fold(bytes, sum_bytes)
 }

@@ -69,10 +69,6 @@ impl Path {
             _ => false,
         }
     }
-
-    fn from_u8(value: u8) -> Option<Path> {
-        Path::ALL.into_iter().find(|&p| p as u8 == value)
-    }
 }
 
 /// The paths this CPU supports, widest first (`scalar` is always last).
@@ -90,16 +86,21 @@ static CURRENT: AtomicU8 = AtomicU8::new(0);
 
 /// The path in use. Before any choice (e.g. in `cargo test`, which never imports the module)
 /// that is the best supported one.
-#[inline]
+#[inline(always)]
 pub fn current() -> Path {
-    match Path::from_u8(CURRENT.load(Ordering::Relaxed)) {
-        Some(path) => path,
-        None => {
-            let path = best();
-            CURRENT.store(path as u8, Ordering::Relaxed);
-            path
-        }
+    match CURRENT.load(Ordering::Relaxed) {
+        3 => Path::Avx512,
+        2 => Path::Avx2,
+        1 => Path::Scalar,
+        _ => choose_best(),
     }
+}
+
+#[cold]
+fn choose_best() -> Path {
+    let path = best();
+    CURRENT.store(path as u8, Ordering::Relaxed);
+    path
 }
 
 /// A path was requested that cannot be used; the message names the request and the choices.

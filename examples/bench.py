@@ -1,0 +1,572 @@
+"""How fast is rawcapi? One process, interleaved rounds, medians with their spread.
+
+    python examples/bench.py                  # the full run (needs ~4 GB of RAM, a few minutes)
+    python examples/bench.py --quick          # small sizes only, seconds
+    python examples/bench.py --markdown docs/bench-table.md --plot bench.png
+    python examples/bench.py --threshold      # where splitting across threads starts to pay
+
+Build first, in release: `python setup.py build_ext --inplace` (rawcapi and the article's C
+original `fast_sum`). NumPy and matplotlib are used when installed.
+
+Method. Every group of candidates is timed in rounds; in each round every candidate is timed
+once, in an order that rotates from round to round, so slow drift of the machine (other
+processes, frequency, page cache) hits all candidates alike. A sample is the time of enough
+calls to last ~20 ms, divided by their number. The report gives the median over rounds, the
+interquartile range (IQR) as the spread, and ratios computed *per round* then reduced to their
+median. Before timing, all candidates of a group are checked to return the same answer: both sides
+of every comparison do the same work, called from Python.
+
+Bandwidth probe. A small C program, written to a temporary directory and compiled with
+`cc -O3 -march=native`, sums a buffer as 64-bit words on 1 and N threads (the compiler vectorises
+it with the widest loads it has). It shares no code with rawcapi and is the yardstick "what this
+machine can read": every large rawcapi figure is also printed as a share of the probe's figure
+measured in the same rounds.
+"""
+import argparse
+import mmap
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import timeit
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+import rawcapi  # noqa: E402
+
+try:
+    import fast_sum as c_original
+except ImportError:
+    c_original = None
+try:
+    import numpy as np
+except ImportError:
+    np = None
+
+KiB, MiB, GiB = 1 << 10, 1 << 20, 1 << 30
+
+
+def human(nbytes):
+    for unit, size in (("GiB", GiB), ("MiB", MiB), ("KiB", KiB)):
+        if nbytes >= size and nbytes % size == 0:
+            return f"{nbytes // size} {unit}"
+    return f"{nbytes} B"
+
+
+def parse_size(text):
+    text = text.strip().upper()
+    for suffix, factor in (("GIB", GiB), ("MIB", MiB), ("KIB", KiB), ("G", GiB), ("M", MiB), ("K", KiB)):
+        if text.endswith(suffix):
+            return int(float(text[: -len(suffix)]) * factor)
+    return int(text)
+
+
+def make_bytes(nbytes, newline_every=41):
+    """Deterministic text-like bytes: every value occurs, a newline every `newline_every` bytes."""
+    line = bytes((i * 37 + 11) % 256 if (i * 37 + 11) % 256 != 10 else 32 for i in range(newline_every - 1)) + b"\n"
+    block = line * (MiB // len(line) + 1)
+    return (block * (nbytes // len(block) + 1))[:nbytes]
+
+
+def make_text(nbytes):
+    """An ASCII str (1-byte PEP 393 storage) of about `nbytes` characters, lines of ~40."""
+    line = "the quick brown fox jumps over the lazy dog\n"
+    return (line * (nbytes // len(line) + 1))[:nbytes]
+
+
+# --- the bandwidth probe ---------------------------------------------------------------------
+
+PROBE_C = r"""
+/* Read-bandwidth probe for examples/bench.py: sum a buffer as 64-bit words on T threads.
+ * stdin: one thread count per line; stdout: seconds for one pass, and the sum (so the
+ * compiler cannot drop the loads). */
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+typedef struct { const uint64_t *p; size_t n; uint64_t sum; } job;
+
+static void *run(void *arg) {
+    job *j = arg;
+    uint64_t s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+    size_t i = 0;
+    for (; i + 4 <= j->n; i += 4) { s0 += j->p[i]; s1 += j->p[i + 1]; s2 += j->p[i + 2]; s3 += j->p[i + 3]; }
+    for (; i < j->n; i++) s0 += j->p[i];
+    j->sum = s0 + s1 + s2 + s3;
+    return NULL;
+}
+
+int main(int argc, char **argv) {
+    size_t bytes = strtoull(argv[1], NULL, 10) / 64 * 64;
+    uint64_t *buf = aligned_alloc(64, bytes);
+    if (!buf) return 1;
+    memset(buf, 1, bytes);  /* fault every page in before timing */
+    size_t words = bytes / 8;
+    char line[64];
+    while (fgets(line, sizeof line, stdin)) {
+        int t = atoi(line);
+        if (t <= 0 || t > 256) break;
+        pthread_t tid[256];
+        job jobs[256];
+        struct timespec a, b;
+        clock_gettime(CLOCK_MONOTONIC, &a);
+        for (int k = 0; k < t; k++) {
+            size_t lo = words * k / t, hi = words * (k + 1) / t;
+            jobs[k] = (job){buf + lo, hi - lo, 0};
+            if (k + 1 < t) pthread_create(&tid[k], NULL, run, &jobs[k]);
+        }
+        run(&jobs[t - 1]);
+        uint64_t sum = jobs[t - 1].sum;
+        for (int k = 0; k + 1 < t; k++) { pthread_join(tid[k], NULL); sum += jobs[k].sum; }
+        clock_gettime(CLOCK_MONOTONIC, &b);
+        printf("%.9f %llu\n", (b.tv_sec - a.tv_sec) + (b.tv_nsec - a.tv_nsec) * 1e-9, (unsigned long long)sum);
+        fflush(stdout);
+    }
+    return 0;
+}
+"""
+
+
+class Probe:
+    """The compiled probe, kept running with its own buffer of `nbytes`, one pass per request."""
+
+    def __init__(self, nbytes, tmpdir):
+        src = os.path.join(tmpdir, "probe.c")
+        exe = os.path.join(tmpdir, "probe")
+        with open(src, "w") as f:
+            f.write(PROBE_C)
+        subprocess.run(["cc", "-O3", "-march=native", "-pthread", "-o", exe, src], check=True)
+        self.nbytes = nbytes // 64 * 64
+        self.proc = subprocess.Popen([exe, str(nbytes)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+
+    def seconds(self, threads):
+        self.proc.stdin.write(f"{threads}\n")
+        self.proc.stdin.flush()
+        return float(self.proc.stdout.readline().split()[0])
+
+    def close(self):
+        self.proc.stdin.write("0\n")
+        self.proc.stdin.close()
+        self.proc.wait()
+
+
+# --- timing ----------------------------------------------------------------------------------
+
+class Candidate:
+    """One thing to time: `call()` does the work once; `setup()` runs untimed before each sample
+    (e.g. `set_num_threads`). `seconds`, when given, replaces timing `call` (the probe reports
+    its own time)."""
+
+    def __init__(self, label, call, setup=None, seconds=None, nbytes=None, check=True, stmt=None):
+        self.label, self.call, self.setup, self.own_seconds = label, call, setup, seconds
+        self.nbytes, self.check, self.samples, self.number = nbytes, check, [], 1
+        # For per-call timings: a statement compiled into timeit's loop, so no Python-level
+        # wrapper call is added to the few tens of nanoseconds being measured.
+        self.timer = None if stmt is None else timeit.Timer(stmt[0], globals=stmt[1])
+
+    def calibrate(self, target):
+        if self.own_seconds is not None:
+            return
+        if self.setup:
+            self.setup()
+        number = 1
+        while True:
+            t = self._time(number)
+            if t >= target or number >= 1 << 24:
+                break
+            number *= max(2, min(100, int(target / max(t, 1e-9))))
+        self.number = number
+
+    def _time(self, number):
+        if self.timer is not None:
+            return self.timer.timeit(number)
+        call = self.call
+        start = time.perf_counter()
+        for _ in range(number):
+            call()
+        return time.perf_counter() - start
+
+    def sample(self):
+        if self.own_seconds is not None:
+            self.samples.append(self.own_seconds())
+            return
+        if self.setup:
+            self.setup()
+        self.samples.append(self._time(self.number) / self.number)
+
+    def median(self):
+        return statistics.median(self.samples)
+
+    def iqr(self):
+        if len(self.samples) < 4:
+            return max(self.samples) - min(self.samples)
+        q = statistics.quantiles(self.samples, n=4)
+        return q[2] - q[0]
+
+
+def run_group(title, candidates, rounds, target, baseline=None, probe=None, results=None):
+    """Time `candidates` in interleaved rounds; print and record medians, spread and ratios.
+
+    `baseline`: label the ratios are "times faster than"; `probe`: label of the probe candidate
+    whose bandwidth the shares are relative to (the 1-thread probe for 1-thread candidates, the
+    all-threads probe for the others)."""
+    answers = {c.label: c.call() for c in candidates if c.check and c.own_seconds is None}
+    if len(set(answers.values())) > 1:
+        raise AssertionError(f"{title}: candidates disagree: {answers}")
+    for c in candidates:
+        c.calibrate(target)
+    for r in range(rounds):
+        k = r % len(candidates)
+        for c in candidates[k:] + candidates[:k]:
+            c.sample()
+    by_label = {c.label: c for c in candidates}
+    print(f"\n## {title}")
+    print(f"  {'candidate':34s} {'median':>10s} {'IQR':>9s} {'GB/s':>8s} {'x ' + (baseline or ''):>14s} {'of probe':>9s}")
+    for c in candidates:
+        med = c.median()
+        gbs = c.nbytes / med / 1e9 if c.nbytes else None
+        ratio = None
+        if baseline and baseline in by_label and c.label != baseline:
+            base = by_label[baseline]
+            ratio = statistics.median(b / s for b, s in zip(base.samples, c.samples))
+        share = None
+        if probe and c.nbytes and c.label.startswith("rawcapi"):
+            ref = by_label.get(probe[0] if "1 thread" in c.label else probe[1])
+            if ref:
+                share = statistics.median((c.nbytes / s) / (ref.nbytes / p) for p, s in zip(ref.samples, c.samples))
+        row = {
+            "group": title, "candidate": c.label, "median_s": med, "iqr_s": c.iqr(), "gbps": gbs,
+            "ratio": ratio, "baseline": baseline, "share_of_probe": share,
+        }
+        if results is not None:
+            results.append(row)
+        print(f"  {c.label:34s} {fmt_time(med):>10s} {fmt_time(c.iqr()):>9s} "
+              f"{'' if gbs is None else f'{gbs:8.2f}':>8s} {'' if ratio is None else f'{ratio:13.2f}x':>14s} "
+              f"{'' if share is None else f'{share:8.0%}':>9s}")
+    return by_label
+
+
+def fmt_time(seconds):
+    for unit, scale in (("s", 1), ("ms", 1e-3), ("us", 1e-6), ("ns", 1e-9)):
+        if seconds >= scale:
+            return f"{seconds / scale:.3g} {unit}"
+    return f"{seconds / 1e-9:.3g} ns"
+
+
+# --- the groups ------------------------------------------------------------------------------
+
+def py_fast_sum(data):
+    """The article's loop in pure Python."""
+    total = 0
+    for byte in data:
+        total += byte
+    return total
+
+
+def py_count_lines(data):
+    count = 0
+    for unit in data:
+        if unit == 10 or unit == "\n":
+            count += 1
+    return count
+
+
+def with_threads(n):
+    return lambda: rawcapi.set_num_threads(n)
+
+
+def per_call(args, results):
+    data = b"hello world"
+    env = {"data": data, "rawcapi_fast_sum": rawcapi.fast_sum, "py_fast_sum": py_fast_sum, "sum": sum, "len": len,
+           "c_fast_sum": c_original.fast_sum if c_original else None}
+
+    def cand(label, stmt, check=True):
+        return Candidate(label, lambda: eval(stmt, env), stmt=(stmt, env), check=check)
+
+    cands = [cand("rawcapi.fast_sum", "rawcapi_fast_sum(data)")]
+    if c_original:
+        cands.append(cand("C original fast_sum", "c_fast_sum(data)"))
+    cands += [
+        cand("pure Python loop", "py_fast_sum(data)"),
+        cand("builtin sum(b)", "sum(data)"),
+        cand("empty call: len(b) (not a sum)", "len(data)", check=False),
+    ]
+    base = "C original fast_sum" if c_original else "pure Python loop"
+    run_group("per call: fast_sum(b'hello world')", cands, args.rounds * 2, args.target, baseline=base, results=results)
+
+
+def sums(args, probes, results):
+    n = args.threads
+    for size in args.sum_sizes:
+        data = make_bytes(size)
+        cands = [
+            Candidate(f"rawcapi 1 thread", lambda: rawcapi.fast_sum(data), setup=with_threads(1), nbytes=size),
+            Candidate(f"rawcapi {n} threads", lambda: rawcapi.fast_sum(data), setup=with_threads(n), nbytes=size),
+        ]
+        if c_original:
+            cands.append(Candidate("C original", lambda: c_original.fast_sum(data), nbytes=size))
+        if np is not None:
+            cands.append(Candidate("numpy frombuffer().sum()", lambda: int(np.frombuffer(data, np.uint8).sum()), nbytes=size))
+        if size <= args.python_max:
+            cands.append(Candidate("builtin sum()", lambda: sum(data), nbytes=size))
+            cands.append(Candidate("pure Python loop", lambda: py_fast_sum(data), nbytes=size))
+        probe = probe_candidates(probes, size, n, cands)
+        base = "C original" if c_original else None
+        run_group(f"fast_sum, {human(size)} bytes", cands, args.rounds, args.target, baseline=base, probe=probe, results=results)
+        del data, cands
+
+
+def probe_candidates(probes, size, n, cands):
+    """Add the probe (1 and n threads) to a group whose size the probe was started for."""
+    probe = probes.get(size)
+    if probe is None:
+        return None
+    cands.append(Candidate("probe 1 thread", None, seconds=lambda: probe.seconds(1), nbytes=probe.nbytes))
+    cands.append(Candidate(f"probe {n} threads", None, seconds=lambda: probe.seconds(n), nbytes=probe.nbytes))
+    return ("probe 1 thread", f"probe {n} threads")
+
+
+def counts(args, probes, results):
+    n = args.threads
+    for size in args.count_sizes:
+        data = make_bytes(size)
+        cands = [
+            Candidate("rawcapi 1 thread", lambda: rawcapi.count_lines(data), setup=with_threads(1), nbytes=size),
+            Candidate(f"rawcapi {n} threads", lambda: rawcapi.count_lines(data), setup=with_threads(n), nbytes=size),
+            Candidate("bytes.count(b'\\n')", lambda: data.count(b"\n"), nbytes=size),
+        ]
+        if np is not None:
+            cands.append(Candidate("numpy count_nonzero(a == 10)", lambda: int(np.count_nonzero(np.frombuffer(data, np.uint8) == 10)), nbytes=size))
+        if size <= args.python_max:
+            cands.append(Candidate("pure Python loop", lambda: py_count_lines(data), nbytes=size))
+        probe = probe_candidates(probes, size, n, cands)
+        run_group(f"count_lines(bytes), {human(size)}", cands, args.rounds, args.target, baseline="bytes.count(b'\\n')", probe=probe, results=results)
+        del data, cands
+        text = make_text(size)
+        cands = [
+            Candidate("rawcapi 1 thread", lambda: rawcapi.count_lines(text), setup=with_threads(1), nbytes=size),
+            Candidate(f"rawcapi {n} threads", lambda: rawcapi.count_lines(text), setup=with_threads(n), nbytes=size),
+            Candidate("str.count('\\n')", lambda: text.count("\n"), nbytes=size),
+        ]
+        if size <= args.python_max:
+            cands.append(Candidate("pure Python loop", lambda: py_count_lines(text), nbytes=size))
+        run_group(f"count_lines(str), {human(size)} ASCII", cands, args.rounds, args.target, baseline="str.count('\\n')", results=results)
+        del text, cands
+
+
+def mmap_file(args, tmpdir, results):
+    """Lines of a file in the page cache: rawcapi on an mmap against the command-line tools."""
+    size = args.file_size
+    path = os.path.join(tmpdir, "lines.txt")
+    with open(path, "wb") as f:
+        chunk = make_bytes(64 * MiB)
+        for _ in range(size // len(chunk)):
+            f.write(chunk)
+        f.write(chunk[: size % len(chunk)])
+    expected = None
+
+    def rawcapi_mmap():
+        with open(path, "rb") as f, mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as m:
+            return rawcapi.count_lines(m)
+
+    def tool(argv):
+        return lambda: int(subprocess.run(argv + [path], capture_output=True, text=True, check=True).stdout.split()[0])
+
+    expected = rawcapi_mmap()
+    cands = [
+        Candidate(f"rawcapi mmap, {args.threads} threads", rawcapi_mmap, setup=with_threads(args.threads), nbytes=size),
+        Candidate("rawcapi mmap, 1 thread", rawcapi_mmap, setup=with_threads(1), nbytes=size),
+        Candidate("wc -l", tool(["wc", "-l"]), nbytes=size),
+        Candidate("grep -c ''", tool(["grep", "-c", ""]), nbytes=size, check=False),  # also counts an unterminated last line
+    ]
+    assert expected == cands[2].call()
+    run_group(f"lines of a {human(size)} file in the page cache (open + mmap + count)", cands, args.rounds, args.target, baseline="wc -l", results=results)
+    os.unlink(path)
+
+
+def python_threads(args, results):
+    """N Python threads, each summing its own buffer, against one thread doing the same calls."""
+    n, size, calls = args.threads, args.thread_buffer, 3
+    buffers = [make_bytes(size) for _ in range(n)]
+
+    def one_thread(fn):
+        for _ in range(calls):
+            for b in buffers:
+                fn(b)
+
+    def n_threads(fn):
+        barrier = threading.Barrier(n)
+
+        def work(b):
+            barrier.wait()
+            for _ in range(calls):
+                fn(b)
+
+        threads = [threading.Thread(target=work, args=(b,)) for b in buffers]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+
+    total = n * calls * size
+    cands = [
+        Candidate("rawcapi, 1 Python thread", lambda: one_thread(rawcapi.fast_sum), setup=with_threads(1), nbytes=total, check=False),
+        Candidate(f"rawcapi, {n} Python threads", lambda: n_threads(rawcapi.fast_sum), setup=with_threads(1), nbytes=total, check=False),
+    ]
+    if c_original:
+        cands += [
+            Candidate("C original, 1 Python thread", lambda: one_thread(c_original.fast_sum), nbytes=total, check=False),
+            Candidate(f"C original, {n} Python threads", lambda: n_threads(c_original.fast_sum), nbytes=total, check=False),
+        ]
+    run_group(f"{n} Python threads x fast_sum on own {human(size)} buffers, set_num_threads(1)", cands,
+              args.rounds, args.target, baseline="rawcapi, 1 Python thread", results=results)
+
+
+def threshold(args):
+    """Where does a second thread start to pay? fast_sum forced to split vs one thread."""
+    n = args.threads
+    old = rawcapi._set_parallel_threshold(1)
+    print(f"# splitting threshold: fast_sum on 1 thread vs forced split over {n} (hot cache, then cold)")
+    print(f"  {'size':>9s} {'1 thread':>10s} {f'{n} threads':>10s} {'speed-up':>9s}")
+    for size in [64 * KiB << k for k in range(12)]:
+        data = make_bytes(size)
+        cands = [
+            Candidate("1", lambda: rawcapi.fast_sum(data), setup=with_threads(1), nbytes=size),
+            Candidate("n", lambda: rawcapi.fast_sum(data), setup=with_threads(n), nbytes=size),
+        ]
+        for c in cands:
+            c.calibrate(args.target)
+        for r in range(args.rounds * 2):
+            for c in (cands if r % 2 else cands[::-1]):
+                c.sample()
+        speedup = statistics.median(a / b for a, b in zip(cands[0].samples, cands[1].samples))
+        print(f"  {human(size):>9s} {fmt_time(cands[0].median()):>10s} {fmt_time(cands[1].median()):>10s} {speedup:8.2f}x")
+    rawcapi._set_parallel_threshold(old)
+
+
+def write_markdown(path, results, args):
+    lines = [
+        f"Machine: {machine()}; Python {sys.version.split()[0]}; rawcapi SIMD path `{rawcapi._simd_path()}`, "
+        f"{args.threads} threads; {args.rounds} rounds (per-call: {args.rounds * 2}).",
+        "",
+    ]
+    group = None
+    for row in results:
+        if row["group"] != group:
+            group = row["group"]
+            lines += ["", f"**{group}**", "", "| candidate | median | IQR | GB/s | speed-up | share of probe |", "|---|---:|---:|---:|---:|---:|"]
+        ratio = "" if row["ratio"] is None else f"{row['ratio']:.2f}x vs {row['baseline']}"
+        gbs = "" if row["gbps"] is None else f"{row['gbps']:.2f}"
+        share = "" if row["share_of_probe"] is None else f"{row['share_of_probe']:.0%}"
+        lines.append(f"| {row['candidate']} | {fmt_time(row['median_s'])} | {fmt_time(row['iqr_s'])} | {gbs} | {ratio} | {share} |")
+    with open(path, "w") as f:
+        f.write("\n".join(lines) + "\n")
+    print(f"\nmarkdown table written to {path}")
+
+
+def write_plot(path, results):
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        print("matplotlib not installed: no plot")
+        return
+    rows = [r for r in results if r["gbps"] is not None]
+    groups = list(dict.fromkeys(r["group"] for r in rows))
+    fig, axes = plt.subplots(len(groups), 1, figsize=(9, 2.2 * len(groups)), squeeze=False)
+    for ax, g in zip(axes[:, 0], groups):
+        rs = [r for r in rows if r["group"] == g]
+        ax.barh([r["candidate"] for r in rs], [r["gbps"] for r in rs], xerr=[r["gbps"] * r["iqr_s"] / r["median_s"] for r in rs])
+        ax.set_xscale("log")
+        ax.set_title(g, fontsize=9)
+        ax.tick_params(labelsize=7)
+    axes[-1, 0].set_xlabel("GB/s (log scale; error bar: IQR)")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    print(f"plot written to {path}")
+
+
+def machine():
+    model = "unknown CPU"
+    try:
+        with open("/proc/cpuinfo") as f:
+            model = next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
+    except (OSError, StopIteration):
+        pass
+    return f"{model}, {os.cpu_count()} CPUs ({len(os.sched_getaffinity(0))} usable), SIMD paths {', '.join(rawcapi._simd_paths())}"
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--quick", action="store_true", help="small sizes only (1 KiB, 1 MiB, 16 MiB)")
+    p.add_argument("--sum-sizes", type=lambda s: [parse_size(x) for x in s.split(",")])
+    p.add_argument("--count-sizes", type=lambda s: [parse_size(x) for x in s.split(",")])
+    p.add_argument("--thread-buffer", type=parse_size, help="per-Python-thread buffer (default 64 MiB)")
+    p.add_argument("--file-size", type=parse_size, help="file for the mmap group (default 256 MiB, 0 = skip)")
+    p.add_argument("--threads", type=int, default=rawcapi.get_num_threads(), help="N for 'N threads' (default: get_num_threads())")
+    p.add_argument("--rounds", type=int, default=7)
+    p.add_argument("--target", type=float, default=0.02, help="seconds per sample (default 0.02)")
+    p.add_argument("--python-max", type=parse_size, default=MiB, help="largest size pure Python / sum() is timed at")
+    p.add_argument("--markdown", metavar="FILE")
+    p.add_argument("--plot", metavar="FILE.png")
+    p.add_argument("--threshold", action="store_true", help="only measure the thread-splitting threshold")
+    p.add_argument("--only", help="comma list of groups: call,sum,count,file,pythreads")
+    args = p.parse_args()
+    if args.quick:
+        args.sum_sizes = args.sum_sizes or [KiB, MiB, 16 * MiB]
+        args.count_sizes = args.count_sizes or [MiB, 16 * MiB]
+        args.thread_buffer = args.thread_buffer or 16 * MiB
+        args.file_size = 16 * MiB if args.file_size is None else args.file_size
+    args.sum_sizes = args.sum_sizes or [KiB, MiB, 64 * MiB, GiB]
+    args.count_sizes = args.count_sizes or [MiB, 256 * MiB]
+    args.thread_buffer = args.thread_buffer or 64 * MiB
+    args.file_size = 256 * MiB if args.file_size is None else args.file_size
+    only = set((args.only or "call,sum,count,file,pythreads").split(","))
+
+    print(f"# rawcapi benchmark\n{machine()}; Python {sys.version.split()[0]}; "
+          f"rawcapi SIMD path {rawcapi._simd_path()}, N = {args.threads} threads"
+          f"{'' if c_original else '; C original not built'}{'' if np else '; NumPy not installed'}")
+    if args.threshold:
+        threshold(args)
+        return
+    saved_threads = rawcapi.get_num_threads()
+    results = []
+    with tempfile.TemporaryDirectory(prefix="rawcapi-bench-") as tmpdir:
+        # The probe runs at the largest size of each group, where DRAM bandwidth is the limit.
+        probes = {}
+        try:
+            for size in {max(args.sum_sizes), max(args.count_sizes)}:
+                if size >= 64 * MiB:
+                    probes[size] = Probe(size, tmpdir)
+        except (OSError, subprocess.CalledProcessError) as e:
+            print(f"(no bandwidth probe: {e})")
+        try:
+            if "call" in only:
+                per_call(args, results)
+            if "sum" in only:
+                sums(args, probes, results)
+            if "count" in only:
+                counts(args, probes, results)
+            if "pythreads" in only:
+                python_threads(args, results)
+            if "file" in only and args.file_size:
+                mmap_file(args, tmpdir, results)
+        finally:
+            for probe in probes.values():
+                probe.close()
+            rawcapi.set_num_threads(saved_threads)
+    if args.markdown:
+        write_markdown(args.markdown, results, args)
+    if args.plot:
+        write_plot(args.plot, results)
+
+
+if __name__ == "__main__":
+    main()
