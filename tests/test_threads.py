@@ -37,6 +37,19 @@ def pattern(n, seed=0):
 DATA = pattern(200_003)
 
 
+def default_threshold():
+    """The built-in minimum bytes per thread (the private setter returns the previous value)."""
+    current = rawcapi._set_parallel_threshold(1)
+    rawcapi._set_parallel_threshold(current)
+    return current
+
+
+def large_enough_to_split():
+    """Bytes that the default threshold splits across 2 threads."""
+    size = 2 * default_threshold() + 12_345
+    return (DATA * (size // len(DATA) + 1))[:size]
+
+
 def run_child(code, **env_vars):
     env = dict(os.environ)
     env.pop("RAWCAPI_NUM_THREADS", None)
@@ -76,6 +89,11 @@ def test_bad_env_var_fails_the_import_clearly(value, message):
     child = run_child("import rawcapi", RAWCAPI_NUM_THREADS=value)
     assert child.returncode != 0
     assert "ImportError: RAWCAPI_NUM_THREADS=" in child.stderr and message in child.stderr, child.stderr
+
+
+def test_default_threshold_is_at_least_a_mebibyte():
+    # Splitting below ~1 MiB cannot pay for a thread's creation (docs/04-speed.md).
+    assert default_threshold() >= 1 << 20
 
 
 def test_set_and_get(restore_threads):
@@ -139,11 +157,12 @@ def test_strided_runs_are_split(restore_threads):
 
 
 def test_default_threshold_multi_threaded_size(restore_threads):
-    # Large enough that the default threshold splits it across 2 threads.
     rawcapi.set_num_threads(2)
-    data = DATA * 64  # 12.8 MB
-    assert rawcapi.fast_sum(data) == sum(DATA) * 64
-    assert rawcapi.count_lines(data) == DATA.count(b"\n") * 64
+    data = large_enough_to_split()
+    assert rawcapi.fast_sum(data) == sum(data)
+    assert rawcapi.count_lines(data) == data.count(b"\n")
+    text = data.decode("latin-1")
+    assert rawcapi.count_lines(text) == text.count("\n")
 
 
 def test_python_threads_each_splitting(restore_threads):
@@ -182,7 +201,7 @@ def test_mmap_of_a_file(restore_threads, tmp_path):
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
 def test_multi_threaded_calls_work_after_fork(restore_threads):
     rawcapi.set_num_threads(2)
-    data = DATA * 64  # split by the default threshold
+    data = large_enough_to_split()
     expected = (sum(data), data.count(b"\n"))
     assert (rawcapi.fast_sum(data), rawcapi.count_lines(data)) == expected  # threads used before fork
     pid = os.fork()
