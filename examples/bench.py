@@ -17,8 +17,9 @@ median. Before timing, all candidates of a group are checked to return the same 
 of every comparison do the same work, called from Python.
 
 Bandwidth probe. A small C program, written to a temporary directory and compiled with
-`cc -O3 -march=native`, sums a buffer as 64-bit words on 1 and N threads (the compiler vectorises
-it with the widest loads it has). It shares no code with rawcapi and is the yardstick "what this
+`cc -O3 -march=native`, sums a buffer as 64-bit words on 1 and N threads with the widest vector
+loads the compiler is allowed (AVX-512 or AVX2 intrinsics, else a plain loop), nothing but loads
+and adds. It shares no code with rawcapi and is the yardstick "what this
 machine can read": every large rawcapi figure is also printed as a share of the probe's figure
 measured in the same rounds.
 """
@@ -91,13 +92,53 @@ PROBE_C = r"""
 
 typedef struct { const uint64_t *p; size_t n; uint64_t sum; } job;
 
-static void *run(void *arg) {
-    job *j = arg;
+#if defined(__AVX512F__)
+#include <immintrin.h>
+/* 256 bytes per step into four independent 64-bit-lane accumulators: nothing but loads and
+ * adds, so the loop runs at whatever rate the memory system delivers. */
+static uint64_t sum_words(const uint64_t *p, size_t n) {
+    __m512i a0 = _mm512_setzero_si512(), a1 = a0, a2 = a0, a3 = a0;
+    size_t i = 0;
+    for (; i + 32 <= n; i += 32) {
+        a0 = _mm512_add_epi64(a0, _mm512_load_si512(p + i));
+        a1 = _mm512_add_epi64(a1, _mm512_load_si512(p + i + 8));
+        a2 = _mm512_add_epi64(a2, _mm512_load_si512(p + i + 16));
+        a3 = _mm512_add_epi64(a3, _mm512_load_si512(p + i + 24));
+    }
+    uint64_t s = _mm512_reduce_add_epi64(_mm512_add_epi64(_mm512_add_epi64(a0, a1), _mm512_add_epi64(a2, a3)));
+    for (; i < n; i++) s += p[i];
+    return s;
+}
+#elif defined(__AVX2__)
+#include <immintrin.h>
+static uint64_t sum_words(const uint64_t *p, size_t n) {
+    __m256i a0 = _mm256_setzero_si256(), a1 = a0, a2 = a0, a3 = a0;
+    size_t i = 0;
+    for (; i + 16 <= n; i += 16) {
+        a0 = _mm256_add_epi64(a0, _mm256_load_si256((const __m256i *)(p + i)));
+        a1 = _mm256_add_epi64(a1, _mm256_load_si256((const __m256i *)(p + i + 4)));
+        a2 = _mm256_add_epi64(a2, _mm256_load_si256((const __m256i *)(p + i + 8)));
+        a3 = _mm256_add_epi64(a3, _mm256_load_si256((const __m256i *)(p + i + 12)));
+    }
+    uint64_t lanes[4];
+    _mm256_storeu_si256((__m256i *)lanes, _mm256_add_epi64(_mm256_add_epi64(a0, a1), _mm256_add_epi64(a2, a3)));
+    uint64_t s = lanes[0] + lanes[1] + lanes[2] + lanes[3];
+    for (; i < n; i++) s += p[i];
+    return s;
+}
+#else
+static uint64_t sum_words(const uint64_t *p, size_t n) {
     uint64_t s0 = 0, s1 = 0, s2 = 0, s3 = 0;
     size_t i = 0;
-    for (; i + 4 <= j->n; i += 4) { s0 += j->p[i]; s1 += j->p[i + 1]; s2 += j->p[i + 2]; s3 += j->p[i + 3]; }
-    for (; i < j->n; i++) s0 += j->p[i];
-    j->sum = s0 + s1 + s2 + s3;
+    for (; i + 4 <= n; i += 4) { s0 += p[i]; s1 += p[i + 1]; s2 += p[i + 2]; s3 += p[i + 3]; }
+    for (; i < n; i++) s0 += p[i];
+    return s0 + s1 + s2 + s3;
+}
+#endif
+
+static void *run(void *arg) {
+    job *j = arg;
+    j->sum = sum_words(j->p, j->n);
     return NULL;
 }
 
@@ -116,7 +157,8 @@ int main(int argc, char **argv) {
         struct timespec a, b;
         clock_gettime(CLOCK_MONOTONIC, &a);
         for (int k = 0; k < t; k++) {
-            size_t lo = words * k / t, hi = words * (k + 1) / t;
+            /* pieces start on 64-byte boundaries (multiples of 8 words) for the aligned loads */
+            size_t lo = words / 8 * k / t * 8, hi = k + 1 == t ? words : words / 8 * (k + 1) / t * 8;
             jobs[k] = (job){buf + lo, hi - lo, 0};
             if (k + 1 < t) pthread_create(&tid[k], NULL, run, &jobs[k]);
         }
@@ -153,6 +195,95 @@ class Probe:
         self.proc.stdin.write("0\n")
         self.proc.stdin.close()
         self.proc.wait()
+
+
+# --- the calling conventions, in C -----------------------------------------------------------
+
+CALLCONV_C = r"""
+/* Where the per-call nanoseconds go: the same byte sum behind each calling convention. Built by
+ * examples/bench.py next to its probe; compare with examples/fast_sum.c and
+ * src/functions/fast_sum.rs. */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+
+static unsigned long long sum(const unsigned char *p, Py_ssize_t n) {
+    unsigned long long total = 0;
+    for (Py_ssize_t i = 0; i < n; i++) total += p[i];
+    return total;
+}
+
+/* The article's: METH_VARARGS builds an argument tuple, "y*" parses a format and fills a view. */
+static PyObject *varargs_ystar(PyObject *self, PyObject *args) {
+    Py_buffer view;
+    if (!PyArg_ParseTuple(args, "y*", &view)) return NULL;
+    unsigned long long total = sum(view.buf, view.len);
+    PyBuffer_Release(&view);
+    return PyLong_FromUnsignedLongLong(total);
+}
+
+/* METH_FASTCALL: arguments arrive as a C array, no tuple; the buffer protocol is still used. */
+static PyObject *fastcall_buffer(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
+    if (nargs != 1) { PyErr_SetString(PyExc_TypeError, "expected 1 argument"); return NULL; }
+    Py_buffer view;
+    if (PyObject_GetBuffer(args[0], &view, PyBUF_SIMPLE) < 0) return NULL;
+    unsigned long long total = sum(view.buf, view.len);
+    PyBuffer_Release(&view);
+    return PyLong_FromUnsignedLongLong(total);
+}
+
+/* METH_O: the one argument is passed directly; the buffer protocol is still used. */
+static PyObject *o_buffer(PyObject *self, PyObject *arg) {
+    Py_buffer view;
+    if (PyObject_GetBuffer(arg, &view, PyBUF_SIMPLE) < 0) return NULL;
+    unsigned long long total = sum(view.buf, view.len);
+    PyBuffer_Release(&view);
+    return PyLong_FromUnsignedLongLong(total);
+}
+
+/* METH_O with an exact-bytes fast path: what rawcapi.fast_sum does for bytes. */
+static PyObject *o_bytes(PyObject *self, PyObject *arg) {
+    if (PyBytes_CheckExact(arg))
+        return PyLong_FromUnsignedLongLong(sum((const unsigned char *)PyBytes_AS_STRING(arg), PyBytes_GET_SIZE(arg)));
+    return o_buffer(self, arg);
+}
+
+/* The floor: a METH_O call that does nothing and returns None. */
+static PyObject *o_empty(PyObject *self, PyObject *arg) { Py_RETURN_NONE; }
+
+static PyMethodDef methods[] = {
+    {"varargs_ystar", varargs_ystar, METH_VARARGS, NULL},
+    {"fastcall_buffer", (PyCFunction)(void (*)(void))fastcall_buffer, METH_FASTCALL, NULL},
+    {"o_buffer", o_buffer, METH_O, NULL},
+    {"o_bytes", o_bytes, METH_O, NULL},
+    {"o_empty", o_empty, METH_O, NULL},
+    {NULL, NULL, 0, NULL}
+};
+static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "callconv", NULL, -1, methods};
+PyMODINIT_FUNC PyInit_callconv(void) { return PyModule_Create(&module); }
+"""
+
+
+def build_callconv(tmpdir):
+    """Compile CALLCONV_C as an extension module (same compiler flags as the C original's
+    build) and import it; None when that is not possible."""
+    import importlib.util
+    import sysconfig
+
+    src = os.path.join(tmpdir, "callconv.c")
+    with open(src, "w") as f:
+        f.write(CALLCONV_C)
+    so = os.path.join(tmpdir, "callconv" + sysconfig.get_config_var("EXT_SUFFIX"))
+    cflags = (sysconfig.get_config_var("CFLAGS") or "-O3").split()
+    try:
+        subprocess.run(["cc", *cflags, "-fPIC", "-shared", "-I", sysconfig.get_paths()["include"], "-o", so, src],
+                       check=True, capture_output=True)
+    except (OSError, subprocess.CalledProcessError) as e:
+        print(f"(no calling-convention module: {e})")
+        return None
+    spec = importlib.util.spec_from_file_location("callconv", so)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 # --- timing ----------------------------------------------------------------------------------
@@ -280,10 +411,16 @@ def with_threads(n):
     return lambda: rawcapi.set_num_threads(n)
 
 
-def per_call(args, results):
+def per_call(args, results, callconv):
     data = b"hello world"
-    env = {"data": data, "rawcapi_fast_sum": rawcapi.fast_sum, "py_fast_sum": py_fast_sum, "sum": sum, "len": len,
-           "c_fast_sum": c_original.fast_sum if c_original else None}
+    env = {"data": data, "rawcapi": rawcapi, "py_fast_sum": py_fast_sum, "sum": sum, "len": len,
+           "c_original": c_original, "callconv": callconv,
+           "rawcapi_fast_sum": rawcapi.fast_sum, "rawcapi_count_lines": rawcapi.count_lines,
+           "c_fast_sum": c_original.fast_sum if c_original else None,
+           "bytearray_data": bytearray(data), "memoryview_data": memoryview(data)}
+    # Every statement calls a local name (timeit's globals), so no attribute lookup is timed.
+    for name in ("varargs_ystar", "fastcall_buffer", "o_buffer", "o_bytes", "o_empty"):
+        env[name] = getattr(callconv, name, None)
 
     def cand(label, stmt, check=True):
         return Candidate(label, lambda: eval(stmt, env), stmt=(stmt, env), check=check)
@@ -298,6 +435,21 @@ def per_call(args, results):
     ]
     base = "C original fast_sum" if c_original else "pure Python loop"
     run_group("per call: fast_sum(b'hello world')", cands, args.rounds * 2, args.target, baseline=base, results=results)
+    if callconv is None:
+        return
+    cands = [
+        cand("C METH_VARARGS + y* (the article)", "varargs_ystar(data)"),
+        cand("C METH_FASTCALL + GetBuffer", "fastcall_buffer(data)"),
+        cand("C METH_O + GetBuffer", "o_buffer(data)"),
+        cand("C METH_O + exact-bytes path", "o_bytes(data)"),
+        cand("rawcapi.fast_sum (METH_O + bytes)", "rawcapi_fast_sum(data)"),
+        cand("rawcapi.fast_sum(bytearray)", "rawcapi_fast_sum(bytearray_data)"),
+        cand("rawcapi.fast_sum(memoryview)", "rawcapi_fast_sum(memoryview_data)"),
+        cand("rawcapi.count_lines (small-int result)", "rawcapi_count_lines(data)", check=False),
+        cand("C METH_O returning None (empty)", "o_empty(data)", check=False),
+    ]
+    run_group("per call: where the nanoseconds go (b'hello world')", cands, args.rounds * 2, args.target,
+              baseline="C METH_VARARGS + y* (the article)", results=results)
 
 
 def sums(args, probes, results):
@@ -549,7 +701,7 @@ def main():
             print(f"(no bandwidth probe: {e})")
         try:
             if "call" in only:
-                per_call(args, results)
+                per_call(args, results, build_callconv(tmpdir))
             if "sum" in only:
                 sums(args, probes, results)
             if "count" in only:
