@@ -583,7 +583,7 @@ def threshold(args):
     """Where does a second thread start to pay? fast_sum forced to split vs one thread."""
     n = args.threads
     old = rawcapi._set_parallel_threshold(1)
-    print(f"# splitting threshold: fast_sum on 1 thread vs forced split over {n} (hot cache, then cold)")
+    print(f"# splitting threshold: fast_sum on 1 thread vs forced split over {n} (the same buffer again and again: hot in cache up to the L3 size)")
     print(f"  {'size':>9s} {'1 thread':>10s} {f'{n} threads':>10s} {'speed-up':>9s}")
     for size in [64 * KiB << k for k in range(12)]:
         data = make_bytes(size)
