@@ -15,8 +15,8 @@
 //! A thread that cannot be spawned (`Builder::spawn_scoped` returns the OS error, e.g. EAGAIN at
 //! a process limit) is not an error: its piece runs on the calling thread instead.
 //!
-//! The caller must not hold the GIL's attention: the glue releases the GIL before calling in,
-//! so the workers and the calling thread only touch memory, never Python objects.
+//! The glue releases the GIL before calling in, so the workers and the calling thread only
+//! touch memory, never Python objects.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::OnceLock;
@@ -24,15 +24,17 @@ use std::sync::OnceLock;
 use super::memory::Units;
 
 /// Below this many bytes per thread, another thread costs more than it saves. Measured with
-/// `examples/bench.py --threshold` (docs/04-speed.md): on the 2-core AVX-512 VM a second thread
-/// breaks even at about 2 MiB of input already in cache and about 1 MiB from DRAM.
+/// `examples/bench.py --threshold` (table in docs/04-speed.md): creating and joining a thread
+/// costs ~45 µs on the 2-core AVX-512 VM, one thread reads a buffer in its large L3 at 80+ GB/s
+/// and DRAM at 13–19 GB/s, and with the other core busy a new thread waits for it; a forced
+/// split stayed slower than one thread up to 16 MiB there. So calls split only from 32 MiB.
 pub const DEFAULT_MIN_BYTES_PER_THREAD: usize = 16 << 20;
 
 /// The largest thread count `set_num_threads` accepts: far above any core count, low enough
 /// that a typo (`set_num_threads(10**9)`) is refused rather than attempted.
 pub const MAX_THREADS: usize = 1024;
 
-/// 0 = not chosen yet (then [`default_num_threads`]).
+/// 0 = not chosen yet (then [`configure_from_env`] decides).
 static NUM_THREADS: AtomicUsize = AtomicUsize::new(0);
 static MIN_BYTES_PER_THREAD: AtomicUsize = AtomicUsize::new(DEFAULT_MIN_BYTES_PER_THREAD);
 
