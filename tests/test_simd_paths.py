@@ -187,3 +187,42 @@ def test_env_var_unsupported_fails_the_import_clearly(name):
     child = run_child(name)
     assert child.returncode != 0
     assert "not supported by this CPU" in child.stderr, child.stderr
+
+
+# --- random inputs, every path ----------------------------------------------------------------
+
+hypothesis = pytest.importorskip("hypothesis")
+from hypothesis import given, settings, strategies as st  # noqa: E402
+
+
+@settings(max_examples=150, deadline=None)
+@given(data=st.binary(max_size=3000), start=st.integers(0, 70), step=st.sampled_from([1, 1, 1, 2, 3, -1]),
+       threads=st.integers(1, 5))
+def test_random_bytes_every_path(data, start, step, threads):
+    view = memoryview(data)[start::step]
+    expected_sum, expected_lines = sum(view), view.tobytes().count(b"\n")
+    previous_path = rawcapi._simd_path()
+    old_threads, old_threshold = rawcapi.get_num_threads(), rawcapi._set_parallel_threshold(64)
+    rawcapi.set_num_threads(threads)
+    try:
+        for path in PATHS:
+            rawcapi._set_simd_path(path)
+            assert rawcapi.fast_sum(view) == expected_sum, path
+            assert rawcapi.count_lines(view) == expected_lines, path
+            assert rawcapi.fast_sum(data) == sum(data), path
+    finally:
+        rawcapi._set_simd_path(previous_path)
+        rawcapi.set_num_threads(old_threads)
+        rawcapi._set_parallel_threshold(old_threshold)
+
+
+@settings(max_examples=150, deadline=None)
+@given(text=st.text(alphabet=st.sampled_from(["\n", "a", "\xe9", "\u010a", "\u0a00", "\U0001000a", "\r"]), max_size=2000))
+def test_random_str_every_path(text):
+    previous_path = rawcapi._simd_path()
+    try:
+        for path in PATHS:
+            rawcapi._set_simd_path(path)
+            assert rawcapi.count_lines(text) == text.count("\n"), path
+    finally:
+        rawcapi._set_simd_path(previous_path)

@@ -48,7 +48,7 @@ impl Drop for Owned {
 }
 
 /// A Python int from an unsigned 128-bit value: `PyLong_FromLongLong` (new reference) when it
-/// fits 63 bits, else the out-of-line [`int_from_wide`].
+/// fits 63 bits, else the out-of-line `int_from_wide`.
 ///
 /// Inlined into every caller: on the per-call fast path (`fast_sum(b'hello world')`) the
 /// result's construction is most of the time rawcapi itself spends. `PyLong_FromLongLong` goes
