@@ -14,7 +14,9 @@ processes, frequency, page cache) hits all candidates alike. A sample is the tim
 calls to last ~20 ms, divided by their number. The report gives the median over rounds, the
 interquartile range (IQR) as the spread, and ratios computed *per round* then reduced to their
 median. Before timing, all candidates of a group are checked to return the same answer: both sides
-of every comparison do the same work, called from Python.
+of every comparison do the same work, called from Python. The `cpu/wall` column is the CPU time
+the process got per second of a sample: ~1 for one busy thread, ~N for N; well below that means
+other processes had the cores (subprocess candidates such as `wc` show ~0: their CPU is not ours).
 
 Bandwidth probe. A small C program, written to a temporary directory and compiled with
 `cc -O3 -march=native`, sums a buffer as 64-bit words on 1 and N threads with the widest vector
@@ -296,6 +298,9 @@ class Candidate:
     def __init__(self, label, call, setup=None, seconds=None, nbytes=None, check=True, stmt=None):
         self.label, self.call, self.setup, self.own_seconds = label, call, setup, seconds
         self.nbytes, self.check, self.samples, self.number = nbytes, check, [], 1
+        # CPU time this process got per wall-clock second of the sample: ~1 for one busy thread,
+        # ~N for N busy threads; well below that means the machine gave it less (other load).
+        self.cpu_share = []
         # For per-call timings: a statement compiled into timeit's loop, so no Python-level
         # wrapper call is added to the few tens of nanoseconds being measured.
         self.timer = None if stmt is None else timeit.Timer(stmt[0], globals=stmt[1])
@@ -328,7 +333,10 @@ class Candidate:
             return
         if self.setup:
             self.setup()
-        self.samples.append(self._time(self.number) / self.number)
+        cpu = time.process_time()
+        wall = self._time(self.number)
+        self.cpu_share.append((time.process_time() - cpu) / wall)
+        self.samples.append(wall / self.number)
 
     def median(self):
         return statistics.median(self.samples)
@@ -357,7 +365,7 @@ def run_group(title, candidates, rounds, target, baseline=None, probe=None, resu
             c.sample()
     by_label = {c.label: c for c in candidates}
     print(f"\n## {title}")
-    print(f"  {'candidate':34s} {'median':>10s} {'IQR':>9s} {'GB/s':>8s} {'x ' + (baseline or ''):>14s} {'of probe':>9s}")
+    print(f"  {'candidate':34s} {'median':>10s} {'IQR':>9s} {'GB/s':>8s} {'x ' + (baseline or ''):>14s} {'of probe':>9s} {'cpu/wall':>8s}")
     for c in candidates:
         med = c.median()
         gbs = c.nbytes / med / 1e9 if c.nbytes else None
@@ -372,13 +380,15 @@ def run_group(title, candidates, rounds, target, baseline=None, probe=None, resu
                 share = statistics.median((c.nbytes / s) / (ref.nbytes / p) for p, s in zip(ref.samples, c.samples))
         row = {
             "group": title, "candidate": c.label, "median_s": med, "iqr_s": c.iqr(), "gbps": gbs,
-            "ratio": ratio, "baseline": baseline, "share_of_probe": share,
+            "ratio": ratio, "baseline": baseline, "share_of_probe": share, "samples": list(c.samples),
+            "cpu_share": statistics.median(c.cpu_share) if c.cpu_share else None,
         }
         if results is not None:
             results.append(row)
         print(f"  {c.label:34s} {fmt_time(med):>10s} {fmt_time(c.iqr()):>9s} "
               f"{'' if gbs is None else f'{gbs:8.2f}':>8s} {'' if ratio is None else f'{ratio:13.2f}x':>14s} "
-              f"{'' if share is None else f'{share:8.0%}':>9s}")
+              f"{'' if share is None else f'{share:8.0%}':>9s} "
+              f"{'' if row['cpu_share'] is None else format(row['cpu_share'], '8.2f'):>8s}")
     return by_label
 
 
@@ -601,6 +611,56 @@ def threshold(args):
     rawcapi._set_parallel_threshold(old)
 
 
+def check_targets(results, n):
+    """The issue's targets, from this run's samples: (description, measured text, holds)."""
+    rows = {(r["group"], r["candidate"]): r for r in results}
+
+    def ratio(group, slow, fast):
+        """Median over rounds of time(slow) / time(fast), or None if either is missing."""
+        a, b = rows.get((group, slow)), rows.get((group, fast))
+        if not a or not b:
+            return None
+        return statistics.median(x / y for x, y in zip(a["samples"], b["samples"]))
+
+    def share(group, candidate):
+        r = rows.get((group, candidate))
+        return None if not r else r["share_of_probe"]
+
+    out = []
+
+    def target(text, value, ok, fmt):
+        if value is not None:
+            out.append((text, fmt.format(value), ok(value)))
+
+    call = "per call: fast_sum(b'hello world')"
+    target("per call fast_sum(b'hello world') <= 0.35x the C original's time",
+           (lambda r: None if r is None else 1 / r)(ratio(call, "C original fast_sum", "rawcapi.fast_sum")), lambda v: v <= 0.35, "{:.3f}x")
+    g = "fast_sum, 1 MiB bytes"
+    target("fast_sum 1 MiB >= 10x the C original", ratio(g, "C original", "rawcapi 1 thread"), lambda v: v >= 10, "{:.1f}x")
+    target("fast_sum 1 MiB >= 20x numpy frombuffer().sum()", ratio(g, "numpy frombuffer().sum()", "rawcapi 1 thread"), lambda v: v >= 20, "{:.1f}x")
+    g = "fast_sum, 1 GiB bytes"
+    target("fast_sum 1 GiB >= 80% of the probe, 1 thread", share(g, "rawcapi 1 thread"), lambda v: v >= 0.8, "{:.0%}")
+    target(f"fast_sum 1 GiB >= 80% of the probe, {n} threads", share(g, f"rawcapi {n} threads"), lambda v: v >= 0.8, "{:.0%}")
+    g = "count_lines(bytes), 1 MiB"
+    target("count_lines 1 MiB >= 20x bytes.count", ratio(g, "bytes.count(b'\\n')", "rawcapi 1 thread"), lambda v: v >= 20, "{:.1f}x")
+    g = "count_lines(bytes), 256 MiB"
+    target("count_lines 256 MiB >= 4x bytes.count, 1 thread", ratio(g, "bytes.count(b'\\n')", "rawcapi 1 thread"), lambda v: v >= 4, "{:.1f}x")
+    target(f"count_lines 256 MiB >= 8x bytes.count, {n} threads", ratio(g, "bytes.count(b'\\n')", f"rawcapi {n} threads"), lambda v: v >= 8, "{:.1f}x")
+    g = next((k[0] for k in rows if k[0].endswith("set_num_threads(1)")), None)
+    if g:
+        target(f"{n} Python threads on separate buffers >= 1.6x one thread",
+               ratio(g, "rawcapi, 1 Python thread", f"rawcapi, {n} Python threads"), lambda v: v >= 1.6, "{:.2f}x")
+    return out
+
+
+def print_targets(targets):
+    if not targets:
+        return
+    print("\n## the issue's targets (medians of per-round ratios in this run)")
+    for text, measured, ok in targets:
+        print(f"  {'holds ' if ok else 'MISSED'}  {text}: {measured}")
+
+
 def write_markdown(path, results, args):
     lines = [
         f"Machine: {machine()}; Python {sys.version.split()[0]}; rawcapi SIMD path `{rawcapi._simd_path()}`, "
@@ -612,11 +672,16 @@ def write_markdown(path, results, args):
         if row["group"] != group:
             group = row["group"]
             base = f" (speed-up: time of *{row['baseline']}* / time of candidate, median of per-round ratios)" if row["baseline"] else ""
-            lines += ["", f"**{group}**{base}", "", "| candidate | median | IQR | GB/s | speed-up | share of probe |", "|---|---:|---:|---:|---:|---:|"]
+            lines += ["", f"**{group}**{base}", "", "| candidate | median | IQR | GB/s | speed-up | share of probe | cpu/wall |", "|---|---:|---:|---:|---:|---:|---:|"]
         ratio = "" if row["ratio"] is None else f"{row['ratio']:.2f}x"
         gbs = "" if row["gbps"] is None else f"{row['gbps']:.2f}"
         share = "" if row["share_of_probe"] is None else f"{row['share_of_probe']:.0%}"
-        lines.append(f"| {row['candidate']} | {fmt_time(row['median_s'])} | {fmt_time(row['iqr_s'])} | {gbs} | {ratio} | {share} |")
+        cpu = "" if row["cpu_share"] is None else f"{row['cpu_share']:.2f}"
+        lines.append(f"| {row['candidate']} | {fmt_time(row['median_s'])} | {fmt_time(row['iqr_s'])} | {gbs} | {ratio} | {share} | {cpu} |")
+    targets = check_targets(results, args.threads)
+    if targets:
+        lines += ["", "**The issue's targets** (medians of per-round ratios in this run)", "", "| target | measured | holds |", "|---|---:|---|"]
+        lines += [f"| {text} | {measured} | {'yes' if ok else '**no**'} |" for text, measured, ok in targets]
     with open(path, "w") as f:
         f.write("\n".join(lines) + "\n")
     print(f"\nmarkdown table written to {path}")
@@ -716,6 +781,7 @@ def main():
             for probe in probes.values():
                 probe.close()
             rawcapi.set_num_threads(saved_threads)
+    print_targets(check_targets(results, args.threads))
     if args.markdown:
         write_markdown(args.markdown, results, args)
     if args.plot:
