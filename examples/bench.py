@@ -502,6 +502,26 @@ def probe_candidates(probes, size, n, cands):
     return ("probe 1 thread", f"probe {n} threads")
 
 
+def paths(args, results):
+    """Each SIMD path the CPU supports, one thread: what §1 and §2 of docs/04-speed.md compare."""
+    for size in args.path_sizes:
+        data = make_bytes(size)
+        for what, fn in (("fast_sum", rawcapi.fast_sum), ("count_lines", rawcapi.count_lines)):
+            cands = []
+            for path in rawcapi._simd_paths():
+                def setup(path=path):
+                    rawcapi.set_num_threads(1)
+                    rawcapi._set_simd_path(path)
+                cands.append(Candidate(f"rawcapi {what}, {path}", lambda fn=fn: fn(data), setup=setup, nbytes=size))
+            saved = rawcapi._simd_path()
+            try:
+                run_group(f"SIMD paths: {what}, {human(size)}, 1 thread", cands, args.rounds, args.target,
+                          baseline=cands[-1].label, results=results)
+            finally:
+                rawcapi._set_simd_path(saved)
+        del data
+
+
 def counts(args, probes, results):
     n = args.threads
     for size in args.count_sizes:
@@ -745,7 +765,8 @@ def main():
     p.add_argument("--markdown", metavar="FILE")
     p.add_argument("--plot", metavar="FILE.png")
     p.add_argument("--threshold", action="store_true", help="only measure the thread-splitting threshold")
-    p.add_argument("--only", help="comma list of groups: call,sum,count,file,pythreads")
+    p.add_argument("--path-sizes", type=lambda s: [parse_size(x) for x in s.split(",")], help="sizes for the per-SIMD-path group (default 1 MiB,64 MiB)")
+    p.add_argument("--only", help="comma list of groups: call,sum,count,paths,pythreads,file")
     p.add_argument("--clock", choices=["wall", "cpu"], default="wall",
                    help="clock for the per-call groups (cpu: process CPU time, robust to other load)")
     args = p.parse_args()
@@ -757,11 +778,12 @@ def main():
         args.count_sizes = args.count_sizes or [MiB, 16 * MiB]
         args.thread_buffer = args.thread_buffer or 16 * MiB
         args.file_size = 16 * MiB if args.file_size is None else args.file_size
+    args.path_sizes = args.path_sizes or ([MiB] if args.quick else [MiB, 64 * MiB])
     args.sum_sizes = args.sum_sizes or [KiB, MiB, 64 * MiB, GiB]
     args.count_sizes = args.count_sizes or [MiB, 256 * MiB]
     args.thread_buffer = args.thread_buffer or 64 * MiB
     args.file_size = 256 * MiB if args.file_size is None else args.file_size
-    only = set((args.only or "call,sum,count,file,pythreads").split(","))
+    only = set((args.only or "call,sum,count,paths,pythreads,file").split(","))
 
     print(f"# rawcapi benchmark\n{machine()}; Python {sys.version.split()[0]}; "
           f"rawcapi SIMD path {rawcapi._simd_path()}, N = {args.threads} threads"
@@ -787,6 +809,8 @@ def main():
                 sums(args, probes, results)
             if "count" in only:
                 counts(args, probes, results)
+            if "paths" in only:
+                paths(args, results)
             if "pythreads" in only:
                 python_threads(args, results)
             if "file" in only and args.file_size:
