@@ -130,6 +130,7 @@ fn fold_large<T: Copy + Sync>(units: Units<T>, nbytes: usize, min_bytes: usize, 
 /// Cut `units` into `pieces` near-equal pieces; scan `pieces - 1` on new threads and the last
 /// on this one. (`fold` chooses `pieces`; tests call this directly to force a split.)
 pub fn fold_in_pieces<T: Copy + Sync>(units: Units<T>, pieces: usize, kernel: &(impl Fn(Units<T>) -> u64 + Sync)) -> u64 {
+    let pieces = pieces.max(1);
     std::thread::scope(|scope| {
         let mut workers = Vec::with_capacity(pieces - 1);
         let mut total = 0u64;
@@ -204,7 +205,7 @@ mod tests {
         let units = Units::from_slice(&data);
         let expected: u64 = data.iter().map(|&x| u64::from(x)).sum();
         let kernel = |u: Units<u32>| (0..u.len()).map(|i| u64::from(unsafe { u.read(i) })).sum::<u64>();
-        for pieces in 1..=13 {
+        for pieces in 0..=13 {
             assert_eq!(fold_in_pieces(units, pieces, &kernel), expected, "{pieces}");
         }
         // More pieces than elements: some pieces are empty, the total is unchanged.
