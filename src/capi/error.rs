@@ -41,6 +41,9 @@ pub enum Exc {
     MemoryError,
     SystemError,
     ImportError,
+    IndexError,
+    AttributeError,
+    ZeroDivisionError,
 }
 
 impl Exc {
@@ -56,6 +59,9 @@ impl Exc {
                 Exc::MemoryError => pyo3_ffi::PyExc_MemoryError,
                 Exc::SystemError => pyo3_ffi::PyExc_SystemError,
                 Exc::ImportError => pyo3_ffi::PyExc_ImportError,
+                Exc::IndexError => pyo3_ffi::PyExc_IndexError,
+                Exc::AttributeError => pyo3_ffi::PyExc_AttributeError,
+                Exc::ZeroDivisionError => pyo3_ffi::PyExc_ZeroDivisionError,
             }
         }
     }
