@@ -75,7 +75,7 @@ unsafe fn to_list(dtype: DType, data: *const u8, shape: &[usize], strides: &[isi
         for i in 0..n {
             let item = to_list(dtype, data.wrapping_offset(i as isize * strides[0]), rest, &strides[1..])?;
             // PyList_SET_ITEM steals the item's reference into the (empty) slot.
-            pyo3_ffi::PyList_SET_ITEM(list.as_ptr(), i as isize, item.into_raw());
+            crate::capi::compat::list_fill(list.as_ptr(), i as isize, item);
         }
         Ok(list)
     }
@@ -96,7 +96,7 @@ unsafe extern "C" fn reshape(obj: *mut PyObject, args: *mut PyObject) -> *mut Py
     // SAFETY: METH_VARARGS: `args` is a tuple (borrowed); GIL held.
     unsafe {
         method(obj, |a| {
-            let spec = if pyo3_ffi::PyTuple_GET_SIZE(args) == 1 { pyo3_ffi::PyTuple_GET_ITEM(args, 0) } else { args };
+            let spec = if crate::capi::compat::tuple_len(args) == 1 { crate::capi::compat::tuple_item(args, 0) } else { args };
             let shape = parse_reshape(spec, a.size())?;
             let itemsize = a.dtype().itemsize();
             if let Some(strides) = nocopy_strides(a.shape(), a.strides(), &shape, itemsize) {
@@ -278,5 +278,31 @@ pub unsafe extern "C" fn tp_repr(obj: *mut PyObject) -> *mut PyObject {
         // SAFETY: GIL held; a UTF-8 buffer; new reference.
         unsafe { Owned::from_new(pyo3_ffi::PyUnicode_FromStringAndSize(text.as_ptr().cast(), text.len() as isize)) }
             .map(Owned::into_raw)
+    })
+}
+
+/// `nb_bool`: `bool(a)`, `if a:` — NumPy's rule: the truth of the one element of a size-1 Array;
+/// ambiguous (ValueError) for empty and for larger Arrays. Without this slot CPython would fall
+/// back to `len(a) != 0`, which is wrong for `[0]` and raises for 0-d Arrays.
+pub unsafe extern "C" fn nb_bool(obj: *mut PyObject) -> std::ffi::c_int {
+    panic::guard(-1, || {
+        // SAFETY: a slot of the Array type: `obj` is an Array; GIL held.
+        let a = unsafe { ArrayObject::from_ptr(obj) };
+        match a.size() {
+            0 => Err(raise(
+                Exc::ValueError,
+                "The truth value of an empty array is ambiguous. Use `array.size > 0` to check that an array is not empty.",
+            )),
+            1 => {
+                // SAFETY: size 1: the only element is at index (0, ...), i.e. at `data`.
+                let value = unsafe { to_python(a.dtype(), a.data()) }?;
+                // SAFETY: a live bool/int/float/complex; returns 0/1, never -1 for these.
+                Ok(unsafe { pyo3_ffi::PyObject_IsTrue(value.as_ptr()) })
+            }
+            n => Err(raise(
+                Exc::ValueError,
+                &format!("The truth value of an array with more than one element is ambiguous (size {n})"),
+            )),
+        }
     })
 }
