@@ -580,8 +580,9 @@ def mmap_file(args, tmpdir, results):
     os.unlink(path)
 
 
-def python_threads(args, results):
-    """N Python threads, each summing its own buffer, against one thread doing the same calls."""
+def python_threads(args, results, tmpdir):
+    """N Python threads, each summing its own buffer, against one thread doing the same calls;
+    the probe over the same total size shows how far this machine lets N threads scale at all."""
     n, size, calls = args.threads, args.thread_buffer, 3
     buffers = [make_bytes(size) for _ in range(n)]
 
@@ -614,8 +615,19 @@ def python_threads(args, results):
             Candidate("C original, 1 Python thread", lambda: one_thread(c_original.fast_sum), nbytes=total, check=False),
             Candidate(f"C original, {n} Python threads", lambda: n_threads(c_original.fast_sum), nbytes=total, check=False),
         ]
-    run_group(f"{n} Python threads x fast_sum on own {human(size)} buffers, set_num_threads(1)", cands,
-              args.rounds, args.target, baseline="rawcapi, 1 Python thread", results=results)
+    probe = None
+    try:
+        probe = Probe(n * size, tmpdir)
+        cands.append(Candidate("probe 1 thread (C, same total size)", None, seconds=lambda: probe.seconds(1), nbytes=probe.nbytes))
+        cands.append(Candidate(f"probe {n} threads (C, same total size)", None, seconds=lambda: probe.seconds(n), nbytes=probe.nbytes))
+    except (OSError, subprocess.CalledProcessError) as e:
+        print(f"(no bandwidth probe: {e})")
+    try:
+        run_group(f"{n} Python threads x fast_sum on own {human(size)} buffers, set_num_threads(1)", cands,
+                  args.rounds, args.target, baseline="rawcapi, 1 Python thread", results=results)
+    finally:
+        if probe:
+            probe.close()
 
 
 def threshold(args):
@@ -679,6 +691,9 @@ def check_targets(results, n):
     if g:
         target(f"{n} Python threads on separate buffers >= 1.6x one thread",
                ratio(g, "rawcapi, 1 Python thread", f"rawcapi, {n} Python threads"), lambda v: v >= 1.6, "{:.2f}x")
+        # Context, not a target: what the machine itself gave N threads during those rounds.
+        target(f"(context) the C probe's own {n}-thread / 1-thread bandwidth, same rounds",
+               ratio(g, "probe 1 thread (C, same total size)", f"probe {n} threads (C, same total size)"), lambda v: True, "{:.2f}x")
     return out
 
 
@@ -812,7 +827,7 @@ def main():
             if "paths" in only:
                 paths(args, results)
             if "pythreads" in only:
-                python_threads(args, results)
+                python_threads(args, results, tmpdir)
             if "file" in only and args.file_size:
                 mmap_file(args, tmpdir, results)
         finally:
