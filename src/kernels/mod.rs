@@ -9,3 +9,6 @@ pub mod memory;
 pub mod newlines;
 pub mod strided;
 pub mod sum;
+pub mod elem;
+pub mod matmul;
+pub mod tasks;
