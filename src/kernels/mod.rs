@@ -12,3 +12,4 @@ pub mod sum;
 pub mod elem;
 pub mod matmul;
 pub mod tasks;
+pub mod fft;
