@@ -74,6 +74,12 @@ where
     }
 }
 
+/// The thread count the heavy functions use: the machine's cores.
+/// NOTE: replaced by the `speed` branch's `set_num_threads` setting once it lands.
+pub fn default_threads() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
 /// Never stop: the `check` for callers that have no signals to look at (tests, small work).
 pub fn never_stop() -> bool {
     true
