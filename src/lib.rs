@@ -20,12 +20,14 @@ use std::ptr;
 
 use pyo3_ffi::{
     PyMethodDef, PyMethodDefPointer, PyModuleDef, PyModuleDef_HEAD_INIT, PyModuleDef_Init, PyModuleDef_Slot,
-    PyObject, METH_O,
+    PyObject, METH_KEYWORDS, METH_O, METH_VARARGS,
 };
 
+pub mod array;
 pub mod capi;
 pub mod functions;
 pub mod kernels;
+pub mod state;
 
 use functions::{count_lines, fast_sum, private};
 
@@ -33,7 +35,7 @@ use functions::{count_lines, fast_sum, private};
 /// `METH_O` functions receive their single argument directly (see src/functions/fast_sum.rs).
 /// Each docstring starts with a `name($module, ...)\n--\n\n` text signature, which CPython turns
 /// into `__text_signature__`, so `inspect.signature()` and `help()` show the parameters.
-static mut METHODS: [PyMethodDef; 5] = [
+static mut METHODS: [PyMethodDef; 7] = [
     PyMethodDef {
         ml_name: c"fast_sum".as_ptr(),
         ml_meth: PyMethodDefPointer { PyCFunction: fast_sum::fast_sum },
@@ -58,6 +60,19 @@ static mut METHODS: [PyMethodDef; 5] = [
         ml_flags: METH_O,
         ml_doc: private::THRESHOLD_DOC.as_ptr(),
     },
+    // METH_VARARGS | METH_KEYWORDS: the C signature (self, args tuple, kwargs dict or NULL).
+    PyMethodDef {
+        ml_name: c"zeros".as_ptr(),
+        ml_meth: PyMethodDefPointer { PyCFunctionWithKeywords: array::construct::zeros },
+        ml_flags: METH_VARARGS | METH_KEYWORDS,
+        ml_doc: array::construct::ZEROS_DOC.as_ptr(),
+    },
+    PyMethodDef {
+        ml_name: c"arange".as_ptr(),
+        ml_meth: PyMethodDefPointer { PyCFunctionWithKeywords: array::construct::arange },
+        ml_flags: METH_VARARGS | METH_KEYWORDS,
+        ml_doc: array::construct::ARANGE_DOC.as_ptr(),
+    },
     // The sentinel: CPython stops reading the table at the first entry whose ml_name is NULL.
     PyMethodDef::zeroed(),
 ];
@@ -77,6 +92,17 @@ unsafe extern "C" fn rawcapi_exec(module: *mut PyObject) -> c_int {
         // SAFETY: `module` is the new module (borrowed), GIL held; the value is a NUL-terminated
         // string that PyModule_AddStringConstant copies into a new str it stores in the module.
         if unsafe { pyo3_ffi::PyModule_AddStringConstant(module, c"__version__".as_ptr(), version.as_ptr().cast()) } < 0 {
+            return Err(capi::error::PyErrSet::fetched());
+        }
+        // The Array type: built from its spec for this module, owned by the module state (the
+        // strong reference `create_type` returned moves there), and published as `rawcapi.Array`.
+        // SAFETY: `module` is the module being executed; its state block exists (m_size > 0).
+        let ty = unsafe { array::spec::create_type(module) }?;
+        let state = unsafe { state::of_module(module) }?;
+        state.array_type = ty.into_raw();
+        // PyModule_AddType borrows the type, adds it under its short name ("Array") with a new
+        // reference of the module's own, and returns -1 with an exception set on failure.
+        if unsafe { pyo3_ffi::PyModule_AddType(module, state.array_type.cast()) } < 0 {
             return Err(capi::error::PyErrSet::fetched());
         }
         Ok(0)
@@ -100,17 +126,19 @@ static mut SLOTS: [PyModuleDef_Slot; SLOT_COUNT] = [
 ];
 
 /// `static struct PyModuleDef rawcapi_module = { PyModuleDef_HEAD_INIT, "rawcapi", doc, 0, ... }`.
-/// `m_size = 0`: no per-module state yet. `m_slots` makes this a multi-phase definition.
+/// `m_size`: the bytes of per-module state CPython allocates for each module object
+/// (`src/state.rs`); `m_traverse`/`m_clear`/`m_free` let the collector see and break the
+/// references in it. `m_slots` makes this a multi-phase definition.
 static mut MODULE_DEF: PyModuleDef = PyModuleDef {
     m_base: PyModuleDef_HEAD_INIT,
     m_name: c"rawcapi".as_ptr(),
     m_doc: MODULE_DOC.as_ptr(),
-    m_size: 0,
+    m_size: state::STATE_SIZE,
     m_methods: (&raw mut METHODS).cast(),
     m_slots: (&raw mut SLOTS).cast(),
-    m_traverse: None,
-    m_clear: None,
-    m_free: None,
+    m_traverse: Some(state::traverse),
+    m_clear: Some(state::clear),
+    m_free: Some(state::free),
 };
 
 /// The one exported symbol. `import rawcapi` finds `rawcapi.*.so`, looks up `PyInit_rawcapi`

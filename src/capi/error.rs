@@ -40,6 +40,9 @@ pub enum Exc {
     BufferError,
     MemoryError,
     SystemError,
+    IndexError,
+    AttributeError,
+    ZeroDivisionError,
 }
 
 impl Exc {
@@ -54,6 +57,9 @@ impl Exc {
                 Exc::BufferError => pyo3_ffi::PyExc_BufferError,
                 Exc::MemoryError => pyo3_ffi::PyExc_MemoryError,
                 Exc::SystemError => pyo3_ffi::PyExc_SystemError,
+                Exc::IndexError => pyo3_ffi::PyExc_IndexError,
+                Exc::AttributeError => pyo3_ffi::PyExc_AttributeError,
+                Exc::ZeroDivisionError => pyo3_ffi::PyExc_ZeroDivisionError,
             }
         }
     }
