@@ -125,7 +125,7 @@ unsafe fn call(
         // captures the plan cache (an Arc, plain Rust), the input view and the output pointer.
         let run = |check: &mut dyn FnMut() -> bool, threads: usize| {
             let plan = plans.get(n, kind);
-            let job = Job { transform: kind, plan: &plan, n, scale, input: view, axis, out: out_data.0 };
+            let job = Job { transform: kind, plan: &plan, n, scale, input: view, axis, out: out_data.get() };
             // SAFETY: the input stays exported (held by `input`) and the output is the fresh
             // Array's memory, seen by no one else until we return it.
             transform(&job, threads, check)
@@ -167,6 +167,14 @@ struct OutPtr(*mut u8);
 unsafe impl Send for OutPtr {}
 // SAFETY: as above.
 unsafe impl Sync for OutPtr {}
+
+impl OutPtr {
+    /// A method, not `.0`: a closure then captures the whole `OutPtr` (which is Send) rather
+    /// than just its raw-pointer field (which is not) — Rust 2021 captures disjoint fields.
+    fn get(self) -> *mut u8 {
+        self.0
+    }
+}
 
 /// `axis` in `-ndim..ndim` to `0..ndim`.
 fn normalise_axis(axis: isize, ndim: usize) -> Option<usize> {
