@@ -93,7 +93,13 @@ impl Operand {
     }
 
     fn of_buffer(buffer: Buffer, writable: bool) -> PyResult<Operand> {
-        let (dtype, shape, strides) = describe(buffer.raw())?;
+        let (dtype, mut shape, mut strides) = describe(buffer.raw())?;
+        if buffer.raw().ndim == 0 {
+            // A 0-d export (a NumPy scalar, a 0-d array) may leave `shape` NULL; `describe` reads
+            // that as "1-D of len/itemsize" (the rule for exporters that give no shape at all).
+            shape.clear();
+            strides.clear();
+        }
         let data = buffer.raw().buf as *mut u8;
         Ok(Operand { _keeper: Keeper::Buffer(buffer), data, dtype, shape, strides, writable })
     }

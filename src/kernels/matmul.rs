@@ -57,13 +57,14 @@ unsafe impl<T> Sync for Product<'_, T> {}
 
 /// Below this many multiply-adds the product runs on one thread: spawning costs ~50 µs.
 const MIN_MADDS_PER_THREAD: usize = 1 << 22;
-/// A k-chunk holds at most this many multiply-adds (~20 ms at 100 GFLOP/s) between two polls.
-const MADDS_PER_POLL: usize = 1 << 30;
 /// Row or column blocks are not cut thinner than this (gemm's packing wants whole panels).
 const MIN_BLOCK: usize = 64;
 
 /// An element type with a block multiply `C[block] (+)= A[rows, kc] · B[kc, cols]`.
 pub trait MatmulElem: Elem {
+    /// Multiply-adds between two polls: ~20 ms of work for this type's kernel.
+    const POLL_MADDS: usize;
+
     /// # Safety
     /// The pointers and strides describe an m×k A, k×n B and m×n C, A/B readable and C writable
     /// by this call only. `accumulate = false` overwrites C.
@@ -74,6 +75,7 @@ pub trait MatmulElem: Elem {
 macro_rules! gemm_elem {
     ($t:ty, $one:expr) => {
         impl MatmulElem for $t {
+            const POLL_MADDS: usize = 1 << 30;
             unsafe fn block(m: usize, n: usize, k: usize, c: *mut Self, c_rs: isize, c_cs: isize, accumulate: bool, a: Operand<Self>, b: Operand<Self>) {
                 // SAFETY: the caller's contract is gemm's: valid m×k, k×n, m×n matrices with
                 // the given strides, C written by no one else. gemm computes
@@ -95,6 +97,8 @@ gemm_elem!(C64, C64::new(1.0, 0.0));
 macro_rules! exact_elem {
     ($t:ty, |$acc:ident, $x:ident, $y:ident| $madd:expr) => {
         impl MatmulElem for $t {
+            // The plain loop does ~1 multiply-add per ns: poll 32× more often than gemm.
+            const POLL_MADDS: usize = 1 << 25;
             unsafe fn block(m: usize, n: usize, k: usize, c: *mut Self, c_rs: isize, c_cs: isize, accumulate: bool, a: Operand<Self>, b: Operand<Self>) {
                 // Row of C by row of B (i, p, j order): B and C are walked along their rows.
                 // SAFETY: every offset stays inside the m×k, k×n and m×n matrices described.
@@ -137,7 +141,8 @@ pub struct Plan {
 }
 
 /// Choose the threads and blocks for a batch of `batch` m×k·k×n products on up to `threads`.
-pub fn plan(batch: usize, m: usize, n: usize, k: usize, threads: usize) -> Plan {
+/// `poll_madds`: multiply-adds per k-chunk (the type's `POLL_MADDS`).
+pub fn plan(batch: usize, m: usize, n: usize, k: usize, threads: usize, poll_madds: usize) -> Plan {
     let item = m.saturating_mul(n).saturating_mul(k);
     let total = item.saturating_mul(batch);
     let threads = threads.max(1).min(total / MIN_MADDS_PER_THREAD + 1);
@@ -150,7 +155,7 @@ pub fn plan(batch: usize, m: usize, n: usize, k: usize, threads: usize) -> Plan 
     let row_block = m.div_ceil(row_blocks).max(1);
     let col_block = n.div_ceil(col_blocks).max(1);
     let block_madds = row_block.saturating_mul(col_block).max(1);
-    let k_chunk = (MADDS_PER_POLL / block_madds).max(256).min(k.max(1));
+    let k_chunk = (poll_madds / block_madds).max(256).min(k.max(1));
     Plan { threads, row_block, col_block, k_chunk }
 }
 
@@ -163,7 +168,7 @@ pub fn plan(batch: usize, m: usize, n: usize, k: usize, threads: usize) -> Plan 
 /// thread, for the whole call; the C blocks of different (item, row, column) do not overlap.
 pub unsafe fn matmul<T: MatmulElem>(p: &Product<T>, threads: usize, check: &mut dyn FnMut() -> bool) -> Result<(), Stopped> {
     // SAFETY: the caller's contract.
-    unsafe { matmul_planned(p, plan(p.batch.len(), p.m, p.n, p.k, threads), check) }
+    unsafe { matmul_planned(p, plan(p.batch.len(), p.m, p.n, p.k, threads, T::POLL_MADDS), check) }
 }
 
 /// [`matmul`] with the cuts chosen by the caller.
@@ -400,12 +405,13 @@ mod tests {
 
     #[test]
     fn plan_splits_columns_when_rows_are_few() {
-        let p = plan(1, 64, 4096, 4096, 4);
+        let g = f64::POLL_MADDS;
+        let p = plan(1, 64, 4096, 4096, 4, g);
         assert_eq!(p.row_block, 64);
         assert!(p.col_block < 4096);
-        let p = plan(1, 1024, 1024, 1024, 2);
+        let p = plan(1, 1024, 1024, 1024, 2, g);
         assert_eq!((p.threads, p.row_block, p.col_block), (2, 256, 1024));
-        assert_eq!(plan(1, 8, 8, 8, 4).threads, 1);
-        assert!(plan(1, 4096, 4096, 4096, 1).k_chunk < 4096);
+        assert_eq!(plan(1, 8, 8, 8, 4, g).threads, 1);
+        assert!(plan(1, 4096, 4096, 4096, 1, g).k_chunk < 4096);
     }
 }
