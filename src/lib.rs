@@ -20,7 +20,7 @@ use std::ptr;
 
 use pyo3_ffi::{
     PyMethodDef, PyMethodDefPointer, PyModuleDef, PyModuleDef_HEAD_INIT, PyModuleDef_Init, PyModuleDef_Slot,
-    PyObject, METH_FASTCALL, METH_KEYWORDS, METH_O, METH_VARARGS,
+    PyObject, METH_FASTCALL, METH_KEYWORDS, METH_NOARGS, METH_O, METH_VARARGS,
 };
 
 pub mod array;
@@ -29,13 +29,13 @@ pub mod functions;
 pub mod kernels;
 pub mod state;
 
-use functions::{count_lines, fast_sum, fft, matmul, private};
+use functions::{count_lines, fast_sum, fft, matmul, private, simd, threads};
 
 /// The method table: `static PyMethodDef rawcapi_methods[] = { {...}, {NULL, NULL, 0, NULL} };`.
 /// `METH_O` functions receive their single argument directly (see src/functions/fast_sum.rs).
 /// Each docstring starts with a `name($module, ...)\n--\n\n` text signature, which CPython turns
 /// into `__text_signature__`, so `inspect.signature()` and `help()` show the parameters.
-static mut METHODS: [PyMethodDef; 12] = [
+static mut METHODS: [PyMethodDef; 18] = [
     PyMethodDef {
         ml_name: c"fast_sum".as_ptr(),
         ml_meth: PyMethodDefPointer { PyCFunction: fast_sum::fast_sum },
@@ -59,6 +59,43 @@ static mut METHODS: [PyMethodDef; 12] = [
         ml_meth: PyMethodDefPointer { PyCFunction: private::set_gil_release_threshold },
         ml_flags: METH_O,
         ml_doc: private::THRESHOLD_DOC.as_ptr(),
+    },
+    // METH_NOARGS: called with no arguments; the second parameter is always NULL.
+    PyMethodDef {
+        ml_name: c"set_num_threads".as_ptr(),
+        ml_meth: PyMethodDefPointer { PyCFunction: threads::set_num_threads },
+        ml_flags: METH_O,
+        ml_doc: threads::SET_DOC.as_ptr(),
+    },
+    PyMethodDef {
+        ml_name: c"get_num_threads".as_ptr(),
+        ml_meth: PyMethodDefPointer { PyCFunction: threads::get_num_threads },
+        ml_flags: METH_NOARGS,
+        ml_doc: threads::GET_DOC.as_ptr(),
+    },
+    PyMethodDef {
+        ml_name: c"_set_parallel_threshold".as_ptr(),
+        ml_meth: PyMethodDefPointer { PyCFunction: threads::set_parallel_threshold },
+        ml_flags: METH_O,
+        ml_doc: threads::THRESHOLD_DOC.as_ptr(),
+    },
+    PyMethodDef {
+        ml_name: c"_simd_paths".as_ptr(),
+        ml_meth: PyMethodDefPointer { PyCFunction: simd::simd_paths },
+        ml_flags: METH_NOARGS,
+        ml_doc: simd::PATHS_DOC.as_ptr(),
+    },
+    PyMethodDef {
+        ml_name: c"_simd_path".as_ptr(),
+        ml_meth: PyMethodDefPointer { PyCFunction: simd::simd_path },
+        ml_flags: METH_NOARGS,
+        ml_doc: simd::PATH_DOC.as_ptr(),
+    },
+    PyMethodDef {
+        ml_name: c"_set_simd_path".as_ptr(),
+        ml_meth: PyMethodDefPointer { PyCFunction: simd::set_simd_path },
+        ml_flags: METH_O,
+        ml_doc: simd::SET_PATH_DOC.as_ptr(),
     },
     // METH_VARARGS | METH_KEYWORDS: the C signature (self, args tuple, kwargs dict or NULL).
     PyMethodDef {
@@ -113,6 +150,7 @@ const MODULE_DOC: &std::ffi::CStr = c"The article's C-extension examples, writte
 
 fast_sum(data)     -- sum of the bytes of any buffer-protocol object
 count_lines(text)  -- number of '\\n' in a str or bytes-like object
+set_num_threads(n), get_num_threads() -- threads one large call may use
 
 Both release the GIL while they scan large inputs.";
 
@@ -120,12 +158,17 @@ Both release the GIL while they scan large inputs.";
 /// definition. Here the module's attributes beyond its functions are added.
 unsafe extern "C" fn rawcapi_exec(module: *mut PyObject) -> c_int {
     capi::panic::guard(-1, || {
+        capi::panic::install_hook();
         let version = concat!(env!("CARGO_PKG_VERSION"), "\0");
         // SAFETY: `module` is the new module (borrowed), GIL held; the value is a NUL-terminated
         // string that PyModule_AddStringConstant copies into a new str it stores in the module.
         if unsafe { pyo3_ffi::PyModule_AddStringConstant(module, c"__version__".as_ptr(), version.as_ptr().cast()) } < 0 {
             return Err(capi::error::PyErrSet::fetched());
         }
+        // RAWCAPI_SIMD and RAWCAPI_NUM_THREADS, read once per process: a value that cannot be
+        // honoured fails the import with a message naming it, rather than being ignored.
+        crate::kernels::simd::configure_from_env().map_err(|e| capi::error::raise(capi::error::Exc::ImportError, &e.0))?;
+        crate::kernels::parallel::configure_from_env().map_err(|e| capi::error::raise(capi::error::Exc::ImportError, &e))?;
         // The Array type: built from its spec for this module, owned by the module state (the
         // strong reference `create_type` returned moves there), and published as `rawcapi.Array`.
         // SAFETY: `module` is the module being executed; its state block exists (m_size > 0).

@@ -148,7 +148,9 @@ pub fn describe(buf: &Py_buffer) -> PyResult<(DType, Vec<usize>, Vec<isize>)> {
     if ndim > MAX_NDIM {
         return Err(raise(Exc::ValueError, &format!("maximum supported dimension for an Array is {MAX_NDIM}, found {ndim}")));
     }
-    let shape: Vec<usize> = if buf.shape.is_null() {
+    let shape: Vec<usize> = if ndim == 0 {
+        Vec::new()
+    } else if buf.shape.is_null() {
         // No shape: `len` bytes of `itemsize`-byte elements, one dimension.
         vec![buf.len as usize / dtype.itemsize()]
     } else {
@@ -395,7 +397,15 @@ unsafe fn parse_dims(obj: *mut PyObject) -> PyResult<Vec<isize>> {
 /// `obj` valid (borrowed); GIL held.
 pub unsafe fn parse_reshape(obj: *mut PyObject, size: usize) -> PyResult<Vec<usize>> {
     let dims = unsafe { parse_dims(obj) }?;
-    let text = || format!("({})", dims.iter().map(|d| if *d == -1 { "newaxis".to_string() } else { d.to_string() }).collect::<Vec<_>>().join(","));
+    // NumPy's spelling: "(4,)", "(2,4)", "(4,newaxis)".
+    let text = || {
+        let parts: Vec<String> = dims.iter().map(|d| if *d == -1 { "newaxis".to_string() } else { d.to_string() }).collect();
+        if parts.len() == 1 {
+            format!("({},)", parts[0])
+        } else {
+            format!("({})", parts.join(","))
+        }
+    };
     let unknown: Vec<usize> = (0..dims.len()).filter(|&i| dims[i] == -1).collect();
     if unknown.len() > 1 {
         return Err(raise(Exc::ValueError, "can only specify one unknown dimension"));

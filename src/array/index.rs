@@ -126,8 +126,12 @@ fn select_items(a: &ArrayObject, items: &[Item]) -> PyResult<Selection> {
                 }
                 // SAFETY: plain arithmetic on the unpacked values (no object involved).
                 let len = unsafe { pyo3_ffi::PySlice_AdjustIndices(shape[dim] as isize, &mut start, &mut stop, step) };
+                // An empty slice keeps the dimension's stride and the pointer, as NumPy does
+                // (step 1 from start 0), so nothing points outside the original elements.
                 if len > 0 {
                     data = data.wrapping_offset(start * strides[dim]);
+                } else {
+                    step = 1;
                 }
                 out_shape.push(len as usize);
                 out_strides.push(strides[dim] * step);
@@ -249,6 +253,13 @@ pub unsafe fn assign(owner: &ArrayObject, dst: ArrayViewMut, value: *mut PyObjec
             temp = new_array(ty, dst.dtype, &[])?;
             store_python(value, dst.dtype, ArrayObject::from_ptr(temp.as_ptr()).data())?;
             ArrayObject::from_ptr(temp.as_ptr()).view()
+        };
+        // NumPy lets a value carry extra leading length-1 dimensions (`a[0] = [x]`): drop them.
+        let extra = src.shape.len().saturating_sub(dst.shape.len());
+        let src = if extra > 0 && src.shape[..extra].iter().all(|&n| n == 1) {
+            ArrayView { shape: &src.shape[extra..], strides: &src.strides[extra..], ..src }
+        } else {
+            src
         };
         let strides = broadcast_strides(src.shape, src.strides, dst.shape).ok_or_else(|| {
             raise(

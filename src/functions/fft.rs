@@ -133,7 +133,7 @@ unsafe fn call(
         let finished = if elements < RELEASE_GIL_ELEMS {
             run(&mut never_stop, 1)
         } else {
-            let threads = crate::kernels::tasks::default_threads();
+            let threads = crate::kernels::parallel::num_threads();
             allow_threads_checking_signals(|signals| run(&mut || signals.poll(), threads))
         };
         match finished {

@@ -254,7 +254,7 @@ unsafe fn compute<T: MatmulElem>(ty: *mut PyTypeObject, a: &Operand, b: &Operand
         batch: &offsets,
     };
     let madds = offsets.len().saturating_mul(g.m).saturating_mul(g.n).saturating_mul(g.k.max(1));
-    let threads = crate::kernels::tasks::default_threads();
+    let threads = crate::kernels::parallel::num_threads();
     let finished = if madds < RELEASE_GIL_MADDS {
         // SAFETY: A and B are kept alive by the operands and copies, C is ours alone.
         unsafe { matmul_kernel(&product, 1, &mut never_stop) }

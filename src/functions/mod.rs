@@ -11,3 +11,5 @@ pub mod fft;
 pub mod matmul;
 pub mod operand;
 pub mod private;
+pub mod simd;
+pub mod threads;

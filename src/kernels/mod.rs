@@ -7,6 +7,8 @@
 pub mod array;
 pub mod memory;
 pub mod newlines;
+pub mod parallel;
+pub mod simd;
 pub mod strided;
 pub mod sum;
 pub mod elem;

@@ -5,8 +5,11 @@
 //! re-takes the GIL to look for a pending Ctrl-C, and a thread state can only be restored on the
 //! thread that saved it. The other threads see the outcome through a shared flag.
 //!
-//! NOTE: a local helper until the `speed` branch's splitting helper (src/kernels/parallel.rs)
-//! lands; then the thread spawning here should move onto it. Kept deliberately small.
+//! Beside src/kernels/parallel.rs: that one cuts an additive scan into one equal piece per thread
+//! and adds the results; this one hands out uneven tasks dynamically and can be stopped between
+//! them, which is what a multiply split into blocks and an FFT over many lines need. Both create
+//! scoped threads per call (no pool) and run on fewer threads when one cannot be spawned; both
+//! take the thread count from `rawcapi.set_num_threads` ([`super::parallel::num_threads`]).
 
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
@@ -72,12 +75,6 @@ where
     } else {
         Ok(())
     }
-}
-
-/// The thread count the heavy functions use: the machine's cores.
-/// NOTE: replaced by the `speed` branch's `set_num_threads` setting once it lands.
-pub fn default_threads() -> usize {
-    std::thread::available_parallelism().map_or(1, |n| n.get())
 }
 
 /// Never stop: the `check` for callers that have no signals to look at (tests, small work).

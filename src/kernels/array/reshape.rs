@@ -9,6 +9,9 @@ pub fn nocopy_strides(old_shape: &[usize], old_strides: &[isize], new_shape: &[u
     let size: usize = old_shape.iter().product();
     assert_eq!(size, new_shape.iter().product::<usize>(), "reshape must keep the element count");
     let newnd = new_shape.len();
+    if old_shape == new_shape {
+        return Some(old_strides.to_vec());
+    }
     if size == 0 {
         // No element is ever addressed: any strides will do; use the C-contiguous ones.
         return super::view::c_strides(new_shape, itemsize);
