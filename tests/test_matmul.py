@@ -274,7 +274,8 @@ def test_long_matmul_is_interruptible(dtype):
 def test_thread_setting(threads):
     a, b = random((300, 400), "f8"), random((400, 350), "f8")
     x = random((200, 256), "c16")
-    previous = rawcapi.set_num_threads(threads)
+    previous = rawcapi.get_num_threads()
+    rawcapi.set_num_threads(threads)
     try:
         assert rel_frobenius(rawcapi.matmul(a, b), a @ b) < 1e-12
         assert rel_frobenius(rawcapi.fft(x), np.fft.fft(x)) < 1e-10
