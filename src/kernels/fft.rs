@@ -86,9 +86,52 @@ struct Cache {
     plans: HashMap<(usize, Transform), Plan>,
 }
 
-/// The plan cache the module state owns.
+/// The plan cache the module state owns, with the work buffers transforms reuse.
 pub struct FftPlans {
     cache: Mutex<Cache>,
+    buffers: Buffers,
+}
+
+/// Line and scratch buffers kept between calls. A 2^20-point transform needs 32 MB of them;
+/// allocating that afresh each call costs page faults (the kernel zeroes every new page) worth
+/// ~10% of the transform. At most [`MAX_KEPT_BYTES`] per element type are kept.
+#[derive(Default)]
+pub struct Buffers {
+    complex: Mutex<Vec<Vec<C64>>>,
+    real: Mutex<Vec<Vec<f64>>>,
+}
+
+const MAX_KEPT_BYTES: usize = 64 << 20;
+
+/// Take a buffer of `len` elements from `kept` (the smallest big enough) or allocate one;
+/// `None` when it cannot be allocated. Contents are unspecified (callers overwrite them).
+fn take<T: Clone + Default>(kept: &Mutex<Vec<Vec<T>>>, len: usize) -> Option<Vec<T>> {
+    let reused = {
+        let mut kept = kept.lock().unwrap_or_else(|p| p.into_inner());
+        let best = kept.iter().enumerate().filter(|(_, v)| v.capacity() >= len).min_by_key(|(_, v)| v.capacity()).map(|(i, _)| i);
+        best.map(|i| kept.swap_remove(i))
+    };
+    match reused {
+        Some(mut v) => {
+            // Within capacity: no allocation, and no write for the part that already exists.
+            v.truncate(len);
+            v.resize(len, T::default());
+            Some(v)
+        }
+        None => try_vec(len),
+    }
+}
+
+/// Give a buffer back for the next call, unless the kept ones already hold enough memory.
+fn give<T>(kept: &Mutex<Vec<Vec<T>>>, v: Vec<T>) {
+    if v.capacity() == 0 {
+        return;
+    }
+    let mut kept = kept.lock().unwrap_or_else(|p| p.into_inner());
+    let held: usize = kept.iter().map(|b| b.capacity() * std::mem::size_of::<T>()).sum();
+    if held + v.capacity() * std::mem::size_of::<T>() <= MAX_KEPT_BYTES {
+        kept.push(v);
+    }
 }
 
 impl Default for FftPlans {
@@ -99,7 +142,7 @@ impl Default for FftPlans {
 
 impl FftPlans {
     pub fn new() -> Self {
-        FftPlans { cache: Mutex::new(Cache { planner: FftPlanner::new(), plans: HashMap::new() }) }
+        FftPlans { cache: Mutex::new(Cache { planner: FftPlanner::new(), plans: HashMap::new() }), buffers: Buffers::default() }
     }
 
     /// The plan for `transform` of length `n` (n ≥ 1), built on first use.
@@ -137,6 +180,11 @@ impl FftPlans {
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
+
+    /// The work buffers to pass in [`Job::buffers`].
+    pub fn buffers(&self) -> &Buffers {
+        &self.buffers
+    }
 }
 
 /// Why a transform did not finish.
@@ -152,6 +200,8 @@ pub enum FftError {
 pub struct Job<'a> {
     pub transform: Transform,
     pub plan: &'a Plan,
+    /// Where line and scratch buffers come from and go back to (`FftPlans::buffers`).
+    pub buffers: &'a Buffers,
     pub n: usize,
     pub scale: f64,
     pub input: ArrayView<'a>,
@@ -237,22 +287,38 @@ fn input_offset(view: &ArrayView, axis: usize, mut line: usize) -> isize {
 }
 
 /// One thread's buffers: a line in the transform's input type, one for its output when the
-/// output line is not contiguous, and the plan's scratch space. Allocated fallibly.
-struct LineWork {
+/// output line is not contiguous, and the plan's scratch space. Taken from the job's
+/// [`Buffers`] or allocated fallibly, and given back when dropped.
+struct LineWork<'a> {
     complex: Vec<C64>,
     real: Vec<f64>,
     scratch: Vec<C64>,
+    buffers: &'a Buffers,
 }
 
-impl LineWork {
-    fn new(job: &Job) -> Option<LineWork> {
+impl Drop for LineWork<'_> {
+    fn drop(&mut self) {
+        give(&self.buffers.complex, std::mem::take(&mut self.complex));
+        give(&self.buffers.complex, std::mem::take(&mut self.scratch));
+        give(&self.buffers.real, std::mem::take(&mut self.real));
+    }
+}
+
+impl<'a> LineWork<'a> {
+    fn new(job: &Job<'a>) -> Option<LineWork<'a>> {
         let n = job.n;
         let (complex, real, scratch) = match job.plan {
             Plan::Complex(p) => (n, 0, p.get_inplace_scratch_len()),
             Plan::RealForward(p) => (n / 2 + 1, n, p.get_scratch_len()),
             Plan::RealInverse(p) => (n / 2 + 1, n, p.get_scratch_len()),
         };
-        Some(LineWork { complex: try_vec(complex)?, real: try_vec(real)?, scratch: try_vec(scratch)? })
+        let b = job.buffers;
+        let mut work = LineWork { complex: Vec::new(), real: Vec::new(), scratch: Vec::new(), buffers: b };
+        // One at a time, so that what was taken goes back (by Drop) if a later one fails.
+        work.complex = take(&b.complex, complex)?;
+        work.real = take(&b.real, real)?;
+        work.scratch = take(&b.complex, scratch)?;
+        Some(work)
     }
 
     /// Transform one line: input from byte offset `in_offset`, output to elements
@@ -418,7 +484,7 @@ mod tests {
             for (transform, sign) in [(Transform::Fft, -1.0), (Transform::Ifft, 1.0)] {
                 let plan = plans.get(n, transform);
                 let mut out = vec![C64::default(); n];
-                let job = Job { transform, plan: &plan, n, scale: 1.0, input: view, axis: 0, out: out.as_mut_ptr().cast() };
+                let job = Job { transform, plan: &plan, buffers: plans.buffers(), n, scale: 1.0, input: view, axis: 0, out: out.as_mut_ptr().cast() };
                 unsafe { transform_fn(&job) };
                 let mut padded = x.clone();
                 padded.resize(n, C64::default());
@@ -441,7 +507,7 @@ mod tests {
             let m = n / 2 + 1;
             let plan = plans.get(n, Transform::Rfft);
             let mut spec = vec![C64::default(); m * 3];
-            let job = Job { transform: Transform::Rfft, plan: &plan, n, scale: 1.0, input: view, axis: 0, out: spec.as_mut_ptr().cast() };
+            let job = Job { transform: Transform::Rfft, plan: &plan, buffers: plans.buffers(), n, scale: 1.0, input: view, axis: 0, out: spec.as_mut_ptr().cast() };
             unsafe { transform_fn(&job) };
             for col in 0..3 {
                 let line: Vec<C64> = (0..n).map(|r| C64::new(data[r * 3 + col] as f64, 0.0)).collect();
@@ -453,7 +519,7 @@ mod tests {
             let sview = ArrayView { data: spec.as_ptr().cast(), dtype: DType::Complex128, shape: &[m, 3], strides: &[48, 16] };
             let plan = plans.get(n, Transform::Irfft);
             let mut back = vec![0.0f64; n * 3];
-            let job = Job { transform: Transform::Irfft, plan: &plan, n, scale: 1.0 / n as f64, input: sview, axis: 0, out: back.as_mut_ptr().cast() };
+            let job = Job { transform: Transform::Irfft, plan: &plan, buffers: plans.buffers(), n, scale: 1.0 / n as f64, input: sview, axis: 0, out: back.as_mut_ptr().cast() };
             unsafe { transform_fn(&job) };
             for (b, d) in back.iter().zip(&data) {
                 assert!((b - *d as f64).abs() < 1e-12, "irfft n={n}");
@@ -468,7 +534,7 @@ mod tests {
         let view = ArrayView { data: spec.as_ptr().cast(), dtype: DType::Complex128, shape: &[3], strides: &[16] };
         let plan = plans.get(4, Transform::Irfft);
         let mut out = [0.0f64; 4];
-        let job = Job { transform: Transform::Irfft, plan: &plan, n: 4, scale: 0.25, input: view, axis: 0, out: out.as_mut_ptr().cast() };
+        let job = Job { transform: Transform::Irfft, plan: &plan, buffers: plans.buffers(), n: 4, scale: 0.25, input: view, axis: 0, out: out.as_mut_ptr().cast() };
         unsafe { transform_fn(&job) };
         // Hermitian extension of [1, 0.5+0.25i, 2] then inverse DFT / 4.
         let full = [C64::new(1.0, 0.0), C64::new(0.5, 0.25), C64::new(2.0, 0.0), C64::new(0.5, -0.25)];
@@ -486,7 +552,7 @@ mod tests {
         let view = ArrayView { data: x.as_ptr().cast(), dtype: DType::Complex128, shape: &[rows, n], strides: &[16 * n as isize, 16] };
         let plan = plans.get(n, Transform::Fft);
         let mut out = vec![C64::default(); rows * n];
-        let job = Job { transform: Transform::Fft, plan: &plan, n, scale: 1.0, input: view, axis: 1, out: out.as_mut_ptr().cast() };
+        let job = Job { transform: Transform::Fft, plan: &plan, buffers: plans.buffers(), n, scale: 1.0, input: view, axis: 1, out: out.as_mut_ptr().cast() };
         unsafe { transform(&job, 3, &mut never_stop) }.unwrap();
         for r in [0, 17, 299] {
             assert!(close(&out[r * n..(r + 1) * n], &naive_dft(&x[r * n..(r + 1) * n], -1.0)));
@@ -505,7 +571,7 @@ mod tests {
         let view = ArrayView { data: x.as_ptr().cast(), dtype: DType::Complex128, shape: &[rows, n], strides: &[16 * n as isize, 16] };
         let plan = plans.get(n, Transform::Fft);
         let mut out = vec![C64::default(); rows * n];
-        let job = Job { transform: Transform::Fft, plan: &plan, n, scale: 1.0, input: view, axis: 1, out: out.as_mut_ptr().cast() };
+        let job = Job { transform: Transform::Fft, plan: &plan, buffers: plans.buffers(), n, scale: 1.0, input: view, axis: 1, out: out.as_mut_ptr().cast() };
         assert_eq!(unsafe { transform(&job, 1, &mut || false) }, Err(FftError::Stopped));
     }
 }
