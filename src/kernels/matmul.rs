@@ -57,6 +57,8 @@ unsafe impl<T> Sync for Product<'_, T> {}
 
 /// Below this many multiply-adds the product runs on one thread: spawning costs ~50 µs.
 const MIN_MADDS_PER_THREAD: usize = 1 << 22;
+/// gemm's k-panel for f64 on AVX-512 and AVX2 machines (`kernel_params`: at least 512).
+const K_PANEL: usize = 512;
 /// Row or column blocks are not cut thinner than this (gemm's packing wants whole panels).
 const MIN_BLOCK: usize = 64;
 
@@ -155,7 +157,9 @@ pub fn plan(batch: usize, m: usize, n: usize, k: usize, threads: usize, poll_mad
     let row_block = m.div_ceil(row_blocks).max(1);
     let col_block = n.div_ceil(col_blocks).max(1);
     let block_madds = row_block.saturating_mul(col_block).max(1);
-    let k_chunk = (poll_madds / block_madds).max(256).min(k.max(1));
+    // A whole number of gemm's own k-panels (it takes kc >= 512 when k allows): a thinner chunk
+    // would make gemm use shorter panels and store C more often.
+    let k_chunk = (poll_madds / block_madds).max(1).next_multiple_of(K_PANEL).min(k.max(1));
     Plan { threads, row_block, col_block, k_chunk }
 }
 
