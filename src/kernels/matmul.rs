@@ -115,10 +115,20 @@ macro_rules! exact_elem {
                         for p in 0..k as isize {
                             let $x = a.ptr.offset(i * a.rs + p * a.cs).read();
                             let brow = b.ptr.offset(p * b.rs);
-                            for j in 0..n as isize {
-                                let $acc = crow.offset(j * c_cs);
-                                let $y = brow.offset(j * b.cs).read();
-                                $acc.write($madd);
+                            if c_cs == 1 && b.cs == 1 {
+                                // Unit strides: the same loop, in a form LLVM vectorises (with
+                                // a run-time check that C and B do not overlap).
+                                for j in 0..n {
+                                    let $acc = crow.add(j);
+                                    let $y = brow.add(j).read();
+                                    $acc.write($madd);
+                                }
+                            } else {
+                                for j in 0..n as isize {
+                                    let $acc = crow.offset(j * c_cs);
+                                    let $y = brow.offset(j * b.cs).read();
+                                    $acc.write($madd);
+                                }
                             }
                         }
                     }
