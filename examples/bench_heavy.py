@@ -120,12 +120,37 @@ def bench_fft():
         line("rfft real", n, rawcapi.get_num_threads(), stats, "rawcapi.rfft", "numpy.rfft")
 
 
+def bench_two_python_threads():
+    """Item 3 of the issue: with set_num_threads(1), two Python threads each running a large
+    matmul (or FFT) should take about the time of one, because the GIL is released."""
+    import threading
+
+    rng = np.random.default_rng(2)
+    a, b = rng.standard_normal((1024, 1024)), rng.standard_normal((1024, 1024))
+    x = rng.standard_normal(1 << 20) + 1j * rng.standard_normal(1 << 20)
+    print("\ntwo Python threads at once, set_num_threads(1) (wall time of both / time of one call)")
+    for name, call in (("matmul 1024", lambda: rawcapi.matmul(a, b)), ("fft 2^20", lambda: rawcapi.fft(x))):
+
+        def both():
+            ts = [threading.Thread(target=call) for _ in range(2)]
+            for t in ts:
+                t.start()
+            for t in ts:
+                t.join()
+
+        with Threads(1):
+            stats = compare({"one call": call, "two threads": both}, rounds=5 if QUICK else 9, target_s=0.05)
+        one, two = stats["one call"].median, stats["two threads"].median
+        print(f"  {name:<12} one call {one * 1e3:8.2f} ms   two threads {two * 1e3:8.2f} ms   ratio {two / one:4.2f} (1.0 = perfect overlap, 2.0 = serialised)")
+
+
 def main():
     print(f"rawcapi {rawcapi.__version__}, numpy {np.__version__}, {CPUS} CPUs")
     print(f"NumPy BLAS: {blas_description()}")
     print(f"(OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE removed for this process: {[v for v in _FORCED if v in os.environ] == []})")
     bench_matmul()
     bench_fft()
+    bench_two_python_threads()
     print("\ntargets: matmul >= 1.1x at n=1024, 2048 on 1 thread and >= 1.0x on all threads; fft >= 1.5x everywhere")
     for kind, size, threads, ratio in rows:
         target = None

@@ -53,3 +53,41 @@ assert m == [[17], [39]], m
             subinterpreters.destroy(interp)
     # The main interpreter's module (and its cache) is untouched.
     assert rawcapi.fft([1, 2, 3, 4]).tolist() == [10, -2 + 2j, -2, -2 - 2j]
+
+
+def _witness_ticks_inside(call, repeat=4):
+    """Count ticks of a Python witness thread that fall in the middle half of `call`: only a call
+    that releases the GIL lets the witness run there (as in test_module.py's scan test)."""
+    import threading
+    import time
+
+    ticks, windows = [], []
+    stop = threading.Event()
+
+    def witness():
+        while not stop.is_set():
+            ticks.append(time.perf_counter())
+            time.sleep(0)
+
+    t = threading.Thread(target=witness)
+    t.start()
+    try:
+        for _ in range(repeat):
+            start = time.perf_counter()
+            call()
+            end = time.perf_counter()
+            quarter = (end - start) / 4
+            windows.append((start + quarter, end - quarter))
+    finally:
+        stop.set()
+        t.join()
+    return sum(1 for tick in ticks for lo, hi in windows if lo < tick < hi)
+
+
+def test_gil_is_released_during_matmul_and_fft():
+    rng = np.random.default_rng(9)
+    a, b = rng.standard_normal((800, 800)), rng.standard_normal((800, 800))
+    x = rng.standard_normal((64, 1 << 14)) + 0j
+    assert _witness_ticks_inside(lambda: rawcapi.matmul(a, b)) > 0
+    assert _witness_ticks_inside(lambda: rawcapi.fft(x)) > 0
+
