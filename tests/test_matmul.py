@@ -133,6 +133,9 @@ def test_array_operator_and_lists():
     assert rel_frobenius(a.tolist() @ B, a @ b) < 1e-12  # list @ Array: reflected
     assert rel_frobenius(rawcapi.matmul(a.tolist(), b.tolist()), a @ b) < 1e-12
     assert rawcapi.matmul([1, 2, 3], [4, 5, 6]).tolist() == 32
+    # Array views (strided, transposed, reversed) go to the kernel as they lie.
+    assert rel_frobenius(B.T @ A.T, (a @ b).T) < 1e-12
+    assert rel_frobenius(A[::-1, ::2] @ B[::2, :], a[::-1, ::2] @ b[::2, :]) < 1e-12
     with pytest.raises(TypeError):
         A @ 3
     with pytest.raises(TypeError):

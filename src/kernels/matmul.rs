@@ -16,6 +16,10 @@
 //!   1-thread 2048³ product makes the same packing passes as one call — while the calling thread
 //!   gets a `poll()` every ~2·10⁹ flops (≈20 ms), which the glue turns into a signal check.
 //!
+//! Memory: gemm allocates its own packing buffers (cache-sized, a few MB at most) with the global
+//! allocator, which aborts on failure; everything sized by the operands (the result, cast copies,
+//! the batch index) is allocated fallibly by the glue, which raises MemoryError.
+//!
 //! A stopped multiply leaves C partly computed. The glue only ever hands this kernel a fresh C
 //! that it discards on a stop (out= is filled by a copy after success), so no partial result is
 //! ever visible from Python.
