@@ -94,10 +94,8 @@ static mut SLOTS: [PyType_Slot; 21] = [
     slot!(pyo3_ffi::Py_nb_inplace_matrix_multiply, crate::functions::matmul::nb_inplace_matrix_multiply),
     // Reserved for the number protocol and comparisons (src/array/number.rs, another helper):
     // Py_nb_add, Py_nb_subtract, Py_nb_multiply, Py_nb_true_divide, Py_nb_inplace_*,
-    // Py_nb_negative, Py_nb_absolute, Py_tp_richcompare, Py_nb_matrix_multiply. Replace a
+    // Py_nb_negative, Py_nb_absolute, Py_tp_richcompare. Replace a
     // placeholder below with each slot; the array length is the count of real entries + 1.
-    PyType_Slot { slot: 0, pfunc: std::ptr::null_mut() },
-    PyType_Slot { slot: 0, pfunc: std::ptr::null_mut() },
     PyType_Slot { slot: 0, pfunc: std::ptr::null_mut() },
     PyType_Slot { slot: 0, pfunc: std::ptr::null_mut() },
     PyType_Slot { slot: 0, pfunc: std::ptr::null_mut() },
