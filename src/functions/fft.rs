@@ -115,6 +115,14 @@ unsafe fn call(
         let mut out_shape = input.shape.clone();
         out_shape[axis] = kind.out_len(n);
         let out_dtype = kind.out_dtype();
+        // `out` is checked before the transform, so a wrong one fails at once.
+        let target = if fastcall::is_absent(out) {
+            None
+        } else {
+            let target = Operand::write(out, what)?;
+            check_out(what, &target, &out_shape, out_dtype)?;
+            Some(target)
+        };
         // Every element is written by the transform (a zero-size result has none).
         let result = new_array(ty, out_dtype, &out_shape)?;
         let out_data = OutPtr(ArrayObject::from_ptr(result.as_ptr()).data());
@@ -144,11 +152,7 @@ unsafe fn call(
                 return Err(raise(Exc::MemoryError, &format!("{what}: cannot allocate work buffers for a transform of length {n}")))
             }
         }
-        if fastcall::is_absent(out) {
-            return Ok(result);
-        }
-        let target = Operand::write(out, what)?;
-        check_out(what, &target, &out_shape, out_dtype)?;
+        let Some(target) = target else { return Ok(result) };
         let src = ArrayObject::from_ptr(result.as_ptr()).view();
         let dst = target.view_mut();
         // SAFETY: `src` is fresh memory, so it cannot overlap `dst` (which may be the input).

@@ -77,6 +77,16 @@ pub unsafe fn matmul_objects(ty: *mut PyTypeObject, a: *mut PyObject, b: *mut Py
     let (a, b) = unsafe { (Operand::read(a, ty)?, Operand::read(b, ty)?) };
     let geometry = Geometry::of(&a, &b)?;
     let dtype = DType::promote(a.dtype, b.dtype);
+    // `out` is checked before the multiply, so a wrong one fails at once, not after it.
+    let target = match out {
+        Some(out) => {
+            // SAFETY: `out` valid (borrowed); GIL held.
+            let target = unsafe { Operand::write(out, "matmul") }?;
+            check_out("matmul", &target, &geometry.result_shape, dtype)?;
+            Some((out, target))
+        }
+        None => None,
+    };
     // SAFETY (each arm): the operands' memory is kept alive by `a` and `b`; GIL held.
     let result = unsafe {
         match dtype {
@@ -89,10 +99,7 @@ pub unsafe fn matmul_objects(ty: *mut PyTypeObject, a: *mut PyObject, b: *mut Py
             DType::Complex128 => compute::<C64>(ty, &a, &b, &geometry),
         }
     }?;
-    let Some(out) = out else { return Ok(result) };
-    // SAFETY: `out` valid (borrowed); GIL held.
-    let target = unsafe { Operand::write(out, "matmul") }?;
-    check_out("matmul", &target, &geometry.result_shape, dtype)?;
+    let Some((out, target)) = target else { return Ok(result) };
     // SAFETY: `result` is an Array we just made.
     let src = unsafe { ArrayObject::from_ptr(result.as_ptr()) }.view();
     let dst = target.view_mut();
