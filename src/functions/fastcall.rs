@@ -25,6 +25,7 @@ use crate::capi::error::{raise, Exc, PyErrSet, PyResult};
 /// # Safety
 /// `args`, `nargs` and `kwnames` are what CPython passed to a FASTCALL|KEYWORDS function; GIL
 /// held. The returned pointers are borrowed from the caller, alive for the call.
+#[allow(clippy::too_many_arguments)]
 pub unsafe fn parse<const N: usize>(
     what: &str,
     args: *const *mut PyObject,

@@ -60,6 +60,9 @@ const RELEASE_GIL_ELEMS: usize = 1 << 14;
 macro_rules! entry {
     ($name:ident, $transform:expr) => {
         /// `METH_FASTCALL | METH_KEYWORDS`: `(a, n=None, axis=-1, norm=None, out=None)`.
+        ///
+        /// # Safety
+        /// Called by CPython only: `module` is this module, the arguments a vectorcall, GIL held.
         pub unsafe extern "C" fn $name(module: *mut PyObject, args: *const *mut PyObject, nargs: Py_ssize_t, kwnames: *mut PyObject) -> *mut PyObject {
             panic::guard(std::ptr::null_mut(), || {
                 // SAFETY: CPython's FASTCALL arguments and this module; GIL held.

@@ -55,6 +55,9 @@ is written there and out is returned. Ctrl-C interrupts a long multiply.";
 const RELEASE_GIL_MADDS: usize = 1 << 16;
 
 /// `METH_FASTCALL | METH_KEYWORDS`: `args[0]`, `args[1]` are a and b; `out` by keyword or third.
+///
+/// # Safety
+/// Called by CPython only: `module` is this module, `args`/`nargs`/`kwnames` a vectorcall, GIL held.
 pub unsafe extern "C" fn matmul(module: *mut PyObject, args: *const *mut PyObject, nargs: Py_ssize_t, kwnames: *mut PyObject) -> *mut PyObject {
     panic::guard(std::ptr::null_mut(), || {
         // SAFETY: CPython's FASTCALL arguments; GIL held. Borrowed references.
@@ -319,6 +322,9 @@ fn batch_offsets(batch: &[usize], a_shape: &[usize], a_strides: &[isize], b_shap
 /// `Py_nb_matrix_multiply` of the Array type: `a @ b` where either is an Array (the other may be
 /// any operand `matmul` takes). For an operand it cannot read it returns `NotImplemented`, so
 /// Python then tries the other operand's `__rmatmul__` (the binary-operator protocol).
+///
+/// # Safety
+/// Called by CPython only, with two valid operands (borrowed), GIL held.
 pub unsafe extern "C" fn nb_matrix_multiply(a: *mut PyObject, b: *mut PyObject) -> *mut PyObject {
     panic::guard(std::ptr::null_mut(), || {
         // SAFETY: GIL held; `a`, `b` are valid borrowed operands; one of them is an Array (that
@@ -335,6 +341,9 @@ pub unsafe extern "C" fn nb_matrix_multiply(a: *mut PyObject, b: *mut PyObject) 
 
 /// `Py_nb_inplace_matrix_multiply`: `a @= b` as NumPy 2 defines it — `matmul(a, b, out=a)`, so
 /// it works when the product has `a`'s shape and dtype and raises otherwise.
+///
+/// # Safety
+/// Called by CPython only, with two valid operands (borrowed), GIL held.
 pub unsafe extern "C" fn nb_inplace_matrix_multiply(a: *mut PyObject, b: *mut PyObject) -> *mut PyObject {
     panic::guard(std::ptr::null_mut(), || {
         // SAFETY: as in `nb_matrix_multiply`; `a` is the Array (in-place slots are only called
