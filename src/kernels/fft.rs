@@ -308,7 +308,7 @@ impl<'a> LineWork<'a> {
     fn new(job: &Job<'a>) -> Option<LineWork<'a>> {
         let n = job.n;
         let (complex, real, scratch) = match job.plan {
-            Plan::Complex(p) => (n, 0, p.get_inplace_scratch_len()),
+            Plan::Complex(p) => (n, 0, p.get_inplace_scratch_len().max(p.get_outofplace_scratch_len())),
             Plan::RealForward(p) => (n / 2 + 1, n, p.get_scratch_len()),
             Plan::RealInverse(p) => (n / 2 + 1, n, p.get_scratch_len()),
         };
@@ -336,20 +336,21 @@ impl<'a> LineWork<'a> {
         let used = avail.min(job.transform.in_len(n));
         match job.plan {
             Plan::Complex(plan) => {
-                // Contiguous output line: transform right there (the result is ours alone).
                 let out = job.out.cast::<C64>();
-                let line: &mut [C64] = if step == 1 {
-                    // SAFETY: elements out_first..out_first+n are this line's, private memory.
-                    unsafe { std::slice::from_raw_parts_mut(out.add(out_first), n) }
-                } else {
-                    &mut self.complex
-                };
                 // SAFETY: `used` elements of the input line exist.
-                unsafe { gather_line(src, dtype, in_step, &mut line[..used]) };
-                line[used..].fill(C64::default());
-                plan.process_with_scratch(line, &mut self.scratch);
-                scale(line, job.scale);
-                if step != 1 {
+                unsafe { gather_line(src, dtype, in_step, &mut self.complex[..used]) };
+                self.complex[used..].fill(C64::default());
+                if step == 1 {
+                    // Contiguous output line: transform from the line buffer straight into the
+                    // result (the result is ours alone). Out of place, because rustfft's in-place
+                    // transform is an out-of-place one into scratch plus a copy back.
+                    // SAFETY: elements out_first..out_first+n are this line's, private memory.
+                    let line = unsafe { std::slice::from_raw_parts_mut(out.add(out_first), n) };
+                    plan.process_outofplace_with_scratch(&mut self.complex, line, &mut self.scratch);
+                    scale(line, job.scale);
+                } else {
+                    plan.process_with_scratch(&mut self.complex, &mut self.scratch);
+                    scale(&mut self.complex, job.scale);
                     // SAFETY: the strided output line lies inside the result.
                     unsafe { scatter(&self.complex, out.add(out_first), step) };
                 }
