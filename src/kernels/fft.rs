@@ -5,7 +5,8 @@
 //! *line* along the axis is gathered into a contiguous buffer (casting the input dtype, padding
 //! with zeros or truncating to the transform length `n`), transformed, scaled, and stored into a
 //! fresh C-contiguous result. When the axis is the last one, a line of the result is contiguous
-//! and the transform runs in place there, with no second copy. Many lines are split over threads.
+//! and the transform writes straight into it, with no second copy. Many lines are split over
+//! threads.
 //!
 //! Plans: building a plan computes twiddle tables and picks an algorithm (~12 ms for 2^20); using
 //! a built one costs nothing. [`FftPlans`] keeps them, keyed by (length, transform). It is plain
