@@ -14,7 +14,7 @@
 //!   chunks accumulate into C (`C += A[:, kc]·B[kc, :]`). Cutting k instead of rows costs no extra
 //!   packing: gemm packs A and B per k-panel anyway, and each chunk packs only its own panel, so a
 //!   1-thread 2048³ product makes the same packing passes as one call — while the calling thread
-//!   gets a `poll()` every ~2·10⁹ flops (≈20 ms), which the glue turns into a signal check.
+//!   gets a `poll()` every 2–4·10⁹ flops (20–50 ms), which the glue turns into a signal check.
 //!
 //! Memory: gemm allocates its own packing buffers (cache-sized, a few MB at most) with the global
 //! allocator, which aborts on failure; everything sized by the operands (the result, cast copies,
