@@ -33,6 +33,7 @@ def check(name, x, **kw):
     return got
 
 
+@pytest.mark.quick
 @pytest.mark.parametrize("length", LENGTHS)
 def test_lengths(length):
     check("fft", signal(length))
@@ -52,6 +53,7 @@ def test_n_pads_and_truncates(name, n):
     check(name, x, n=n)
 
 
+@pytest.mark.quick
 @pytest.mark.parametrize("name", FUNCS)
 @pytest.mark.parametrize("norm", [None, "backward", "ortho", "forward"])
 def test_norm(name, norm):
@@ -60,6 +62,7 @@ def test_norm(name, norm):
     check(name, x, n=11, norm=norm)
 
 
+@pytest.mark.quick
 @pytest.mark.parametrize("name", FUNCS)
 @pytest.mark.parametrize("axis", [0, 1, 2, -1, -2, -3])
 def test_axis(name, axis):
@@ -89,6 +92,7 @@ def test_layouts_and_sources():
     assert rel(rawcapi.ifft(memoryview(x.copy())), np.fft.ifft(x)) < 1e-10
 
 
+@pytest.mark.quick
 @pytest.mark.parametrize("dtype", ["bool", "uint8", "int32", "int64", "float32", "float64"])
 def test_input_dtypes(dtype):
     x = (RNG.standard_normal(50) * 50).astype(dtype)
@@ -117,6 +121,7 @@ def test_round_trips():
     assert rel(rawcapi.irfft(rawcapi.rfft(r), n=1000), r) < 1e-12
 
 
+@pytest.mark.quick
 def test_out():
     x = signal((4, 10))
     out = np.zeros((4, 10), np.complex128)
@@ -135,6 +140,7 @@ def test_out():
         rawcapi.irfft(x, out=np.zeros((4, 18), complex))
 
 
+@pytest.mark.quick
 def test_errors():
     with pytest.raises(ValueError, match=r"Invalid number of FFT data points \(0\) specified"):
         rawcapi.fft(np.ones(4), n=0)

@@ -7,6 +7,8 @@ import pytest
 
 import rawcapi
 
+pytestmark = pytest.mark.quick
+
 
 @pytest.mark.parametrize(
     "name, text",

@@ -53,6 +53,7 @@ SHAPES = [
 ]
 
 
+@pytest.mark.quick
 @pytest.mark.parametrize("sa,sb", SHAPES, ids=[f"{a}@{b}" for a, b in SHAPES])
 def test_float64_shapes(sa, sb):
     a, b = random(sa, "f8"), random(sb, "f8")
@@ -81,6 +82,7 @@ def layouts(x):
     yield "transposed", x.T.copy().T
 
 
+@pytest.mark.quick
 @pytest.mark.parametrize("dtype", ["float64", "complex128", "float32", "int64"])
 def test_layouts(dtype):
     a0, b0 = random((37, 53), dtype), random((53, 29), dtype)
@@ -101,6 +103,7 @@ def test_zero_stride_operands():
     assert rel_frobenius(rawcapi.matmul(a, b), a @ b) < 1e-12
 
 
+@pytest.mark.quick
 @pytest.mark.parametrize("da", DTYPES)
 @pytest.mark.parametrize("db", DTYPES)
 def test_dtype_pairs(da, db):
@@ -125,6 +128,7 @@ def test_integer_overflow_wraps_like_numpy():
     assert np.array_equal(np.asarray(rawcapi.matmul(u, u.T)), u @ u.T)
 
 
+@pytest.mark.quick
 def test_array_operator_and_lists():
     a, b = random((4, 6), "f8"), random((6, 3), "f8")
     A, B = rawcapi.Array(a), rawcapi.Array(b)
@@ -156,6 +160,7 @@ def test_inplace_matmul():
         R @= random((3, 5), "f8")
 
 
+@pytest.mark.quick
 def test_out():
     a, b = random((3, 5, 4), "f8"), random((4, 6), "f8")
     out = np.zeros((3, 5, 6))
@@ -189,6 +194,7 @@ def test_out_errors():
         rawcapi.matmul(a, b, out=[[0, 0]] * 3)
 
 
+@pytest.mark.quick
 def test_shape_errors_name_the_shapes():
     with pytest.raises(ValueError, match=r"mismatch in its core dimension 0.*\(2, 3\) and \(4, 5\)"):
         rawcapi.matmul(np.ones((2, 3)), np.ones((4, 5)))
@@ -262,6 +268,7 @@ INTERRUPT = textwrap.dedent(
 )
 
 
+@pytest.mark.quick
 @pytest.mark.parametrize("dtype", ["float64", "int64"])
 def test_long_matmul_is_interruptible(dtype):
     proc = subprocess.run(

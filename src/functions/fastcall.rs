@@ -50,10 +50,10 @@ pub unsafe fn parse<const N: usize>(
     }
     if !kwnames.is_null() {
         // SAFETY: kwnames is a tuple (borrowed); its size is the number of keyword values.
-        let nkw = unsafe { pyo3_ffi::PyTuple_GET_SIZE(kwnames) }.max(0) as usize;
+        let nkw = unsafe { crate::capi::compat::tuple_len(kwnames) }.max(0) as usize;
         for k in 0..nkw {
             // SAFETY: k < nkw: a borrowed str from the tuple.
-            let key = unsafe { pyo3_ffi::PyTuple_GET_ITEM(kwnames, k as Py_ssize_t) };
+            let key = unsafe { crate::capi::compat::tuple_item(kwnames, k as Py_ssize_t) };
             let mut len: Py_ssize_t = 0;
             // SAFETY: `key` is a str; the UTF-8 buffer is cached in it (borrowed) or NULL with
             // an exception set.

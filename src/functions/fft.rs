@@ -161,8 +161,8 @@ unsafe fn call(
         // SAFETY: `src` is fresh memory, so it cannot overlap `dst` (which may be the input).
         allow_threads_above(src.size() * out_dtype.itemsize(), || copy_cast(src, dst));
         drop(target);
-        // Py_NewRef: a NEW reference to `out`, returned to the caller.
-        Owned::from_new(pyo3_ffi::Py_NewRef(out))
+        // new_ref (Py_NewRef): a NEW reference to `out`, returned to the caller.
+        Owned::from_new(crate::capi::object::new_ref(out))
     }
 }
 

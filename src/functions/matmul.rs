@@ -110,8 +110,8 @@ pub unsafe fn matmul_objects(ty: *mut PyTypeObject, a: *mut PyObject, b: *mut Py
     // (`result`, `target`) outlive the copy.
     allow_threads_above(src.size() * dtype.itemsize(), || unsafe { copy_cast(src, dst) });
     drop(target);
-    // SAFETY: `out` is alive; Py_NewRef returns a NEW reference to it (what we return).
-    unsafe { Owned::from_new(pyo3_ffi::Py_NewRef(out)) }
+    // SAFETY: `out` is alive; new_ref (Py_NewRef) returns a NEW reference to it (what we return).
+    unsafe { Owned::from_new(crate::capi::object::new_ref(out)) }
 }
 
 /// The shapes NumPy's matmul rules give two operands.
@@ -377,8 +377,8 @@ unsafe fn readable(obj: *mut PyObject) -> bool {
 
 /// A new reference to `NotImplemented`.
 fn not_implemented() -> *mut PyObject {
-    // SAFETY: Py_NotImplemented() is the singleton (borrowed); Py_NewRef makes it a new reference.
-    unsafe { pyo3_ffi::Py_NewRef(pyo3_ffi::Py_NotImplemented()) }
+    // SAFETY: Py_NotImplemented() is the singleton (borrowed); new_ref (Py_NewRef) makes it a new reference.
+    unsafe { crate::capi::object::new_ref(pyo3_ffi::Py_NotImplemented()) }
 }
 
 #[cfg(test)]
