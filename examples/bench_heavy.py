@@ -7,7 +7,8 @@ interquartile spread; ratios are NumPy's median over rawcapi's (> 1: rawcapi fas
     python examples/bench_heavy.py --quick    # fewer rounds
 
 matmul: float64 n×n @ n×n at n = 256, 1024, 2048, on one thread (rawcapi.set_num_threads(1),
-threadpoolctl's limit for OpenBLAS) and on every CPU. OpenBLAS picks its kernel from the CPU
+threadpoolctl's limit for OpenBLAS) and on every CPU, each sample after a 0.2 s rest (REST_S
+below: OpenBLAS's idle workers spin and would otherwise slow the call that follows). OpenBLAS picks its kernel from the CPU
 unless OPENBLAS_CORETYPE forces one (this machine's environment sets Haswell, and an L2 size):
 this script removes OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE from its own environment and re-runs
 itself before NumPy is imported, so NumPy gets the kernel it would choose, and prints which one
@@ -17,6 +18,7 @@ plans are cached after the first call (calibration warms them), as NumPy's are.
 """
 import os
 import sys
+import time
 
 _FORCED = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
 if any(v in os.environ for v in _FORCED):
@@ -29,7 +31,7 @@ sys.path[:0] = [_HERE, os.path.dirname(_HERE)]  # timing.py; an in-place build o
 import numpy as np  # noqa: E402
 
 import rawcapi  # noqa: E402
-from timing import compare  # noqa: E402
+from timing import Stats, _calibrate, compare  # noqa: E402
 
 try:
     from threadpoolctl import threadpool_info, threadpool_limits
@@ -67,6 +69,30 @@ class Threads:
 
 rows = []
 
+# OpenBLAS's worker threads do not sleep when a call returns: they spin for 2^28 cycles (its
+# THREAD_TIMEOUT, ~70 ms here) waiting for the next call. On a 2-core machine a spinning worker
+# takes one of the two cores from whatever runs next — in an interleaved benchmark, always the
+# rawcapi call that follows (measured: rawcapi's 2-thread 1024 product took 13 ms alone and 22 ms
+# right after np.matmul). So the matmul rows rest REST_S before every sample, letting the workers
+# park; NumPy's own samples are not slowed by this (its workers wake on the next call).
+REST_S = 0.2
+
+
+def compare_rested(candidates, rounds):
+    """timing.compare with a rest before each sample (see REST_S)."""
+    numbers = {name: _calibrate(func, 0.05) for name, func in candidates.items()}
+    samples = {name: [] for name in candidates}
+    names = list(candidates)
+    for r in range(rounds):
+        for name in names[r % len(names):] + names[: r % len(names)]:
+            time.sleep(REST_S)
+            func, number = candidates[name], numbers[name]
+            start = time.perf_counter()
+            for _ in range(number):
+                func()
+            samples[name].append((time.perf_counter() - start) / number)
+    return {name: Stats(v) for name, v in samples.items()}
+
 
 def line(kind, size, threads, stats, ours, theirs, flops=None):
     r, t = stats[ours], stats[theirs]
@@ -91,11 +117,7 @@ def bench_matmul():
                 rounds = {256: 21, 1024: 11, 2048: 7}[n]
                 if QUICK:
                     rounds = max(3, rounds // 3)
-                stats = compare(
-                    {"rawcapi": lambda: rawcapi.matmul(a, b), "numpy": lambda: np.matmul(a, b)},
-                    rounds=rounds,
-                    target_s=0.05,
-                )
+                stats = compare_rested({"rawcapi": lambda: rawcapi.matmul(a, b), "numpy": lambda: np.matmul(a, b)}, rounds)
                 line("matmul f64", n, threads, stats, "rawcapi", "numpy", flops=2 * n**3)
 
 
@@ -129,6 +151,7 @@ def bench_two_python_threads():
     a, b = rng.standard_normal((1024, 1024)), rng.standard_normal((1024, 1024))
     x = rng.standard_normal(1 << 20) + 1j * rng.standard_normal(1 << 20)
     print("\ntwo Python threads at once, set_num_threads(1) (wall time of both / time of one call)")
+    time.sleep(REST_S)
     for name, call in (("matmul 1024", lambda: rawcapi.matmul(a, b)), ("fft 2^20", lambda: rawcapi.fft(x))):
 
         def both():
