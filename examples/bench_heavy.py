@@ -8,8 +8,9 @@ interquartile spread; ratios are NumPy's median over rawcapi's (> 1: rawcapi fas
 
 matmul: float64 n×n @ n×n at n = 256, 1024, 2048, on one thread (rawcapi.set_num_threads(1),
 threadpoolctl's limit for OpenBLAS) and on every CPU, each sample after a 0.2 s rest (REST_S
-below: OpenBLAS's idle workers spin and would otherwise slow the call that follows). OpenBLAS picks its kernel from the CPU
-unless OPENBLAS_CORETYPE forces one (this machine's environment sets Haswell, and an L2 size):
+below: OpenBLAS's idle workers spin and would otherwise slow the call that follows). OpenBLAS
+picks its kernel from the CPU unless OPENBLAS_CORETYPE forces one (this machine's environment
+sets Haswell, and an L2 size):
 this script removes OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE from its own environment and re-runs
 itself before NumPy is imported, so NumPy gets the kernel it would choose, and prints which one
 threadpoolctl reports. fft: fft of complex input and rfft of real input, n = 1024, 2^16, 2^20,
