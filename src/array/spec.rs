@@ -52,7 +52,7 @@ macro_rules! slot {
 
 /// `static PyType_Slot Array_slots[]`. A `static mut` only because CPython's signature takes a
 /// `*mut`; it is never written (CPython copies what it needs into the new type object).
-static mut SLOTS: [PyType_Slot; 27] = [
+static mut SLOTS: [PyType_Slot; 28] = [
     // Frees what the object owns, then the object, then its reference to the type.
     slot!(pyo3_ffi::Py_tp_dealloc, object::dealloc),
     // `Array(obj, dtype=None)`. Without it the type could not be called.
@@ -107,8 +107,14 @@ static mut SLOTS: [PyType_Slot; 27] = [
     // Array, like an ndarray, is mutable and must not be a dict key): CPython sets tp_hash to
     // PyObject_HashNotImplemented for a type that defines richcompare but not hash.
     slot!(pyo3_ffi::Py_tp_richcompare, number::richcompare),
-    // Reserved for Py_nb_matrix_multiply (`@`, another helper): replace this placeholder.
-    PyType_Slot { slot: 0, pfunc: std::ptr::null_mut() },
+    // `a @ b` (and `b @ a` with a non-Array b: CPython calls the same slot of whichever operand
+    // has it, with the operands in their original order). NumPy's matmul through the gemm kernel
+    // (src/functions/matmul.rs); NotImplemented for operands it cannot read.
+    slot!(pyo3_ffi::Py_nb_matrix_multiply, crate::functions::matmul::nb_matrix_multiply),
+    // `a @= b`: NumPy 2's in-place form, `matmul(a, b, out=a)` — valid only when the product has
+    // a's shape and dtype (a square b). Without it Python would fall back to `a = a @ b`, which
+    // silently rebinds instead of writing into a (and into every view of it).
+    slot!(pyo3_ffi::Py_nb_inplace_matrix_multiply, crate::functions::matmul::nb_inplace_matrix_multiply),
     // The sentinel: CPython stops at the first {0, NULL} (so the placeholders above are inert).
     PyType_Slot { slot: 0, pfunc: std::ptr::null_mut() },
 ];
