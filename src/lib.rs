@@ -124,32 +124,6 @@ static mut METHODS: [PyMethodDef; 24] = [
         ml_flags: METH_VARARGS | METH_KEYWORDS,
         ml_doc: array::construct::ARANGE_DOC.as_ptr(),
     },
-    // METH_FASTCALL | METH_KEYWORDS: (self, PyObject *const *args, Py_ssize_t nargs, PyObject
-    // *kwnames) -- positional and keyword values in one C array, no tuple or dict built.
-    PyMethodDef {
-        ml_name: c"add".as_ptr(),
-        ml_meth: PyMethodDefPointer { PyCFunctionFastWithKeywords: ufuncs::add },
-        ml_flags: METH_FASTCALL | METH_KEYWORDS,
-        ml_doc: ufuncs::ADD_DOC.as_ptr(),
-    },
-    PyMethodDef {
-        ml_name: c"subtract".as_ptr(),
-        ml_meth: PyMethodDefPointer { PyCFunctionFastWithKeywords: ufuncs::subtract },
-        ml_flags: METH_FASTCALL | METH_KEYWORDS,
-        ml_doc: ufuncs::SUBTRACT_DOC.as_ptr(),
-    },
-    PyMethodDef {
-        ml_name: c"multiply".as_ptr(),
-        ml_meth: PyMethodDefPointer { PyCFunctionFastWithKeywords: ufuncs::multiply },
-        ml_flags: METH_FASTCALL | METH_KEYWORDS,
-        ml_doc: ufuncs::MULTIPLY_DOC.as_ptr(),
-    },
-    PyMethodDef {
-        ml_name: c"divide".as_ptr(),
-        ml_meth: PyMethodDefPointer { PyCFunctionFastWithKeywords: ufuncs::divide },
-        ml_flags: METH_FASTCALL | METH_KEYWORDS,
-        ml_doc: ufuncs::DIVIDE_DOC.as_ptr(),
-    },
     // METH_FASTCALL | METH_KEYWORDS (vectorcall): the C signature (self, args array, nargs,
     // kwnames tuple or NULL) -- no argument tuple or dict is built (src/functions/fastcall.rs).
     PyMethodDef {
@@ -181,6 +155,32 @@ static mut METHODS: [PyMethodDef; 24] = [
         ml_meth: PyMethodDefPointer { PyCFunctionFastWithKeywords: fft::irfft },
         ml_flags: METH_FASTCALL | METH_KEYWORDS,
         ml_doc: fft::IRFFT_DOC.as_ptr().cast(),
+    },
+    // METH_FASTCALL | METH_KEYWORDS: (self, PyObject *const *args, Py_ssize_t nargs, PyObject
+    // *kwnames) -- positional and keyword values in one C array, no tuple or dict built.
+    PyMethodDef {
+        ml_name: c"add".as_ptr(),
+        ml_meth: PyMethodDefPointer { PyCFunctionFastWithKeywords: ufuncs::add },
+        ml_flags: METH_FASTCALL | METH_KEYWORDS,
+        ml_doc: ufuncs::ADD_DOC.as_ptr(),
+    },
+    PyMethodDef {
+        ml_name: c"subtract".as_ptr(),
+        ml_meth: PyMethodDefPointer { PyCFunctionFastWithKeywords: ufuncs::subtract },
+        ml_flags: METH_FASTCALL | METH_KEYWORDS,
+        ml_doc: ufuncs::SUBTRACT_DOC.as_ptr(),
+    },
+    PyMethodDef {
+        ml_name: c"multiply".as_ptr(),
+        ml_meth: PyMethodDefPointer { PyCFunctionFastWithKeywords: ufuncs::multiply },
+        ml_flags: METH_FASTCALL | METH_KEYWORDS,
+        ml_doc: ufuncs::MULTIPLY_DOC.as_ptr(),
+    },
+    PyMethodDef {
+        ml_name: c"divide".as_ptr(),
+        ml_meth: PyMethodDefPointer { PyCFunctionFastWithKeywords: ufuncs::divide },
+        ml_flags: METH_FASTCALL | METH_KEYWORDS,
+        ml_doc: ufuncs::DIVIDE_DOC.as_ptr(),
     },
     // The sentinel: CPython stops reading the table at the first entry whose ml_name is NULL.
     PyMethodDef::zeroed(),

@@ -23,7 +23,7 @@
 //! the spec uses only stable-ABI fields.
 //!
 //! The number protocol's `Py_nb_*` and `Py_tp_richcompare` entries point into `number.rs`;
-//! `Py_nb_matrix_multiply` has a placeholder for its helper. The table has one line per slot.
+//! `Py_nb_matrix_multiply` (`@`) into `src/functions/matmul.rs`. The table has one line per slot.
 
 use std::ffi::{c_int, c_uint, c_void};
 
@@ -84,6 +84,14 @@ static mut SLOTS: [PyType_Slot; 28] = [
     // The buffer protocol, exporter side: memoryview(a), numpy.asarray(a), bytes(a).
     slot!(pyo3_ffi::Py_bf_getbuffer, buffer::getbuffer),
     slot!(pyo3_ffi::Py_bf_releasebuffer, buffer::releasebuffer),
+    // `a @ b` (and `b @ a` with a non-Array b: CPython calls the same slot of whichever operand
+    // has it, with the operands in their original order). NumPy's matmul through the gemm kernel
+    // (src/functions/matmul.rs); NotImplemented for operands it cannot read.
+    slot!(pyo3_ffi::Py_nb_matrix_multiply, crate::functions::matmul::nb_matrix_multiply),
+    // `a @= b`: NumPy 2's in-place form, `matmul(a, b, out=a)` — valid only when the product has
+    // a's shape and dtype (a square b). Without it Python would fall back to `a = a @ b`, which
+    // silently rebinds instead of writing into a (and into every view of it).
+    slot!(pyo3_ffi::Py_nb_inplace_matrix_multiply, crate::functions::matmul::nb_inplace_matrix_multiply),
     // The number protocol (src/array/number.rs). A heap type has no separate reflected slots:
     // CPython calls nb_add(v, w) for `v + w` when either operand's type has it, so `3 - a` is
     // nb_subtract(3, a) and the Array may be either argument. Unknown operands get
@@ -107,15 +115,7 @@ static mut SLOTS: [PyType_Slot; 28] = [
     // Array, like an ndarray, is mutable and must not be a dict key): CPython sets tp_hash to
     // PyObject_HashNotImplemented for a type that defines richcompare but not hash.
     slot!(pyo3_ffi::Py_tp_richcompare, number::richcompare),
-    // `a @ b` (and `b @ a` with a non-Array b: CPython calls the same slot of whichever operand
-    // has it, with the operands in their original order). NumPy's matmul through the gemm kernel
-    // (src/functions/matmul.rs); NotImplemented for operands it cannot read.
-    slot!(pyo3_ffi::Py_nb_matrix_multiply, crate::functions::matmul::nb_matrix_multiply),
-    // `a @= b`: NumPy 2's in-place form, `matmul(a, b, out=a)` — valid only when the product has
-    // a's shape and dtype (a square b). Without it Python would fall back to `a = a @ b`, which
-    // silently rebinds instead of writing into a (and into every view of it).
-    slot!(pyo3_ffi::Py_nb_inplace_matrix_multiply, crate::functions::matmul::nb_inplace_matrix_multiply),
-    // The sentinel: CPython stops at the first {0, NULL} (so the placeholders above are inert).
+    // The sentinel: CPython stops at the first {0, NULL}.
     PyType_Slot { slot: 0, pfunc: std::ptr::null_mut() },
 ];
 

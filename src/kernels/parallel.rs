@@ -160,6 +160,17 @@ pub fn fold_in_pieces<T: Copy + Sync>(units: Units<T>, pieces: usize, kernel: &(
     })
 }
 
+/// The builder for a worker. Under `cargo test` it can be made to ask for an impossible stack,
+/// so the OS refuses the thread and the fallback path runs for real.
+fn builder() -> std::thread::Builder {
+    let builder = std::thread::Builder::new().name("rawcapi-scan".into());
+    #[cfg(test)]
+    if tests::REFUSE_SPAWNS.load(Ordering::Relaxed) {
+        return builder.stack_size(1 << 62);
+    }
+    builder
+}
+
 /// Call `work(start, end)` over `0..total`, on this thread and up to `threads - 1` helpers,
 /// each range exactly once, and return when all are done.
 ///
@@ -199,7 +210,7 @@ pub fn for_each_range(total: usize, threads: usize, work: &(dyn Fn(usize, usize)
     for _ in 1..threads {
         let helper = std::sync::Arc::clone(&shared);
         // A failed spawn drops its Arc clone and leaves its chunks to the others.
-        let _ = builder().spawn(move || helper.run());
+        let _ = std::thread::Builder::new().name("rawcapi-loop".into()).spawn(move || helper.run());
     }
     shared.run();
     // Every chunk has been claimed (our own `run` only returns when the counter is exhausted);
@@ -253,17 +264,6 @@ impl Claims {
             self.done.fetch_add(1, Ordering::Release);
         }
     }
-}
-
-/// The builder for a worker. Under `cargo test` it can be made to ask for an impossible stack,
-/// so the OS refuses the thread and the fallback path runs for real.
-fn builder() -> std::thread::Builder {
-    let builder = std::thread::Builder::new().name("rawcapi-scan".into());
-    #[cfg(test)]
-    if tests::REFUSE_SPAWNS.load(Ordering::Relaxed) {
-        return builder.stack_size(1 << 62);
-    }
-    builder
 }
 
 #[cfg(test)]
