@@ -314,3 +314,13 @@ def test_truth_value_like_numpy(values):
             bool(a)
         return
     assert bool(a) is expected
+
+
+def test_sum_axis_followed_by_unit_axes_is_pairwise_like_numpy():
+    """Found by hypothesis: NumPy drops the length-1 axis and sums (4, 1) along axis 0 pairwise,
+    which for complex differs in the last bit from adding the rows one after another."""
+    x = np.array([[699051.0 + 0j], [699051.0 + 0j], [699051.0 + 0j], [0.05669495304401262]], dtype=np.complex128)
+    for axis in (0, -2):
+        assert bytes(Array(x).sum(axis=axis)) == x.sum(axis=axis).tobytes()
+    y = np.array([[[0.1]], [[0.7]], [[1e16]], [[-1e16]], [[0.3]], [[2.5]], [[1e-3]], [[9.0]], [[4.0]]])
+    assert bytes(Array(y).sum(axis=0)) == y.sum(axis=0).tobytes()

@@ -241,7 +241,11 @@ pub unsafe fn sum_axis(src: ArrayView, axis: usize, dst: ArrayViewMut) {
         k += 1;
     }
     assert_eq!(&kept_shape[..k], dst.shape, "output shape");
-    if axis != nd - 1 {
+    // NumPy's iterator drops length-1 dimensions, so an axis followed only by length-1 axes is
+    // reduced as the last one: pairwise, not row by row (for (4, 1) complex along axis 0 the
+    // two orders differ in the last bit).
+    let effectively_last = src.shape[axis + 1..].iter().all(|&len| len == 1);
+    if !effectively_last {
         // SAFETY: forwarded from the caller.
         unsafe { sum_rows(src, axis, &kept_shape[..k], &kept_src[..k], dst) };
         return;
