@@ -114,8 +114,45 @@ def main():
         for t in threads:
             t.join()
 
-    stats = compare({"one thread, two scans": sequential, "two Python threads": two_threads}, rounds=7, target_s=0.05)
-    report(f"Two 64 MiB scans ({os.cpu_count()} CPUs):", stats, baseline="one thread, two scans", nbytes=2 * len(bufs[0]))
+    # One kernel thread per call, so any parallelism comes from the Python threads themselves.
+    old = rawcapi.get_num_threads()
+    rawcapi.set_num_threads(1)
+    try:
+        stats = compare({"one thread, two scans": sequential, "two Python threads": two_threads}, rounds=7, target_s=0.05)
+    finally:
+        rawcapi.set_num_threads(old)
+    report(f"Two 64 MiB scans, set_num_threads(1) ({os.cpu_count()} CPUs; they share the memory bandwidth):", stats,
+           baseline="one thread, two scans", nbytes=2 * len(bufs[0]))
+
+    section("Array: the article's NumPy case study, by hand")
+    a = rawcapi.arange(6.0).reshape(2, 3)
+    print(f"a = rawcapi.arange(6.0).reshape(2, 3)   -> {a!r}")
+    print(f"a.shape, a.strides, a.dtype                -> {a.shape}, {a.strides}, {a.dtype!r}")
+    print(f"a + 1                                      -> {a + 1!r}")
+    print(f"a * a.T.T - a                              -> {a * a.T.T - a!r}")
+    print(f"a @ a.T                                    -> {a @ a.T!r}")
+    print(f"a[:, ::-2]   (a view: no copy)             -> {a[:, ::-2]!r}")
+    m = memoryview(a)
+    print(f"memoryview(a): format={m.format!r} shape={m.shape} strides={m.strides}  (the Array's own memory)")
+    print(f"rawcapi.fft([1, 0, 0, 0])                  -> {rawcapi.fft([1, 0, 0, 0])!r}")
+
+    x = rawcapi.arange(1_000_000.0)
+    y = rawcapi.arange(1_000_000.0)
+    py_x, py_y = list(range(1_000_000)), list(range(1_000_000))
+    report(
+        "x + y, one million float64 (one new object; the loop runs in native code):",
+        compare({
+            "Python lists: [a + b for ...]": lambda: [p + q for p, q in zip(py_x, py_y)],
+            "rawcapi Array: x + y": lambda: x + y,
+        }, rounds=5),
+        baseline="Python lists: [a + b for ...]",
+    )
+    n = 512
+    ma = rawcapi.arange(float(n * n)).reshape(n, n) / float(n * n)
+    stats = compare({"rawcapi.matmul (gemm)": lambda: ma @ ma}, rounds=5)
+    st = stats["rawcapi.matmul (gemm)"]
+    print(f"\n{n}x{n} @ {n}x{n} float64: {fmt_time(st.median)} = {2 * n ** 3 / st.median / 1e9:.1f} GFLOP/s "
+          f"on {rawcapi.get_num_threads()} thread(s); examples/bench_heavy.py compares it with NumPy")
 
     try:
         rawcapi._panic("a deliberate panic")
