@@ -20,11 +20,13 @@ use std::ptr;
 
 use pyo3_ffi::{
     PyMethodDef, PyMethodDefPointer, PyModuleDef, PyModuleDef_HEAD_INIT, PyModuleDef_Init, PyModuleDef_Slot,
-    PyObject, METH_O,
+    PyObject, METH_NOARGS, METH_O,
 };
 
 pub mod capi;
 pub mod functions;
+/// The counting `#[global_allocator]` the leak tests read through `_rust_heap()`.
+pub mod heap;
 pub mod kernels;
 
 use functions::{count_lines, fast_sum, private};
@@ -33,7 +35,7 @@ use functions::{count_lines, fast_sum, private};
 /// `METH_O` functions receive their single argument directly (see src/functions/fast_sum.rs).
 /// Each docstring starts with a `name($module, ...)\n--\n\n` text signature, which CPython turns
 /// into `__text_signature__`, so `inspect.signature()` and `help()` show the parameters.
-static mut METHODS: [PyMethodDef; 5] = [
+static mut METHODS: [PyMethodDef; 6] = [
     PyMethodDef {
         ml_name: c"fast_sum".as_ptr(),
         ml_meth: PyMethodDefPointer { PyCFunction: fast_sum::fast_sum },
@@ -57,6 +59,12 @@ static mut METHODS: [PyMethodDef; 5] = [
         ml_meth: PyMethodDefPointer { PyCFunction: private::set_gil_release_threshold },
         ml_flags: METH_O,
         ml_doc: private::THRESHOLD_DOC.as_ptr(),
+    },
+    PyMethodDef {
+        ml_name: c"_rust_heap".as_ptr(),
+        ml_meth: PyMethodDefPointer { PyCFunction: private::rust_heap },
+        ml_flags: METH_NOARGS,
+        ml_doc: private::RUST_HEAP_DOC.as_ptr(),
     },
     // The sentinel: CPython stops reading the table at the first entry whose ml_name is NULL.
     PyMethodDef::zeroed(),
