@@ -34,8 +34,12 @@ rust_extensions = [
 
 # The article's C extension, built only by an explicit `build_ext` (the article's command), so
 # `pip install .` (which builds through bdist_wheel) installs rawcapi alone.
+# Its build goes to a build directory of its own: a wheel is assembled from build/lib*, and a
+# fast_sum.so left there by an earlier build_ext would otherwise end up in `pip install .`.
+building_c_original = "build_ext" in sys.argv[1:]
 c_original = [Extension("fast_sum", sources=["examples/fast_sum.c"])]
-ext_modules = c_original if "build_ext" in sys.argv[1:] else []
+ext_modules = c_original if building_c_original else []
+build_base = "build/with-c-original" if building_c_original else "build"
 
 setup(
     rust_extensions=rust_extensions,
@@ -43,4 +47,5 @@ setup(
     packages=[],
     py_modules=[],
     zip_safe=False,
+    options={"build": {"build_base": build_base}},
 )

@@ -81,6 +81,7 @@ Both release the GIL while they scan large inputs.";
 /// definition. Here the module's attributes beyond its functions are added.
 unsafe extern "C" fn rawcapi_exec(module: *mut PyObject) -> c_int {
     capi::panic::guard(-1, || {
+        capi::panic::install_hook();
         let version = concat!(env!("CARGO_PKG_VERSION"), "\0");
         // SAFETY: `module` is the new module (borrowed), GIL held; the value is a NUL-terminated
         // string that PyModule_AddStringConstant copies into a new str it stores in the module.

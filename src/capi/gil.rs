@@ -44,7 +44,7 @@ pub fn allow_threads<R: Send>(work: impl FnOnce() -> R + Send) -> R {
 
 /// Below this many bytes of input a scan runs with the GIL held: releasing and re-taking it
 /// costs more than the scan (see docs/03-gil.md for how the figure was measured).
-pub const DEFAULT_RELEASE_THRESHOLD: usize = 64 * 1024;
+pub const DEFAULT_RELEASE_THRESHOLD: usize = 1 << 20;
 
 static RELEASE_THRESHOLD: AtomicUsize = AtomicUsize::new(DEFAULT_RELEASE_THRESHOLD);
 

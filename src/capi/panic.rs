@@ -9,7 +9,9 @@
 //! reference or the error marker with an exception set.
 
 use std::any::Any;
+use std::cell::RefCell;
 use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::Once;
 
 use crate::capi::error::{raise, Exc, PyResult};
 
@@ -26,10 +28,33 @@ pub fn guard<T>(error_marker: T, body: impl FnOnce() -> PyResult<T>) -> T {
         Ok(Ok(value)) => value,
         Ok(Err(_exception_is_set)) => error_marker,
         Err(payload) => {
-            let _ = raise(Exc::SystemError, &format!("rawcapi panicked: {}", message(&*payload)));
+            let at = PANIC_LOCATION.with(|l| l.borrow_mut().take()).unwrap_or_default();
+            let _ = raise(Exc::SystemError, &format!("rawcapi panicked: {}{at}", message(&*payload)));
             error_marker
         }
     }
+}
+
+thread_local! {
+    /// Where the last panic on this thread happened, recorded by the hook for `guard`'s message.
+    static PANIC_LOCATION: RefCell<Option<String>> = const { RefCell::new(None) };
+}
+
+/// Replace the default panic hook (which prints a message and maybe a backtrace to stderr) with
+/// one that only records the panic's location: the message and location reach the user in the
+/// SystemError instead. The hook is a static of the standard library *linked into this .so*, so
+/// this affects rawcapi's panics only, not other Rust extensions in the process. Called from the
+/// module's exec slot; installs once per process.
+pub fn install_hook() {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| {
+        std::panic::set_hook(Box::new(|info| {
+            if let Some(loc) = info.location() {
+                let at = format!(" (at {}:{}:{})", loc.file(), loc.line(), loc.column());
+                PANIC_LOCATION.with(|l| *l.borrow_mut() = Some(at));
+            }
+        }));
+    });
 }
 
 /// The text of a panic payload: `panic!("...")` gives a `&str` or a `String`.
