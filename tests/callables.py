@@ -223,7 +223,7 @@ SPECS: list[Spec] = [
         oracle=None,
         good=[],
         bad=[
-            Bad("panic-becomes-SystemError", lambda: ("leak check",), SystemError, r"^rawcapi panicked: leak check$"),
+            Bad("panic-becomes-SystemError", lambda: ("leak check",), SystemError, r"^rawcapi panicked: leak check \(at src/functions/private\.rs:\d+:\d+\)$"),
             Bad("not-a-str", lambda: (3,), TypeError, r"^_panic\(\) argument must be str, not 'int'$"),
         ],
         thread_safe_to_hammer=False,
