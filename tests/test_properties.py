@@ -9,7 +9,7 @@ has them (the speed work); until then the one default path is tested.
 import struct
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, given, note, settings
 from hypothesis import strategies as st
 
 import rawcapi
@@ -126,6 +126,13 @@ def contiguous_bytes(draw):
 BUFFERS = st.one_of(sliced_ndarrays(), strided_ndarrays(), contiguous_bytes())
 
 
+def describe(data):
+    """What a failing example was: enough to rebuild it by hand."""
+    m = memoryview(data)
+    note(f"{type(data).__name__} format={m.format!r} itemsize={m.itemsize} shape={m.shape} strides={m.strides} "
+         f"suboffsets={m.suboffsets} bytes={m.tobytes()!r}")
+
+
 def _text(max_codepoint):
     # chr() over integers includes the surrogates U+D800..U+DFFF, which st.characters() leaves out.
     code_points = st.one_of(st.just(10), st.integers(0, max_codepoint))
@@ -138,12 +145,14 @@ TEXTS = st.one_of(_text(0x7F), _text(0xFF), _text(0xFFFF), _text(0x10FFFF), st.t
 @SETTINGS
 @given(data=BUFFERS)
 def test_fast_sum_matches_plain_python(simd_path, gil_mode, data):
+    describe(data)
     assert rawcapi.fast_sum(data) == sum_oracle(data)
 
 
 @SETTINGS
 @given(data=BUFFERS)
 def test_count_lines_on_buffers_matches_plain_python(simd_path, gil_mode, data):
+    describe(data)
     assert rawcapi.count_lines(data) == count_lines_oracle(data)
 
 

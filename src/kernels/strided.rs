@@ -179,19 +179,21 @@ pub unsafe fn fold_runs(layout: &Layout, kernel: &mut dyn FnMut(Units<u8>) -> u6
         if last.suboffset.is_none() && last.step == layout.itemsize {
             run_len = last.len.checked_mul(layout.itemsize).ok_or(BadLayout("size overflows"))?;
             let outer = &merged.as_slice()[..merged.len - 1];
-            let total = walk(outer, layout.buf.wrapping_offset(last.offset), run_len, kernel);
+            // The run's own offset (a flipped negative stride) applies at the leaf, after the
+            // outer dimensions have followed their suboffset pointers, not to `buf`.
+            let total = walk(outer, layout.buf, last.offset, run_len, kernel);
             return repeat.checked_mul(total).ok_or(BadLayout("sum overflows"));
         }
     }
-    let total = walk(merged.as_slice(), layout.buf, run_len, kernel);
+    let total = walk(merged.as_slice(), layout.buf, 0, run_len, kernel);
     repeat.checked_mul(total).ok_or(BadLayout("sum overflows"))
 }
 
 /// Visit `dims` (outermost first) from `ptr`, calling `kernel` on the `run_len` bytes at each
-/// leaf address.
-unsafe fn walk(dims: &[Dim], ptr: *const u8, run_len: usize, kernel: &mut dyn FnMut(Units<u8>) -> u64) -> u128 {
+/// leaf address plus `leaf_offset`.
+unsafe fn walk(dims: &[Dim], ptr: *const u8, leaf_offset: isize, run_len: usize, kernel: &mut dyn FnMut(Units<u8>) -> u64) -> u128 {
     let Some((d, inner)) = dims.split_first() else {
-        return u128::from(kernel(Units::new(ptr, run_len)));
+        return u128::from(kernel(Units::new(ptr.wrapping_offset(leaf_offset), run_len)));
     };
     let mut total = 0u128;
     // wrapping_*: the address one step past the last element may lie outside the exporter's
@@ -203,7 +205,7 @@ unsafe fn walk(dims: &[Dim], ptr: *const u8, run_len: usize, kernel: &mut dyn Fn
             Some(sub) => (p as *const *const u8).read_unaligned().wrapping_offset(sub),
             None => p,
         };
-        total += walk(inner, q, run_len, kernel);
+        total += walk(inner, q, leaf_offset, run_len, kernel);
         p = p.wrapping_add(d.step);
     }
     total
@@ -313,6 +315,22 @@ mod tests {
         assert_eq!(fast(&layout), naive(&layout));
         let reversed = Layout { buf: unsafe { (rows.as_ptr() as *const u8).add(16) }, strides: &[-8, 4], ..layout };
         assert_eq!(fast(&reversed), naive(&reversed));
+    }
+
+    #[test]
+    fn suboffsets_then_reversed_contiguous_rows() {
+        // Found by the hypothesis tests (a reversed _testbuffer PIL array): the innermost run's
+        // flip offset was applied to `buf` before the row pointer was followed, not after.
+        let d = data();
+        let rows: Vec<*const u8> = vec![unsafe { d.as_ptr().add(100) }, unsafe { d.as_ptr().add(3000) }, unsafe { d.as_ptr().add(40) }];
+        let layout = Layout {
+            buf: unsafe { (rows.as_ptr() as *const u8).add(16) },
+            itemsize: 8,
+            shape: &[3, 1, 1, 2],
+            strides: &[-8, -16, -32, -8],
+            suboffsets: Some(&[8, -1, -1, -1]),
+        };
+        assert_eq!(fast(&layout), naive(&layout));
     }
 
     #[test]
