@@ -8,6 +8,8 @@ import pytest
 import rawcapi
 from callables import SPECS, call, public_names
 
+pytestmark = pytest.mark.valgrind  # scripts/sanitize runs this whole file under memcheck
+
 BAD = [pytest.param(spec, case, id=f"{spec.name}-{case.label}") for spec in SPECS for case in spec.bad]
 GOOD = [pytest.param(spec, case, id=f"{spec.name}-{case.label}") for spec in SPECS for case in spec.good if spec.oracle]
 

@@ -76,6 +76,7 @@ def _mutate(rng, obj):
     return False
 
 
+@pytest.mark.valgrind
 def test_stress_every_function_while_inputs_mutate():
     faulthandler.dump_traceback_later(120, exit=True)  # a deadlock must not hang CI forever
     previous_threshold = rawcapi._set_gil_release_threshold(0)

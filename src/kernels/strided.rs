@@ -257,7 +257,7 @@ mod tests {
     }
 
     fn data() -> Vec<u8> {
-        (0..4096u32).map(|i| (i * 2654435761u32 >> 13) as u8).collect()
+        (0..4096u32).map(|i| (i.wrapping_mul(2654435761) >> 13) as u8).collect()
     }
 
     #[test]
