@@ -54,9 +54,10 @@ pub unsafe extern "C" fn set_gil_release_threshold(_module: *mut PyObject, nbyte
 pub const RUST_HEAP_DOC: &std::ffi::CStr = c"_rust_heap($module, /)
 --
 
-Return (live_blocks, live_bytes) of rawcapi's Rust heap. Test-only: the leak
-tests require both to come back to the same values after repeated calls,
-which CPython's own counters cannot see (src/heap.rs).";
+Return (live_blocks, live_bytes) of rawcapi's Rust heap, counted since the
+first call of this function (which starts the counting). Test-only: the leak
+tests require both to change by the same amount over N and 2N calls, which
+CPython's own counters cannot see (src/heap.rs).";
 
 /// `METH_NOARGS`: the second argument is always NULL.
 pub unsafe extern "C" fn rust_heap(_module: *mut PyObject, _unused: *mut PyObject) -> *mut PyObject {
