@@ -20,22 +20,24 @@ use std::ptr;
 
 use pyo3_ffi::{
     PyMethodDef, PyMethodDefPointer, PyModuleDef, PyModuleDef_HEAD_INIT, PyModuleDef_Init, PyModuleDef_Slot,
-    PyObject, METH_NOARGS, METH_O,
+    PyObject, METH_KEYWORDS, METH_NOARGS, METH_O, METH_VARARGS,
 };
 
+pub mod array;
 pub mod capi;
 pub mod functions;
 /// The counting `#[global_allocator]` the leak tests read through `_rust_heap()`.
 pub mod heap;
 pub mod kernels;
+pub mod state;
 
-use functions::{count_lines, fast_sum, private};
+use functions::{count_lines, fast_sum, private, simd, threads};
 
 /// The method table: `static PyMethodDef rawcapi_methods[] = { {...}, {NULL, NULL, 0, NULL} };`.
 /// `METH_O` functions receive their single argument directly (see src/functions/fast_sum.rs).
 /// Each docstring starts with a `name($module, ...)\n--\n\n` text signature, which CPython turns
 /// into `__text_signature__`, so `inspect.signature()` and `help()` show the parameters.
-static mut METHODS: [PyMethodDef; 6] = [
+static mut METHODS: [PyMethodDef; 14] = [
     PyMethodDef {
         ml_name: c"fast_sum".as_ptr(),
         ml_meth: PyMethodDefPointer { PyCFunction: fast_sum::fast_sum },
@@ -66,6 +68,56 @@ static mut METHODS: [PyMethodDef; 6] = [
         ml_flags: METH_NOARGS,
         ml_doc: private::RUST_HEAP_DOC.as_ptr(),
     },
+    // METH_NOARGS: called with no arguments; the second parameter is always NULL.
+    PyMethodDef {
+        ml_name: c"set_num_threads".as_ptr(),
+        ml_meth: PyMethodDefPointer { PyCFunction: threads::set_num_threads },
+        ml_flags: METH_O,
+        ml_doc: threads::SET_DOC.as_ptr(),
+    },
+    PyMethodDef {
+        ml_name: c"get_num_threads".as_ptr(),
+        ml_meth: PyMethodDefPointer { PyCFunction: threads::get_num_threads },
+        ml_flags: METH_NOARGS,
+        ml_doc: threads::GET_DOC.as_ptr(),
+    },
+    PyMethodDef {
+        ml_name: c"_set_parallel_threshold".as_ptr(),
+        ml_meth: PyMethodDefPointer { PyCFunction: threads::set_parallel_threshold },
+        ml_flags: METH_O,
+        ml_doc: threads::THRESHOLD_DOC.as_ptr(),
+    },
+    PyMethodDef {
+        ml_name: c"_simd_paths".as_ptr(),
+        ml_meth: PyMethodDefPointer { PyCFunction: simd::simd_paths },
+        ml_flags: METH_NOARGS,
+        ml_doc: simd::PATHS_DOC.as_ptr(),
+    },
+    PyMethodDef {
+        ml_name: c"_simd_path".as_ptr(),
+        ml_meth: PyMethodDefPointer { PyCFunction: simd::simd_path },
+        ml_flags: METH_NOARGS,
+        ml_doc: simd::PATH_DOC.as_ptr(),
+    },
+    PyMethodDef {
+        ml_name: c"_set_simd_path".as_ptr(),
+        ml_meth: PyMethodDefPointer { PyCFunction: simd::set_simd_path },
+        ml_flags: METH_O,
+        ml_doc: simd::SET_PATH_DOC.as_ptr(),
+    },
+    // METH_VARARGS | METH_KEYWORDS: the C signature (self, args tuple, kwargs dict or NULL).
+    PyMethodDef {
+        ml_name: c"zeros".as_ptr(),
+        ml_meth: PyMethodDefPointer { PyCFunctionWithKeywords: array::construct::zeros },
+        ml_flags: METH_VARARGS | METH_KEYWORDS,
+        ml_doc: array::construct::ZEROS_DOC.as_ptr(),
+    },
+    PyMethodDef {
+        ml_name: c"arange".as_ptr(),
+        ml_meth: PyMethodDefPointer { PyCFunctionWithKeywords: array::construct::arange },
+        ml_flags: METH_VARARGS | METH_KEYWORDS,
+        ml_doc: array::construct::ARANGE_DOC.as_ptr(),
+    },
     // The sentinel: CPython stops reading the table at the first entry whose ml_name is NULL.
     PyMethodDef::zeroed(),
 ];
@@ -74,6 +126,7 @@ const MODULE_DOC: &std::ffi::CStr = c"The article's C-extension examples, writte
 
 fast_sum(data)     -- sum of the bytes of any buffer-protocol object
 count_lines(text)  -- number of '\\n' in a str or bytes-like object
+set_num_threads(n), get_num_threads() -- threads one large call may use
 
 Both release the GIL while they scan large inputs.";
 
@@ -86,6 +139,21 @@ unsafe extern "C" fn rawcapi_exec(module: *mut PyObject) -> c_int {
         // SAFETY: `module` is the new module (borrowed), GIL held; the value is a NUL-terminated
         // string that PyModule_AddStringConstant copies into a new str it stores in the module.
         if unsafe { pyo3_ffi::PyModule_AddStringConstant(module, c"__version__".as_ptr(), version.as_ptr().cast()) } < 0 {
+            return Err(capi::error::PyErrSet::fetched());
+        }
+        // RAWCAPI_SIMD and RAWCAPI_NUM_THREADS, read once per process: a value that cannot be
+        // honoured fails the import with a message naming it, rather than being ignored.
+        crate::kernels::simd::configure_from_env().map_err(|e| capi::error::raise(capi::error::Exc::ImportError, &e.0))?;
+        crate::kernels::parallel::configure_from_env().map_err(|e| capi::error::raise(capi::error::Exc::ImportError, &e))?;
+        // The Array type: built from its spec for this module, owned by the module state (the
+        // strong reference `create_type` returned moves there), and published as `rawcapi.Array`.
+        // SAFETY: `module` is the module being executed; its state block exists (m_size > 0).
+        let ty = unsafe { array::spec::create_type(module) }?;
+        let state = unsafe { state::of_module(module) }?;
+        state.array_type = ty.into_raw();
+        // PyModule_AddType borrows the type, adds it under its short name ("Array") with a new
+        // reference of the module's own, and returns -1 with an exception set on failure.
+        if unsafe { pyo3_ffi::PyModule_AddType(module, state.array_type.cast()) } < 0 {
             return Err(capi::error::PyErrSet::fetched());
         }
         Ok(0)
@@ -109,17 +177,19 @@ static mut SLOTS: [PyModuleDef_Slot; SLOT_COUNT] = [
 ];
 
 /// `static struct PyModuleDef rawcapi_module = { PyModuleDef_HEAD_INIT, "rawcapi", doc, 0, ... }`.
-/// `m_size = 0`: no per-module state yet. `m_slots` makes this a multi-phase definition.
+/// `m_size`: the bytes of per-module state CPython allocates for each module object
+/// (`src/state.rs`); `m_traverse`/`m_clear`/`m_free` let the collector see and break the
+/// references in it. `m_slots` makes this a multi-phase definition.
 static mut MODULE_DEF: PyModuleDef = PyModuleDef {
     m_base: PyModuleDef_HEAD_INIT,
     m_name: c"rawcapi".as_ptr(),
     m_doc: MODULE_DOC.as_ptr(),
-    m_size: 0,
+    m_size: state::STATE_SIZE,
     m_methods: (&raw mut METHODS).cast(),
     m_slots: (&raw mut SLOTS).cast(),
-    m_traverse: None,
-    m_clear: None,
-    m_free: None,
+    m_traverse: Some(state::traverse),
+    m_clear: Some(state::clear),
+    m_free: Some(state::free),
 };
 
 /// The one exported symbol. `import rawcapi` finds `rawcapi.*.so`, looks up `PyInit_rawcapi`

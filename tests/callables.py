@@ -38,6 +38,7 @@ class Good:
 
     label: str
     make: Callable[[], tuple]
+    kwargs: dict = field(default_factory=dict)
 
 
 @dataclass
@@ -53,16 +54,26 @@ class Bad:
 
 @dataclass
 class Spec:
+    """One callable: `name` is its dotted path under rawcapi ("fast_sum", "Array.reshape"); `fn`
+    overrides how it is called (attributes, operators). The oracle gets the same arguments
+    (freshly made) and returns what `plain(result)` must equal."""
+
     name: str
     oracle: Callable[..., Any] | None  # None: the result is not compared (e.g. _rust_heap)
     good: list[Good]
     bad: list[Bad]
     # Threads: False for callables whose effect is global (a setting), not per call.
     thread_safe_to_hammer: bool = True
+    fn: Callable[..., Any] | None = None
 
     @property
     def func(self):
-        return getattr(rawcapi, self.name)
+        if self.fn is not None:
+            return self.fn
+        obj = rawcapi
+        for part in self.name.split("."):
+            obj = getattr(obj, part)
+        return obj
 
 
 # ---------------------------------------------------------------------------------------------
@@ -231,12 +242,77 @@ SPECS: list[Spec] = [
     # Item 8 (interrupts) needs a long-running callable: the matmul slot, filled when it lands.
 ]
 
-SPEC = {spec.name: spec for spec in SPECS}
+
+def setting_specs() -> list[Spec]:
+    """Process-wide settings (threads, SIMD path): good cases set the current value back, so the
+    tests leave the module as they found it; not hammered from threads (no per-call answer)."""
+    if not hasattr(rawcapi, "set_num_threads"):
+        return []
+    r = rawcapi
+    return [
+        Spec("set_num_threads", None, thread_safe_to_hammer=False,
+             good=[Good("same-value", lambda: (r.get_num_threads(),))],
+             bad=[Bad("zero", lambda: (0,), ValueError, r"^set_num_threads\(n\): n must be between 1 and 1024, got 0$"),
+                  Bad("too-many", lambda: (2000,), ValueError, r"^set_num_threads\(n\): n must be between 1 and 1024, got 2000$"),
+                  Bad("negative", lambda: (-1,), ValueError, r"^set_num_threads\(n\): n must be between 1 and 1024, got -1$"),
+                  Bad("beyond-64-bits", lambda: (2**64,), ValueError, r"^set_num_threads\(n\): n must be between 1 and 1024, got an integer beyond 64 bits$"),
+                  Bad("str", lambda: ("a",), TypeError, r"^set_num_threads\(\) argument must be int, not 'str'$"),
+                  Bad("float", lambda: (1.5,), TypeError, r"^set_num_threads\(\) argument must be int, not 'float'$"),
+                  *wrong_calls("set_num_threads", lambda: 1)]),
+        Spec("get_num_threads", None, good=[Good("no-arguments", lambda: ())],
+             bad=[Bad("one-argument", lambda: (1,), TypeError, r"^rawcapi\.get_num_threads\(\) takes no arguments \(1 given\)$")]),
+        Spec("_set_parallel_threshold", None, thread_safe_to_hammer=False,
+             good=[Good("same-value", lambda: (r._set_parallel_threshold(4 << 20),))],
+             bad=[Bad("negative", lambda: (-1,), ValueError, r"^nbytes must be >= 0, not -1$"),
+                  Bad("str", lambda: ("a",), TypeError, r"^nbytes must be an int, not 'str'$"),
+                  Bad("overflow", lambda: (2**64,), OverflowError, r"^Python int too large to convert to C ssize_t$"),
+                  *wrong_calls("_set_parallel_threshold", lambda: 1)]),
+        Spec("_simd_paths", None, good=[Good("no-arguments", lambda: ())],
+             bad=[Bad("one-argument", lambda: (1,), TypeError, r"^rawcapi\._simd_paths\(\) takes no arguments \(1 given\)$")]),
+        Spec("_simd_path", None, good=[Good("no-arguments", lambda: ())],
+             bad=[Bad("one-argument", lambda: (1,), TypeError, r"^rawcapi\._simd_path\(\) takes no arguments \(1 given\)$")]),
+        Spec("_set_simd_path", None, thread_safe_to_hammer=False,
+             good=[Good("same-path", lambda: (r._simd_path(),))],
+             bad=[Bad("unknown", lambda: ("bogus",), ValueError, r'^unknown SIMD path "bogus": expected one of avx512, avx2, scalar$'),
+                  Bad("int", lambda: (3,), TypeError, r"^_set_simd_path\(\) argument must be str, not 'int'$"),
+                  Bad("lone-surrogate", lambda: ("\ud800",), UnicodeEncodeError, r"surrogates not allowed$"),
+                  *wrong_calls("_set_simd_path", lambda: "scalar")]),
+    ]
+
 
 
 def public_names() -> set[str]:
-    """What rawcapi exposes that is callable: the table must cover every one of them."""
-    return {name for name in dir(rawcapi) if not name.startswith("__") and callable(getattr(rawcapi, name))}
+    """What rawcapi exposes that is callable, and every attribute of its types ("Array.sum"):
+    the table must cover every one of them."""
+    names = set()
+    for name in dir(rawcapi):
+        obj = getattr(rawcapi, name)
+        if name.startswith("__") or not callable(obj):
+            continue
+        names.add(name)
+        if isinstance(obj, type):
+            names |= {f"{name}.{attr}" for attr in vars(obj) if not attr.startswith("__")}
+    return names
+
+
+def plain(value):
+    """A result in comparable form: arrays (rawcapi's or NumPy's) as (dtype, shape, nested
+    lists); NumPy scalars as Python scalars; tuples/lists element-wise."""
+    if isinstance(value, getattr(rawcapi, "Array", ())) or (np is not None and isinstance(value, np.ndarray)):
+        return (str(value.dtype), tuple(value.shape), value.tolist())
+    if np is not None and isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, (tuple, list)) and not isinstance(value, str):
+        return type(value)(plain(v) for v in value)
+    return value
+
+
+def good_and_expected(spec: Spec, case: Good):
+    """Call on fresh arguments, and ask the oracle about another fresh copy of them (so a call
+    that mutates its arguments, like __setitem__, cannot change what the oracle sees)."""
+    result = spec.func(*case.make(), **case.kwargs)
+    expected = spec.oracle(*case.make(), **case.kwargs)
+    return plain(result), plain(expected)
 
 
 def all_calls():
@@ -248,7 +324,186 @@ def all_calls():
             yield spec, case
 
 
+# ---------------------------------------------------------------------------------------------
+# The Array type: constructors, methods, attributes, indexing. Oracles are NumPy (None where
+# NumPy is not installed, e.g. under python3.11-dbg: the leak check needs no oracle).
+
+DTYPES_MSG = r"\(supported: bool, uint8, int32, int64, float32, float64, complex128\)$"
+
+
+def _np(f):
+    return f if np is not None else None
+
+
+def _arr():
+    return rawcapi.Array([[1, 2, 3], [4, 5, 6]])
+
+
+def _farr():
+    return rawcapi.Array([[1.5, -2.0], [0.25, 8.0], [3.0, 1e10]])
+
+
+def _as_np(a):
+    return np.array(np.asarray(a))
+
+
+def _is_buffer(obj):
+    try:
+        memoryview(obj).release()
+        return True
+    except TypeError:
+        return False
+
+
+def _setitem(a, key, value):
+    a[key] = value
+    return a
+
+
+def array_specs() -> list[Spec]:
+    if not hasattr(rawcapi, "Array"):
+        return []
+    A = rawcapi.Array
+    readonly = lambda: A.frombuffer(b"\x01\x02\x03\x04")  # noqa: E731
+    specs = [
+        Spec("zeros", _np(lambda shape, dtype="float64": np.zeros(shape, dtype=dtype)),
+             good=[Good("1d", lambda: (3,)), Good("2d-int32", lambda: ((2, 3), "int32")), Good("empty", lambda: ((2, 0),)),
+                   Good("0d", lambda: ((),)), Good("complex-kw", lambda: (4,), {"dtype": "complex128"})],
+             bad=[Bad("negative", lambda: (-1,), ValueError, r"^negative dimensions are not allowed$"),
+                  Bad("negative-in-tuple", lambda: ((2, -3),), ValueError, r"^negative dimensions are not allowed$"),
+                  Bad("bytes-overflow", lambda: (1 << 62,), ValueError, r"^array is too big; `arr.size \* arr.dtype.itemsize` is larger than the maximum possible size\.$"),
+                  Bad("product-overflow", lambda: ((1 << 40, 1 << 40),), ValueError, r"^array is too big"),
+                  Bad("impossible-size", lambda: (1 << 40,), MemoryError, r"^Unable to allocate 8\.00 TiB for an array with shape \(1099511627776,\) and data type float64$"),
+                  Bad("int-overflow", lambda: (2**64,), OverflowError, r"^Python int too large to convert to C ssize_t$"),
+                  Bad("float-shape", lambda: (2.5,), TypeError, r"^a shape must be an int or a sequence of ints, not 'float'$"),
+                  Bad("unknown-dtype", lambda: (3,), TypeError, r"^data type 'float16' not understood " + DTYPES_MSG, {"dtype": "float16"}),
+                  Bad("33-dims", lambda: ((1,) * 33,), ValueError, r"^maximum supported dimension for an Array is 32, found 33$"),
+                  Bad("unknown-keyword", lambda: (3,), TypeError, r"^'bogus' is an invalid keyword argument for zeros\(\)$", {"bogus": 1}),
+                  Bad("no-arguments", lambda: (), TypeError, r"^zeros\(\) missing required argument 'shape' \(pos 1\)$"),
+                  Bad("three-arguments", lambda: (3, "int32", 5), TypeError, r"^zeros\(\) takes at most 2 arguments \(3 given\)$")]),
+        Spec("arange", _np(lambda *a, **k: np.arange(*a, **k)),
+             good=[Good("stop", lambda: (5,)), Good("start-stop-step", lambda: (1, 10, 3)), Good("float", lambda: (0.5, 2.0, 0.25)),
+                   Good("negative-step", lambda: (10, 0, -2)), Good("dtype", lambda: (5,), {"dtype": "float32"}), Good("empty", lambda: (3, 1))],
+             bad=[Bad("no-arguments", lambda: (), TypeError, r"^arange\(\) takes at least 1 positional argument \(0 given\)$"),
+                  Bad("four-arguments", lambda: (1, 2, 3, 4), TypeError, r"^arange\(\) takes at most 3 positional arguments \(4 given\)$"),
+                  Bad("zero-step", lambda: (1, 2, 0), ZeroDivisionError, r"^division by zero$"),
+                  Bad("huge-float", lambda: (1e300,), ValueError, r"^Maximum allowed size exceeded$"),
+                  Bad("nan", lambda: (float("nan"),), ValueError, r"^arange: cannot compute length$"),
+                  Bad("impossible-size", lambda: (1 << 40,), MemoryError, r"^Unable to allocate 8\.00 TiB"),
+                  Bad("str", lambda: ("a",), TypeError, r"^arange\(\) arguments must be int or float, not 'str'$"),
+                  Bad("unknown-dtype", lambda: (3,), TypeError, r"^data type 'x' not understood " + DTYPES_MSG, {"dtype": "x"})]),
+        Spec("Array", _np(lambda obj, dtype=None: np.array(memoryview(obj) if _is_buffer(obj) else obj, dtype=dtype)),
+             good=[Good("nested-list", lambda: ([[1, 2], [3, 4]],)), Good("floats", lambda: ([1.5, 2],)), Good("bool-scalar", lambda: (True,)),
+                   Good("bytes", lambda: (_pattern(10),)), Good("memoryview-int32", lambda: (memoryview(_pattern(16)).cast("i"),)),
+                   Good("reversed-view", lambda: (memoryview(_pattern(16))[::-3],)), Good("dtype", lambda: ([1, 2, 3],), {"dtype": "float32"}),
+                   *([Good("numpy-strided", lambda: (np.arange(24.0).reshape(4, 6)[::-2, 1::2],))] if np is not None else [])],
+             bad=[Bad("object", lambda: (object(),), TypeError, r"^Array\(\) argument must be a buffer-protocol object, a nested sequence of numbers or a number, not 'object'$"),
+                  Bad("str", lambda: ("abc",), TypeError, r"not 'str'$"),
+                  Bad("None", lambda: (None,), TypeError, r"not 'NoneType'$"),
+                  Bad("ragged", lambda: ([1, [2, 3]],), ValueError, r"^setting an array element with a sequence\. The requested array has an inhomogeneous shape after 1 dimensions\."),
+                  Bad("too-deep", lambda: (eval("[" * 40 + "1" + "]" * 40),), ValueError, r"^maximum supported dimension for an Array is 32, found more$"),
+                  Bad("int-out-of-range", lambda: ([2**70],), OverflowError, r"^Python integer 1180591620717411303424 out of bounds for int64$"),
+                  Bad("unsupported-format", lambda: (memoryview(b"abcd").cast("h"),), TypeError, r"^Array\(\) cannot take buffer format 'h'; supported formats: "),
+                  Bad("unknown-dtype", lambda: ([1, 2],), TypeError, r"^data type 'x' not understood " + DTYPES_MSG, {"dtype": "x"}),
+                  *getbuffer_fails(),
+                  Bad("no-arguments", lambda: (), TypeError, r"^Array\(\) missing required argument 'obj' \(pos 1\)$"),
+                  Bad("three-arguments", lambda: (1, 2, 3), TypeError, r"^Array\(\) takes at most 2 arguments \(3 given\)$"),
+                  Bad("unknown-keyword", lambda: ([1],), TypeError, r"^'bogus' is an invalid keyword argument for Array\(\)$", {"bogus": 1})]),
+        Spec("Array.frombuffer", _np(lambda obj: np.asarray(memoryview(obj))),
+             good=[Good("bytearray-writable", lambda: (bytearray(_pattern(8)),)), Good("bytes-readonly", lambda: (_pattern(8),)),
+                   Good("reversed", lambda: (memoryview(_pattern(9))[::-2],)), Good("int32-2d", lambda: (memoryview(_pattern(24)).cast("i", (2, 3)),))],
+             bad=[Bad("int", lambda: (3,), TypeError, r"^a bytes-like object is required, not 'int'$"),
+                  Bad("unsupported-format", lambda: (memoryview(b"abcd").cast("h"),), TypeError, r"^Array\(\) cannot take buffer format 'h'"),
+                  *getbuffer_fails(),
+                  *([Bad("suboffsets", lambda: (tb.ndarray(list(range(6)), shape=[2, 3], format="B", flags=tb.ND_PIL),), BufferError,
+                         r"^ndarray cannot be represented without suboffsets$")] if tb is not None else [])]),
+        Spec("Array.astype", _np(lambda a, d: _as_np(a).astype(d)),
+             good=[Good("int-to-float32", lambda: (_arr(), "float32")), Good("float-to-int64", lambda: (_farr(), "int64")),
+                   Good("to-complex", lambda: (_arr(), "complex128")), Good("to-bool", lambda: (_farr(), "bool"))],
+             bad=[Bad("unknown-dtype", lambda: (_arr(), "x"), TypeError, r"^data type 'x' not understood " + DTYPES_MSG),
+                  Bad("int-dtype", lambda: (_arr(), 5), TypeError, r"^data type '5' not understood "),
+                  Bad("no-dtype", lambda: (_arr(),), TypeError, r"^Array\.astype\(\) takes exactly one argument \(0 given\)$")]),
+        Spec("Array.copy", _np(lambda a: _as_np(a).copy()),
+             good=[Good("2d", lambda: (_arr(),)), Good("transposed", lambda: (_farr().T,))],
+             bad=[Bad("argument", lambda: (_arr(), 1), TypeError, r"^Array\.copy\(\) takes no arguments \(1 given\)$")]),
+        Spec("Array.reshape", _np(lambda a, *shape: _as_np(a).reshape(*shape)),
+             good=[Good("flat", lambda: (_arr(), 6)), Good("tuple", lambda: (_arr(), (3, 2))), Good("minus-one", lambda: (_arr(), -1, 2)),
+                   Good("of-transposed", lambda: (_arr().T, 6))],
+             bad=[Bad("wrong-size", lambda: (_arr(), 5), ValueError, r"^cannot reshape array of size 6 into shape \(5,\)$"),
+                  Bad("two-unknowns", lambda: (_arr(), -1, -1), ValueError, r"^can only specify one unknown dimension$"),
+                  Bad("negative", lambda: (_arr(), -2, 3), ValueError, r"^negative dimensions not allowed$"),
+                  Bad("str", lambda: (_arr(), "a"), TypeError, r"^a shape must be an int or a sequence of ints, not 'str'$")]),
+        Spec("Array.sum", _np(lambda a, axis=None: _as_np(a).sum(axis=axis, dtype=None if axis is None or _as_np(a).dtype.kind in "fc" else "int64")),
+             good=[Good("all", lambda: (_arr(),)), Good("axis0", lambda: (_arr(),), {"axis": 0}), Good("axis-1", lambda: (_arr(),), {"axis": -1}),
+                   Good("empty", lambda: (rawcapi.zeros((0, 3)),)), Good("uint8-big", lambda: (A(b"\xff" * 1000),))],
+             bad=[Bad("axis-out-of-range", lambda: (_arr(),), ValueError, r"^axis 5 is out of bounds for array of dimension 2$", {"axis": 5}),
+                  Bad("negative-axis-out-of-range", lambda: (_arr(),), ValueError, r"^axis -3 is out of bounds for array of dimension 2$", {"axis": -3}),
+                  Bad("str-axis", lambda: (_arr(),), TypeError, r"^'str' object cannot be interpreted as an integer$", {"axis": "a"}),
+                  Bad("unknown-keyword", lambda: (_arr(),), TypeError, r"^'bogus' is an invalid keyword argument for sum\(\)$", {"bogus": 1})]),
+        Spec("Array.tolist", _np(lambda a: _as_np(a).tolist()),
+             good=[Good("2d", lambda: (_arr(),)), Good("0d", lambda: (A(2.5),)), Good("complex", lambda: (A([1 + 2j]),))],
+             bad=[Bad("argument", lambda: (_arr(), 1), TypeError, r"^Array\.tolist\(\) takes no arguments \(1 given\)$")]),
+        Spec("Array.__getitem__", _np(lambda a, k: _as_np(a)[k]),
+             good=[Good("int", lambda: (_arr(), 1)), Good("negative", lambda: (_arr(), -1)), Good("slice", lambda: (_arr(), slice(None, None, -1))),
+                   Good("tuple", lambda: (_arr(), (1, 2))), Good("ellipsis-newaxis", lambda: (_arr(), (Ellipsis, None))),
+                   Good("empty-slice", lambda: (_arr(), slice(5, 9)))],
+             bad=[Bad("out-of-range", lambda: (_arr(), 10), IndexError, r"^index 10 is out of bounds for axis 0 with size 2$"),
+                  Bad("str", lambda: (_arr(), "x"), IndexError, r"^only integers, slices \(`:`\), ellipsis \(`\.\.\.`\) and None are valid indices; got 'str'$"),
+                  Bad("float", lambda: (_arr(), 1.5), IndexError, r"got 'float'$"),
+                  Bad("too-many", lambda: (_arr(), (0, 0, 0)), IndexError, r"^too many indices for array: array is 2-dimensional, but 3 were indexed$")]),
+        Spec("Array.__setitem__", _np(lambda a, k, v: _setitem(_as_np(a), k, v)), fn=_setitem,
+             good=[Good("scalar", lambda: (_arr(), (0, 1), 9)), Good("broadcast-row", lambda: (_arr(), 1, [7, 8, 9])),
+                   Good("slice", lambda: (_arr(), (slice(None), 0), 5))],
+             bad=[Bad("shape-mismatch", lambda: (_arr(), 0, [1, 2]), ValueError, r"^could not broadcast input array from shape \(2,\) into shape \(3,\)$"),
+                  Bad("read-only", lambda: (readonly(), 0, 5), ValueError, r"^assignment destination is read-only$"),
+                  Bad("str-value", lambda: (_arr(), 0, "x"), TypeError, r"not 'str'$"),
+                  Bad("out-of-range", lambda: (_arr(), 7, 1), IndexError, r"^index 7 is out of bounds for axis 0 with size 2$")]),
+        Spec("Array.__delitem__", None, fn=lambda a, k: a.__delitem__(k), good=[],
+             bad=[Bad("delete", lambda: (_arr(), 0), ValueError, r"^cannot delete array elements$")]),
+        Spec("Array.__len__", _np(lambda a: len(_as_np(a))), fn=len,
+             good=[Good("2d", lambda: (_arr(),))],
+             bad=[Bad("0d", lambda: (A(5),), TypeError, r"^len\(\) of unsized object$")]),
+        Spec("Array.<buffer export>", _np(lambda a: _as_np(a).tobytes()), fn=lambda a: memoryview(a).tobytes(),
+             good=[Good("2d", lambda: (_arr(),)), Good("transposed", lambda: (_farr().T,)), Good("0d", lambda: (A(1.5),))],
+             bad=[]),
+    ]
+    # Attributes: read each on a C-ordered array and a transposed view; assignment to a read-only
+    # one is refused with CPython's own AttributeError.
+    # `base` has no NumPy counterpart to compare with (NumPy's view of an Array has the Array as
+    # its base), so it is checked by the Array tests, and here only for leaks and refusals.
+    for attr in ["T", "base", "c_contiguous", "dtype", "itemsize", "nbytes", "ndim", "shape", "size", "strides", "writable"]:
+        oracle = None if attr == "base" else _np(lambda a, attr=attr: _np_attr(a, attr))
+        refusals = [] if attr == "shape" else [  # NumPy's shape is assignable (an in-place reshape)
+            Bad("assign", lambda: (_arr(), "assign"), AttributeError, rf"^attribute '{attr}' of 'rawcapi\.Array' objects is not writable$")]
+        specs.append(Spec(f"Array.{attr}", oracle, fn=_attr_or_assign(attr),
+                          good=[Good("2d", lambda: (_arr(),)), Good("transposed", lambda: (_farr().T,))], bad=refusals))
+    return specs
+
+
+def _attr_or_assign(attr):
+    def access(a, *assign):
+        if assign:
+            setattr(a, attr, 1)
+        return getattr(a, attr)
+    return access
+
+
+def _np_attr(a, attr):
+    x = np.asarray(a)
+    if attr == "c_contiguous":
+        return x.flags.c_contiguous
+    if attr == "writable":
+        return x.flags.writeable
+    if attr == "dtype":
+        return str(x.dtype)
+    return getattr(x, attr)
+
+
 def call(spec: Spec, case) -> Any:
     """Make the case's fresh arguments and call; a Bad case must raise (the caller checks how)."""
     kwargs = getattr(case, "kwargs", {})
     return spec.func(*case.make(), **kwargs)
+
+
+SPECS += setting_specs() + array_specs()
+SPEC = {spec.name: spec for spec in SPECS}

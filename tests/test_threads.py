@@ -18,7 +18,7 @@ import time
 import pytest
 
 import rawcapi
-from callables import SPECS, call
+from callables import SPECS, good_and_expected
 
 np = pytest.importorskip("numpy")
 
@@ -101,8 +101,7 @@ def test_stress_every_function_while_inputs_mutate():
                 else:
                     spec = rng.choice(hammered)
                     case = rng.choice(spec.good)
-                    args = case.make()
-                    result, expected = spec.func(*args), spec.oracle(*args)
+                    result, expected = good_and_expected(spec, case)
                     if result != expected:
                         errors.append(f"{spec.name} [{case.label}] gave {result}, oracle {expected}")
                 calls += 1

@@ -51,6 +51,19 @@ impl Buffer {
         Ok(Buffer { view })
     }
 
+    /// The filled `Py_buffer` itself (its `format`, `itemsize`, `readonly`, `shape`...).
+    pub fn raw(&self) -> &Py_buffer {
+        &self.view
+    }
+
+    /// Keep the export alive beyond this `Buffer`: the caller now owns the filled view and must
+    /// `PyBuffer_Release` it exactly once (an Array made by `frombuffer` does so in its dealloc).
+    pub fn into_box(self) -> Box<Py_buffer> {
+        let this = std::mem::ManuallyDrop::new(self);
+        // SAFETY: `this` is never dropped, so the box is moved out exactly once.
+        unsafe { std::ptr::read(&this.view) }
+    }
+
     /// The number of bytes the buffer covers (`view.len`: product of shape × itemsize).
     pub fn len_bytes(&self) -> usize {
         usize::try_from(self.view.len).unwrap_or(0)

@@ -40,6 +40,10 @@ pub enum Exc {
     BufferError,
     MemoryError,
     SystemError,
+    ImportError,
+    IndexError,
+    AttributeError,
+    ZeroDivisionError,
 }
 
 impl Exc {
@@ -54,6 +58,10 @@ impl Exc {
                 Exc::BufferError => pyo3_ffi::PyExc_BufferError,
                 Exc::MemoryError => pyo3_ffi::PyExc_MemoryError,
                 Exc::SystemError => pyo3_ffi::PyExc_SystemError,
+                Exc::ImportError => pyo3_ffi::PyExc_ImportError,
+                Exc::IndexError => pyo3_ffi::PyExc_IndexError,
+                Exc::AttributeError => pyo3_ffi::PyExc_AttributeError,
+                Exc::ZeroDivisionError => pyo3_ffi::PyExc_ZeroDivisionError,
             }
         }
     }

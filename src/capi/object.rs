@@ -49,6 +49,7 @@ impl Drop for Owned {
 
 /// A Python int from an unsigned 128-bit value: `PyLong_FromUnsignedLongLong` (new reference)
 /// when it fits 64 bits, else `PyLong_FromString` on its decimal digits (new reference).
+#[inline]
 pub fn int_from_u128(value: u128) -> PyResult<Owned> {
     if let Ok(small) = u64::try_from(value) {
         // SAFETY: GIL held; returns a new reference or NULL with MemoryError set.
@@ -93,4 +94,21 @@ pub unsafe fn usize_from_int(obj: *mut PyObject, what: &str) -> PyResult<usize> 
         return Err(PyErrSet::fetched());
     }
     usize::try_from(value).map_err(|_| raise(Exc::ValueError, &format!("{what} must be >= 0, not {value}")))
+}
+
+/// A new `str` from Rust UTF-8 text: `PyUnicode_FromStringAndSize` (new reference).
+pub fn str_from(text: &str) -> PyResult<Owned> {
+    // SAFETY: GIL held; `text` is `text.len()` bytes of valid UTF-8, which CPython copies.
+    unsafe { Owned::from_new(pyo3_ffi::PyUnicode_FromStringAndSize(text.as_ptr().cast(), text.len() as pyo3_ffi::Py_ssize_t)) }
+}
+
+/// `Py_RETURN_NONE`: a new reference to `None`.
+pub fn none() -> Owned {
+    // SAFETY: GIL held; `Py_None()` is a borrowed pointer to the immortal singleton, made a new
+    // reference by the Py_INCREF (a no-op on immortal objects from 3.12, required before).
+    unsafe {
+        let none = pyo3_ffi::Py_None();
+        pyo3_ffi::Py_INCREF(none);
+        Owned(NonNull::new_unchecked(none))
+    }
 }

@@ -13,7 +13,7 @@ use crate::capi::object::{int_from_u128, type_name};
 use crate::capi::panic;
 use crate::capi::strings::{code_units, CodeUnits};
 use crate::kernels::memory::Units;
-use crate::kernels::newlines::{count_newlines, count_newlines_layout};
+use crate::kernels::newlines::{count_newlines_layout, count_newlines_threaded};
 
 pub const DOC: &std::ffi::CStr = c"count_lines($module, text, /)
 --
@@ -32,14 +32,14 @@ pub unsafe extern "C" fn count_lines(_module: *mut PyObject, text: *mut PyObject
             // SAFETY: a str, GIL held; `text` outlives the call, so its units stay readable.
             let units = unsafe { code_units(text) }?;
             u128::from(allow_threads_above(units.nbytes(), || match units {
-                CodeUnits::Latin1(u) => count_newlines(u),
-                CodeUnits::Ucs2(u) => count_newlines(u),
-                CodeUnits::Ucs4(u) => count_newlines(u),
+                CodeUnits::Latin1(u) => count_newlines_threaded(u),
+                CodeUnits::Ucs2(u) => count_newlines_threaded(u),
+                CodeUnits::Ucs4(u) => count_newlines_threaded(u),
             }))
         } else if unsafe { pyo3_ffi::PyBytes_CheckExact(text) } != 0 {
             // SAFETY: an exact bytes object's immutable storage, alive as long as `text`.
             let units = unsafe { Units::new(pyo3_ffi::PyBytes_AS_STRING(text) as *const u8, pyo3_ffi::Py_SIZE(text) as usize) };
-            u128::from(allow_threads_above(units.len(), || count_newlines(units)))
+            u128::from(allow_threads_above(units.len(), || count_newlines_threaded(units)))
         } else if unsafe { pyo3_ffi::PyObject_CheckBuffer(text) } == 0 {
             // SAFETY: `text` valid, GIL held.
             let name = unsafe { type_name(text) };

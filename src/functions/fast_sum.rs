@@ -6,7 +6,8 @@
 //!   tuple to build and no format string to interpret;
 //! - an exact `bytes` object is read in place, without the buffer protocol's bookkeeping;
 //! - any other exporter is asked for its most general layout (`y*` refuses non-contiguous ones);
-//! - the GIL is released while a large input is scanned.
+//! - the GIL is released while a large input is scanned, and a very large one is split across
+//!   threads (`kernels::parallel`).
 
 use pyo3_ffi::PyObject;
 
@@ -17,7 +18,7 @@ use crate::capi::object::int_from_u128;
 use crate::capi::panic;
 use crate::kernels::memory::Units;
 use crate::kernels::strided::Layout;
-use crate::kernels::sum::{sum_bytes, sum_layout};
+use crate::kernels::sum::{sum_bytes_threaded, sum_layout};
 
 pub const DOC: &std::ffi::CStr = c"fast_sum($module, data, /)
 --
@@ -36,7 +37,7 @@ pub unsafe extern "C" fn fast_sum(_module: *mut PyObject, data: *mut PyObject) -
             // SAFETY: an exact bytes object: PyBytes_AS_STRING points at its Py_SIZE immutable
             // bytes, which live as long as `data`, which outlives this call.
             let units = unsafe { Units::new(pyo3_ffi::PyBytes_AS_STRING(data) as *const u8, pyo3_ffi::Py_SIZE(data) as usize) };
-            u128::from(allow_threads_above(units.len(), || sum_bytes(units)))
+            u128::from(allow_threads_above(units.len(), || sum_bytes_threaded(units)))
         } else {
             // SAFETY: `data` valid (borrowed), GIL held.
             let buffer = unsafe { Buffer::get(data, READ_ANY_LAYOUT) }?;

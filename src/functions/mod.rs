@@ -7,3 +7,5 @@
 pub mod count_lines;
 pub mod fast_sum;
 pub mod private;
+pub mod simd;
+pub mod threads;

@@ -7,5 +7,7 @@
 pub mod array;
 pub mod memory;
 pub mod newlines;
+pub mod parallel;
+pub mod simd;
 pub mod strided;
 pub mod sum;

@@ -30,7 +30,8 @@ sys.path.insert(0, os.path.dirname(HERE))  # tests/, for callables.py
 import rawcapi  # noqa: E402
 from callables import Bad, all_calls, call, public_names, SPECS  # noqa: E402
 
-ATTEMPTS = 3  # one exact match in 3 is required; a per-call leak can never match even once
+ATTEMPTS = 5  # one exact match in 5 is required; a per-call leak can never match even once
+WARM_UP = 5  # x N calls before measuring: caches that fill slowly (type caches, free lists)
 
 
 def counters(which):
@@ -95,27 +96,36 @@ def main():
 
     n = args.n
     rawcapi._rust_heap()  # starts the Rust heap's counting (src/heap.rs), before any warm-up
-    failures, cases, calls = [], 0, 0
+    failures, unsettled, cases, calls = [], [], 0, 0
     for spec, case in all_calls():
         silence = StderrSilenced() if spec.name == "_panic" else None
         if silence:
             silence.__enter__()
         try:
-            run(spec, case, n)  # warm-up: caches, free lists, lazily created objects
+            run(spec, case, WARM_UP * n)  # warm-up: caches, free lists, lazily created objects
+            growing = True
             for _ in range(ATTEMPTS):
                 d1 = delta(spec, case, n, which)
                 d2 = delta(spec, case, 2 * n, which)
-                calls += 4 * n
+                calls += 3 * n
                 if d1 == d2:
+                    growing = False
                     break
+                # A cache that settles (CPython's, e.g. around AttributeError) can leave a block
+                # more or fewer in one window; what leaks grows with the number of calls in
+                # every attempt.
+                growing = growing and any(b > a for a, b in zip(d1, d2))
         finally:
             if silence:
                 silence.__exit__()
         cases += 1
         if d1 != d2:
-            failures.append(f"{spec.name} [{case.label}]: after {n} calls {d1}, after {2 * n} calls {d2}")
+            label = f"{spec.name} [{case.label}]: after {n} calls {d1}, after {2 * n} calls {d2}"
+            (failures if growing else unsettled).append(label)
     names = ",".join(c for c in ("refs", "blocks", "heap") if c in which)
     print(f"leak check ({names}; {sys.executable}): {cases} cases, {calls} measured calls, N={n}")
+    for line in unsettled:
+        print("not exact in", ATTEMPTS, "attempts, but not growing either (no leak):", line)
     for line in failures:
         print("LEAK", line)
     # The plain closing line CI reads.

@@ -1,0 +1,516 @@
+//! Making Arrays: `Array(obj, dtype=None)` (`tp_new`), `Array.frombuffer(obj)`,
+//! `rawcapi.zeros(shape, dtype='float64')`, `rawcapi.arange([start,] stop[, step], dtype=None)`.
+//!
+//! `Array(obj)` copies: an Array or any buffer-protocol object in whatever layout it exports
+//! (negative and zero strides included), a nested sequence of numbers, or one number (0-d).
+//! `frombuffer` does not copy: the new Array keeps the exporter's `Py_buffer` (and through
+//! `view.obj` the exporter) until it is deallocated.
+
+use std::ffi::{c_char, CStr};
+use std::ptr;
+
+use pyo3_ffi::{PyObject, PyTypeObject, Py_buffer};
+
+use super::object::{self, alloc_object, new_array, shape_text, too_big, ArrayObject, Memory};
+use super::scalar::{default_dtype, parse_dtype, scalar_kind, store_python};
+use crate::capi::buffer::Buffer;
+use crate::capi::error::{raise, Exc, PyErrSet, PyResult};
+use crate::capi::gil::allow_threads_above;
+use crate::capi::object::{type_name, Owned};
+use crate::capi::panic;
+use crate::kernels::array::arange::arange_fill;
+use crate::kernels::array::copy::copy_cast;
+use crate::kernels::array::dtype::{DType, PyScalarKind};
+use crate::kernels::array::view::{self, ArrayView, MAX_NDIM};
+
+/// `PyArg_ParseTupleAndKeywords(args, kwargs, format, kwlist, &o1, &o2, ...)` for formats made
+/// only of `O` (optional ones stay NULL). `names` is the kwlist without its NULL terminator.
+///
+/// # Safety
+/// `args` is a tuple and `kwargs` NULL or a dict (borrowed); GIL held; `format` has exactly `N`
+/// `O` units. The objects returned are borrowed from `args`/`kwargs`.
+pub unsafe fn parse_objects<const N: usize>(
+    args: *mut PyObject,
+    kwargs: *mut PyObject,
+    format: &CStr,
+    names: [&CStr; N],
+) -> PyResult<[*mut PyObject; N]> {
+    let mut kwlist: Vec<*mut c_char> = names.iter().map(|n| n.as_ptr() as *mut c_char).collect();
+    kwlist.push(ptr::null_mut());
+    let mut out = [ptr::null_mut::<PyObject>(); N];
+    let o = out.as_mut_ptr();
+    let f = format.as_ptr();
+    let kw = kwlist.as_mut_ptr().cast();
+    // SAFETY: the variadic arguments are N pointers to `PyObject *`, one per `O` in `format`;
+    // "O" stores a borrowed reference. Returns 0 with an exception set on failure.
+    let ok = unsafe {
+        match N {
+            1 => pyo3_ffi::PyArg_ParseTupleAndKeywords(args, kwargs, f, kw, o),
+            2 => pyo3_ffi::PyArg_ParseTupleAndKeywords(args, kwargs, f, kw, o, o.add(1)),
+            3 => pyo3_ffi::PyArg_ParseTupleAndKeywords(args, kwargs, f, kw, o, o.add(1), o.add(2)),
+            4 => pyo3_ffi::PyArg_ParseTupleAndKeywords(args, kwargs, f, kw, o, o.add(1), o.add(2), o.add(3)),
+            _ => unreachable!("parse_objects supports 1 to 4 arguments"),
+        }
+    };
+    if ok == 0 {
+        return Err(PyErrSet::fetched());
+    }
+    Ok(out)
+}
+
+/// `tp_new`: `Array(obj, dtype=None)`. `ty` is the Array type (not subclassable, so never a
+/// subtype); returns a new reference.
+pub unsafe extern "C" fn tp_new(ty: *mut PyTypeObject, args: *mut PyObject, kwargs: *mut PyObject) -> *mut PyObject {
+    panic::guard(ptr::null_mut(), || {
+        // SAFETY: CPython passes the argument tuple and dict (or NULL); GIL held.
+        let [obj, dtype] = unsafe { parse_objects(args, kwargs, c"O|O:Array", [c"obj", c"dtype"]) }?;
+        // SAFETY: borrowed arguments, alive for the call.
+        let dtype = unsafe { parse_dtype(dtype) }?;
+        Ok(unsafe { from_object(ty, obj, dtype) }?.into_raw())
+    })
+}
+
+/// A new Array holding a copy of `obj` (an Array, an exporter, a nested sequence or a number).
+///
+/// # Safety
+/// `ty` is the Array type; `obj` valid (borrowed); GIL held.
+pub unsafe fn from_object(ty: *mut PyTypeObject, obj: *mut PyObject, dtype: Option<DType>) -> PyResult<Owned> {
+    // SAFETY (whole body): GIL held, `obj` valid.
+    unsafe {
+        if let Some(a) = ArrayObject::downcast(obj) {
+            let _pin = a.pin();
+            return copy_view(ty, a.view(), dtype.unwrap_or(a.dtype()));
+        }
+        if pyo3_ffi::PyObject_CheckBuffer(obj) != 0 {
+            let buffer = Buffer::get(obj, pyo3_ffi::PyBUF_RECORDS_RO)?;
+            let (src_dtype, shape, strides) = describe(buffer.raw())?;
+            let view = ArrayView { data: buffer.raw().buf as *const u8, dtype: src_dtype, shape: &shape, strides: &strides };
+            return copy_view(ty, view, dtype.unwrap_or(src_dtype));
+        }
+        if is_sequence(obj) {
+            return from_nested(ty, obj, dtype);
+        }
+        let Some(kind) = scalar_kind(obj) else {
+            return Err(raise(
+                Exc::TypeError,
+                &format!(
+                    "Array() argument must be a buffer-protocol object, a nested sequence of numbers or a number, not '{}'",
+                    type_name(obj)
+                ),
+            ));
+        };
+        let dtype = dtype.unwrap_or(default_dtype(kind));
+        let array = new_array(ty, dtype, &[])?;
+        // SAFETY: the one element of the fresh 0-d array; on error the array is dropped unseen.
+        store_python(obj, dtype, ArrayObject::from_ptr(array.as_ptr()).data())?;
+        Ok(array)
+    }
+}
+
+/// A fresh C-contiguous copy of `src` converted to `dtype` (the GIL is released for big copies).
+///
+/// # Safety
+/// `src`'s elements stay readable for the call (its owner is alive and the GIL-less copy only
+/// reads); `ty` is the Array type; GIL held.
+pub unsafe fn copy_view(ty: *mut PyTypeObject, src: ArrayView, dtype: DType) -> PyResult<Owned> {
+    // SAFETY: every element is written by the copy below before the array is returned.
+    let array = unsafe { new_array(ty, dtype, src.shape) }?;
+    // SAFETY: `array` is an Array.
+    let dst = unsafe { ArrayObject::from_ptr(array.as_ptr()) }.view_mut()?;
+    let nbytes = dst.size() * dtype.itemsize();
+    // SAFETY: `dst` is fresh memory, so it cannot overlap `src`; both stay valid during the copy
+    // (their owners are referenced by this frame, which waits for the copy).
+    allow_threads_above(nbytes, || unsafe { copy_cast(src, dst) });
+    Ok(array)
+}
+
+/// The dtype, shape and strides a filled `Py_buffer` describes, refusing what an Array cannot
+/// hold: an unsupported format (TypeError naming it), more than 32 dimensions.
+pub fn describe(buf: &Py_buffer) -> PyResult<(DType, Vec<usize>, Vec<isize>)> {
+    let format = if buf.format.is_null() {
+        "B".to_string()
+    } else {
+        // SAFETY: a non-NULL format is a NUL-terminated string owned by the exporter, valid until
+        // release (the caller holds the buffer).
+        unsafe { CStr::from_ptr(buf.format) }.to_string_lossy().into_owned()
+    };
+    let supported = || DType::ALL.iter().map(|d| format!("'{}' ({})", d.buffer_format(), d.name())).collect::<Vec<_>>().join(", ");
+    let dtype = DType::from_buffer_format(&format).ok_or_else(|| {
+        raise(Exc::TypeError, &format!("Array() cannot take buffer format '{format}'; supported formats: {}", supported()))
+    })?;
+    if buf.itemsize != dtype.itemsize() as isize {
+        return Err(raise(
+            Exc::TypeError,
+            &format!("buffer format '{format}' with itemsize {} does not match {} ({} bytes)", buf.itemsize, dtype.name(), dtype.itemsize()),
+        ));
+    }
+    let ndim = buf.ndim.max(0) as usize;
+    if ndim > MAX_NDIM {
+        return Err(raise(Exc::ValueError, &format!("maximum supported dimension for an Array is {MAX_NDIM}, found {ndim}")));
+    }
+    let shape: Vec<usize> = if ndim == 0 {
+        Vec::new()
+    } else if buf.shape.is_null() {
+        // No shape: `len` bytes of `itemsize`-byte elements, one dimension.
+        vec![buf.len as usize / dtype.itemsize()]
+    } else {
+        // SAFETY: `ndim` entries owned by the exporter, valid until release.
+        (0..ndim).map(|i| unsafe { *buf.shape.add(i) }.max(0) as usize).collect()
+    };
+    let strides: Vec<isize> = if buf.strides.is_null() || buf.shape.is_null() {
+        view::c_strides(&shape, dtype.itemsize()).ok_or_else(too_big)?
+    } else {
+        // SAFETY: as for shape.
+        (0..ndim).map(|i| unsafe { *buf.strides.add(i) }).collect()
+    };
+    Ok((dtype, shape, strides))
+}
+
+/// Does `obj` count as a sequence level of a nested list (`[[1, 2], (3, 4)]`)? Lists, tuples,
+/// Arrays with at least one dimension, and other sequences that have a length — but not
+/// str/bytes (numbers-only) and not 0-d arrays (they are numbers).
+unsafe fn is_sequence(obj: *mut PyObject) -> bool {
+    // SAFETY (whole body): type checks and a length query on a valid object, GIL held.
+    unsafe {
+        if pyo3_ffi::PyList_Check(obj) != 0 || pyo3_ffi::PyTuple_Check(obj) != 0 {
+            return true;
+        }
+        if let Some(a) = ArrayObject::downcast(obj) {
+            return a.ndim() > 0;
+        }
+        if pyo3_ffi::PyUnicode_Check(obj) != 0 || pyo3_ffi::PyBytes_Check(obj) != 0 || pyo3_ffi::PySequence_Check(obj) == 0 {
+            return false;
+        }
+        if pyo3_ffi::PySequence_Size(obj) < 0 {
+            pyo3_ffi::PyErr_Clear();
+            return false;
+        }
+        true
+    }
+}
+
+fn ragged(shape: &[usize], depth: usize) -> PyErrSet {
+    raise(
+        Exc::ValueError,
+        &format!(
+            "setting an array element with a sequence. The requested array has an inhomogeneous shape after {depth} dimensions. The detected shape was {} + inhomogeneous part.",
+            shape_text(&shape[..depth])
+        ),
+    )
+}
+
+/// `PySequence_Fast(obj)`: a list or tuple with the same items (new reference).
+unsafe fn fast(obj: *mut PyObject) -> PyResult<Owned> {
+    // SAFETY: GIL held; returns a new reference (obj itself for a list/tuple) or NULL.
+    unsafe { Owned::from_new(pyo3_ffi::PySequence_Fast(obj, c"expected a sequence".as_ptr())) }
+}
+
+/// The items of a fast sequence (borrowed from it).
+unsafe fn items(seq: &Owned) -> &[*mut PyObject] {
+    // SAFETY: `seq` is a list or tuple; ITEMS points at its SIZE borrowed item pointers, valid
+    // while `seq` is alive and unmodified (nothing here runs Python code that could change it).
+    unsafe {
+        let n = pyo3_ffi::PySequence_Fast_GET_SIZE(seq.as_ptr()) as usize;
+        if n == 0 {
+            return &[];
+        }
+        std::slice::from_raw_parts(pyo3_ffi::PySequence_Fast_ITEMS(seq.as_ptr()), n)
+    }
+}
+
+/// Nested sequences of numbers → Array: find the shape along the first items, check that every
+/// branch has it (else NumPy's "inhomogeneous shape" ValueError), infer the dtype from the
+/// numbers as NumPy does (bool < int64 < float64 < complex128), then store each number.
+unsafe fn from_nested(ty: *mut PyTypeObject, obj: *mut PyObject, dtype: Option<DType>) -> PyResult<Owned> {
+    // SAFETY (whole body): GIL held; `holders` keeps every fast sequence — and so every item
+    // borrowed from it — alive until the numbers are stored.
+    unsafe {
+        let mut shape = Vec::new();
+        let mut holders: Vec<Owned> = Vec::new();
+        let mut cur = obj;
+        while is_sequence(cur) {
+            if shape.len() == MAX_NDIM {
+                return Err(raise(Exc::ValueError, &format!("maximum supported dimension for an Array is {MAX_NDIM}, found more")));
+            }
+            let seq = fast(cur)?;
+            let n = items(&seq).len();
+            shape.push(n);
+            let first = items(&seq).first().copied();
+            holders.push(seq);
+            match first {
+                Some(item) => cur = item,
+                None => break,
+            }
+        }
+        let count = shape.iter().try_fold(1usize, |acc, &n| acc.checked_mul(n)).ok_or_else(too_big)?;
+        let mut leaves: Vec<*mut PyObject> = Vec::with_capacity(count.min(1 << 20));
+        collect(obj, 0, &shape, &mut leaves, &mut holders)?;
+        let mut kind: Option<PyScalarKind> = None;
+        for &leaf in &leaves {
+            let k = scalar_kind(leaf).ok_or_else(|| {
+                raise(Exc::TypeError, &format!("an Array element must be a number, not '{}'", type_name(leaf)))
+            })?;
+            kind = Some(match (kind, k) {
+                (None, k) => k,
+                (Some(a), b) => rank_max(a, b),
+            });
+        }
+        let dtype = dtype.unwrap_or_else(|| kind.map(default_dtype).unwrap_or(DType::Float64));
+        // Every element is stored below; on an error the array is dropped before anyone sees it.
+        let array = new_array(ty, dtype, &shape)?;
+        let data = ArrayObject::from_ptr(array.as_ptr()).data();
+        for (i, &leaf) in leaves.iter().enumerate() {
+            store_python(leaf, dtype, data.add(i * dtype.itemsize()))?;
+        }
+        Ok(array)
+    }
+}
+
+fn rank_max(a: PyScalarKind, b: PyScalarKind) -> PyScalarKind {
+    let rank = |k| match k {
+        PyScalarKind::Bool => 0,
+        PyScalarKind::Int => 1,
+        PyScalarKind::Float => 2,
+        PyScalarKind::Complex => 3,
+    };
+    if rank(a) >= rank(b) {
+        a
+    } else {
+        b
+    }
+}
+
+unsafe fn collect(
+    obj: *mut PyObject,
+    depth: usize,
+    shape: &[usize],
+    leaves: &mut Vec<*mut PyObject>,
+    holders: &mut Vec<Owned>,
+) -> PyResult<()> {
+    // SAFETY (whole body): as in `from_nested`.
+    unsafe {
+        let is_seq = is_sequence(obj);
+        if depth == shape.len() {
+            if is_seq {
+                return Err(ragged(shape, depth));
+            }
+            leaves.push(obj);
+            return Ok(());
+        }
+        if !is_seq {
+            return Err(ragged(shape, depth));
+        }
+        let seq = fast(obj)?;
+        if items(&seq).len() != shape[depth] {
+            return Err(ragged(shape, depth));
+        }
+        for &item in items(&seq) {
+            collect(item, depth + 1, shape, leaves, holders)?;
+        }
+        holders.push(seq);
+        Ok(())
+    }
+}
+
+pub const FROMBUFFER_DOC: &CStr = c"frombuffer(obj, /)
+--
+
+An Array that views obj's memory without copying (obj: any buffer-protocol
+object with a supported format). It keeps obj exported and alive until the
+Array is gone, is writable when obj is, and keeps obj's shape and strides.";
+
+/// `Array.frombuffer(obj)` (`METH_O | METH_CLASS`: `cls` is the Array type, `obj` borrowed).
+pub unsafe extern "C" fn frombuffer(cls: *mut PyObject, obj: *mut PyObject) -> *mut PyObject {
+    panic::guard(ptr::null_mut(), || {
+        // SAFETY: `obj` valid; ask for a writable view first, and settle for a read-only one
+        // when the exporter refuses (bytes, a read-only memoryview).
+        let (buffer, writable) = match unsafe { Buffer::get(obj, pyo3_ffi::PyBUF_RECORDS) } {
+            Ok(b) => (b, true),
+            Err(_) => {
+                // SAFETY: the refusal's exception is set; clear it and try read-only.
+                unsafe { pyo3_ffi::PyErr_Clear() };
+                (unsafe { Buffer::get(obj, pyo3_ffi::PyBUF_RECORDS_RO) }?, false)
+            }
+        };
+        let (dtype, shape, strides) = describe(buffer.raw())?;
+        let data = buffer.raw().buf as *mut u8;
+        let memory = Memory::Imported { data, buffer: buffer.into_box() };
+        // SAFETY: `cls` is the Array type; the imported buffer keeps the memory valid for the
+        // Array's lifetime and is released in its dealloc.
+        Ok(unsafe { alloc_object(cls.cast(), dtype, &shape, &strides, memory, writable) }?.into_raw())
+    })
+}
+
+/// `shape` argument: an int or a sequence of ints, each >= 0 (NumPy's messages).
+///
+/// # Safety
+/// `obj` valid (borrowed); GIL held.
+pub unsafe fn parse_shape(obj: *mut PyObject) -> PyResult<Vec<usize>> {
+    let dims = unsafe { parse_dims(obj) }?;
+    if dims.iter().any(|&d| d < 0) {
+        return Err(raise(Exc::ValueError, "negative dimensions are not allowed"));
+    }
+    Ok(dims.into_iter().map(|d| d as usize).collect())
+}
+
+/// An int or a sequence of ints, as signed values.
+unsafe fn parse_dims(obj: *mut PyObject) -> PyResult<Vec<isize>> {
+    // SAFETY (whole body): GIL held; borrowed `obj`; new references in Owned.
+    unsafe {
+        let one = |o: *mut PyObject| -> PyResult<isize> {
+            let index = pyo3_ffi::PyNumber_Index(o);
+            if index.is_null() {
+                pyo3_ffi::PyErr_Clear();
+                return Err(raise(
+                    Exc::TypeError,
+                    &format!("'{}' object cannot be interpreted as an integer (a dimension length)", type_name(o)),
+                ));
+            }
+            let index = Owned::from_new(index)?;
+            let v = pyo3_ffi::PyLong_AsSsize_t(index.as_ptr());
+            if v == -1 && !pyo3_ffi::PyErr_Occurred().is_null() {
+                return Err(PyErrSet::fetched());
+            }
+            Ok(v)
+        };
+        if pyo3_ffi::PyIndex_Check(obj) != 0 {
+            return Ok(vec![one(obj)?]);
+        }
+        if pyo3_ffi::PySequence_Check(obj) == 0 || pyo3_ffi::PyUnicode_Check(obj) != 0 {
+            return Err(raise(Exc::TypeError, &format!("a shape must be an int or a sequence of ints, not '{}'", type_name(obj))));
+        }
+        let seq = fast(obj)?;
+        if items(&seq).len() > MAX_NDIM {
+            return Err(raise(
+                Exc::ValueError,
+                &format!("maximum supported dimension for an Array is {MAX_NDIM}, found {}", items(&seq).len()),
+            ));
+        }
+        items(&seq).iter().map(|&o| one(o)).collect()
+    }
+}
+
+/// A new shape for an Array of `size` elements, with at most one `-1` inferred
+/// (`.reshape()` and `a.shape = ...`).
+///
+/// # Safety
+/// `obj` valid (borrowed); GIL held.
+pub unsafe fn parse_reshape(obj: *mut PyObject, size: usize) -> PyResult<Vec<usize>> {
+    let dims = unsafe { parse_dims(obj) }?;
+    // NumPy's spelling: "(4,)", "(2,4)", "(4,newaxis)".
+    let text = || {
+        let parts: Vec<String> = dims.iter().map(|d| if *d == -1 { "newaxis".to_string() } else { d.to_string() }).collect();
+        if parts.len() == 1 {
+            format!("({},)", parts[0])
+        } else {
+            format!("({})", parts.join(","))
+        }
+    };
+    let unknown: Vec<usize> = (0..dims.len()).filter(|&i| dims[i] == -1).collect();
+    if unknown.len() > 1 {
+        return Err(raise(Exc::ValueError, "can only specify one unknown dimension"));
+    }
+    if dims.iter().any(|&d| d < -1) {
+        return Err(raise(Exc::ValueError, "negative dimensions not allowed"));
+    }
+    let known = dims.iter().filter(|&&d| d != -1).try_fold(1usize, |acc, &d| acc.checked_mul(d as usize));
+    let mismatch = || raise(Exc::ValueError, &format!("cannot reshape array of size {size} into shape {}", text()));
+    let known = known.ok_or_else(too_big)?;
+    let mut shape: Vec<usize> = dims.iter().map(|&d| d.max(0) as usize).collect();
+    if let Some(&u) = unknown.first() {
+        if known == 0 || size % known != 0 {
+            return Err(mismatch());
+        }
+        shape[u] = size / known;
+    } else if known != size {
+        return Err(mismatch());
+    }
+    Ok(shape)
+}
+
+pub const ZEROS_DOC: &CStr = c"zeros($module, shape, dtype='float64')
+--
+
+A new Array of the given shape (an int or a sequence of ints) filled with
+zeros. dtype: bool, uint8, int32, int64, float32, float64 or complex128.";
+
+/// `rawcapi.zeros(shape, dtype='float64')` (`METH_VARARGS | METH_KEYWORDS`).
+pub unsafe extern "C" fn zeros(module: *mut PyObject, args: *mut PyObject, kwargs: *mut PyObject) -> *mut PyObject {
+    panic::guard(ptr::null_mut(), || {
+        // SAFETY: GIL held; CPython passes a tuple and a dict or NULL; results borrowed.
+        unsafe {
+            let [shape, dtype] = parse_objects(args, kwargs, c"O|O:zeros", [c"shape", c"dtype"])?;
+            let shape = parse_shape(shape)?;
+            let dtype = parse_dtype(dtype)?.unwrap_or(DType::Float64);
+            let ty = crate::state::array_type(module)?;
+            Ok(object::zeros(ty, dtype, &shape)?.into_raw())
+        }
+    })
+}
+
+pub const ARANGE_DOC: &CStr = c"arange($module, start_or_stop, stop=None, step=None, /, *, dtype=None)
+--
+
+Evenly spaced values in [start, stop), as numpy.arange: arange(stop),
+arange(start, stop) or arange(start, stop, step). The dtype is int64 for int
+arguments and float64 when any is a float, unless dtype= says otherwise; the
+values are computed exactly as NumPy computes them (a[i] = a[0] + i*delta,
+with delta = a[1] - a[0] in the result dtype).";
+
+/// `rawcapi.arange(...)` (`METH_VARARGS | METH_KEYWORDS`).
+pub unsafe extern "C" fn arange(module: *mut PyObject, args: *mut PyObject, kwargs: *mut PyObject) -> *mut PyObject {
+    panic::guard(ptr::null_mut(), || {
+        // SAFETY (whole body): GIL held; borrowed arguments; new references in Owned.
+        unsafe {
+            let [a0, a1, a2, dtype] = parse_objects(args, kwargs, c"O|OO$O:arange", [c"", c"", c"", c"dtype"])?;
+            let none = pyo3_ffi::Py_None();
+            let given = |o: *mut PyObject| !o.is_null() && o != none;
+            let zero = Owned::from_new(pyo3_ffi::PyLong_FromLong(0))?;
+            let one = Owned::from_new(pyo3_ffi::PyLong_FromLong(1))?;
+            let (start, stop) = if given(a1) { (a0, a1) } else { (zero.as_ptr(), a0) };
+            let step = if given(a2) { a2 } else { one.as_ptr() };
+            let mut kind = PyScalarKind::Int;
+            for o in [start, stop, step] {
+                match scalar_kind(o) {
+                    Some(PyScalarKind::Bool) | Some(PyScalarKind::Int) => {}
+                    Some(PyScalarKind::Float) => kind = PyScalarKind::Float,
+                    _ => {
+                        return Err(raise(Exc::TypeError, &format!("arange() arguments must be int or float, not '{}'", type_name(o))));
+                    }
+                }
+            }
+            let dtype = parse_dtype(dtype)?.unwrap_or(default_dtype(kind));
+            // NumPy: len = ceil((stop - start) / step), computed on the Python numbers.
+            let range = Owned::from_new(pyo3_ffi::PyNumber_Subtract(stop, start))?;
+            let quotient = Owned::from_new(pyo3_ffi::PyNumber_TrueDivide(range.as_ptr(), step))?;
+            let q = pyo3_ffi::PyFloat_AsDouble(quotient.as_ptr());
+            if q == -1.0 && !pyo3_ffi::PyErr_Occurred().is_null() {
+                return Err(PyErrSet::fetched());
+            }
+            if q.is_nan() {
+                return Err(raise(Exc::ValueError, "arange: cannot compute length"));
+            }
+            let len = q.ceil();
+            if len > isize::MAX as f64 {
+                return Err(raise(Exc::ValueError, "Maximum allowed size exceeded"));
+            }
+            let len = if len > 0.0 { len as usize } else { 0 };
+            if dtype == DType::Bool && len > 2 {
+                return Err(raise(Exc::TypeError, "arange() is only supported for booleans when the result has at most length 2."));
+            }
+            let ty = crate::state::array_type(module)?;
+            // Every element is written below before the array is returned.
+            let array = new_array(ty, dtype, &[len])?;
+            let data = ArrayObject::from_ptr(array.as_ptr()).data();
+            if len > 0 {
+                store_python(start, dtype, data)?;
+            }
+            if len > 1 {
+                let next = Owned::from_new(pyo3_ffi::PyNumber_Add(start, step))?;
+                store_python(next.as_ptr(), dtype, data.add(dtype.itemsize()))?;
+            }
+            arange_fill(data, dtype, len);
+            Ok(array.into_raw())
+        }
+    })
+}

@@ -1,0 +1,174 @@
+//! Attributes computed on access: a `PyGetSetDef` table (`Py_tp_getset`).
+//!
+//! ```c
+//! static PyGetSetDef Array_getset[] = {
+//!     {"shape", (getter)Array_get_shape, (setter)Array_set_shape, "doc", NULL},
+//!     ...
+//!     {NULL}
+//! };
+//! ```
+//!
+//! Each getter receives `self` (borrowed) and returns a new reference.
+
+use std::ffi::{c_int, c_void, CStr};
+use std::ptr;
+
+use pyo3_ffi::{PyGetSetDef, PyObject};
+
+use super::object::{new_view, ArrayObject};
+use crate::capi::error::{raise, Exc, PyResult};
+use crate::capi::object::Owned;
+use crate::capi::panic;
+use crate::kernels::array::reshape;
+
+/// A tuple of Python ints (new reference).
+pub fn int_tuple<T: Copy + Into<i64>>(values: &[T]) -> PyResult<Owned> {
+    // SAFETY: GIL held (getters run with it); PyTuple_New returns a new reference.
+    let tuple = unsafe { Owned::from_new(pyo3_ffi::PyTuple_New(values.len() as isize)) }?;
+    for (i, &v) in values.iter().enumerate() {
+        // SAFETY: new reference, or NULL with MemoryError set.
+        let item = unsafe { Owned::from_new(pyo3_ffi::PyLong_FromLongLong(v.into())) }?;
+        // SAFETY: PyTuple_SET_ITEM *steals* the item's reference; the slot is empty (fresh tuple).
+        unsafe { pyo3_ffi::PyTuple_SET_ITEM(tuple.as_ptr(), i as isize, item.into_raw()) };
+    }
+    Ok(tuple)
+}
+
+fn size_i64(n: usize) -> i64 {
+    n as i64
+}
+
+fn int(value: i64) -> PyResult<*mut PyObject> {
+    // SAFETY: GIL held; new reference or NULL with an exception set.
+    unsafe { Owned::from_new(pyo3_ffi::PyLong_FromLongLong(value)) }.map(Owned::into_raw)
+}
+
+/// A getter body: `self` is an Array (borrowed).
+unsafe fn getter(obj: *mut PyObject, body: impl FnOnce(&ArrayObject) -> PyResult<*mut PyObject>) -> *mut PyObject {
+    panic::guard(ptr::null_mut(), || {
+        // SAFETY: getters of this type are only called with instances of it.
+        body(unsafe { ArrayObject::from_ptr(obj) })
+    })
+}
+
+unsafe extern "C" fn get_shape(obj: *mut PyObject, _closure: *mut c_void) -> *mut PyObject {
+    // SAFETY: see `getter`.
+    unsafe { getter(obj, |a| Ok(int_tuple(&a.shape().iter().map(|&n| size_i64(n)).collect::<Vec<_>>())?.into_raw())) }
+}
+
+/// `a.shape = (...)`: change the shape in place. Allowed only when it needs no copy (as NumPy),
+/// and refused while the buffer is exported.
+unsafe extern "C" fn set_shape(obj: *mut PyObject, value: *mut PyObject, _closure: *mut c_void) -> c_int {
+    panic::guard(-1, || {
+        // SAFETY: a setter of this type: `obj` is an Array.
+        let a = unsafe { ArrayObject::from_ptr(obj) };
+        if value.is_null() {
+            return Err(raise(Exc::AttributeError, "cannot delete array shape"));
+        }
+        // SAFETY: `value` borrowed, GIL held.
+        let shape = unsafe { super::construct::parse_reshape(value, a.size()) }?;
+        let strides = reshape::nocopy_strides(a.shape(), a.strides(), &shape, a.dtype().itemsize()).ok_or_else(|| {
+            raise(Exc::AttributeError, "Incompatible shape for in-place modification. Use `.reshape()` to make a copy with the desired shape.")
+        })?;
+        a.set_layout(&shape, &strides)?;
+        Ok(0)
+    })
+}
+
+unsafe extern "C" fn get_strides(obj: *mut PyObject, _closure: *mut c_void) -> *mut PyObject {
+    // SAFETY: see `getter`.
+    unsafe { getter(obj, |a| Ok(int_tuple(&a.strides().iter().map(|&s| s as i64).collect::<Vec<_>>())?.into_raw())) }
+}
+
+unsafe extern "C" fn get_ndim(obj: *mut PyObject, _closure: *mut c_void) -> *mut PyObject {
+    // SAFETY: see `getter`.
+    unsafe { getter(obj, |a| int(a.ndim() as i64)) }
+}
+
+unsafe extern "C" fn get_size(obj: *mut PyObject, _closure: *mut c_void) -> *mut PyObject {
+    // SAFETY: see `getter`.
+    unsafe { getter(obj, |a| int(a.size() as i64)) }
+}
+
+unsafe extern "C" fn get_itemsize(obj: *mut PyObject, _closure: *mut c_void) -> *mut PyObject {
+    // SAFETY: see `getter`.
+    unsafe { getter(obj, |a| int(a.dtype().itemsize() as i64)) }
+}
+
+unsafe extern "C" fn get_nbytes(obj: *mut PyObject, _closure: *mut c_void) -> *mut PyObject {
+    // SAFETY: see `getter`.
+    unsafe { getter(obj, |a| int(a.nbytes() as i64)) }
+}
+
+unsafe extern "C" fn get_dtype(obj: *mut PyObject, _closure: *mut c_void) -> *mut PyObject {
+    // SAFETY: see `getter`.
+    unsafe {
+        getter(obj, |a| {
+            let name = a.dtype().name();
+            // SAFETY: a valid UTF-8 buffer of `len` bytes; returns a new str.
+            Owned::from_new(pyo3_ffi::PyUnicode_FromStringAndSize(name.as_ptr().cast(), name.len() as isize)).map(Owned::into_raw)
+        })
+    }
+}
+
+/// `a.base`: the Array whose memory this one views, the exporter of a `frombuffer` Array, or None.
+unsafe extern "C" fn get_base(obj: *mut PyObject, _closure: *mut c_void) -> *mut PyObject {
+    // SAFETY: see `getter`.
+    unsafe {
+        getter(obj, |a| {
+            let base = a.base_object();
+            // Py_NewRef: the getter returns a new reference; None is returned the same way.
+            Ok(pyo3_ffi::Py_NewRef(if base.is_null() { pyo3_ffi::Py_None() } else { base }))
+        })
+    }
+}
+
+/// `a.T`: the dimensions reversed, as a view.
+unsafe extern "C" fn get_t(obj: *mut PyObject, _closure: *mut c_void) -> *mut PyObject {
+    // SAFETY: see `getter`.
+    unsafe {
+        getter(obj, |a| {
+            let shape: Vec<usize> = a.shape().iter().rev().copied().collect();
+            let strides: Vec<isize> = a.strides().iter().rev().copied().collect();
+            // SAFETY: the same elements, addressed in another order.
+            Ok(new_view(a, a.data(), &shape, &strides)?.into_raw())
+        })
+    }
+}
+
+/// `a.flags`-like detail NumPy users look at most: C-contiguity.
+unsafe extern "C" fn get_c_contiguous(obj: *mut PyObject, _closure: *mut c_void) -> *mut PyObject {
+    // SAFETY: see `getter`.
+    unsafe { getter(obj, |a| Ok(pyo3_ffi::PyBool_FromLong(a.is_c_contiguous() as _))) }
+}
+
+unsafe extern "C" fn get_writable(obj: *mut PyObject, _closure: *mut c_void) -> *mut PyObject {
+    // SAFETY: see `getter`.
+    unsafe { getter(obj, |a| Ok(pyo3_ffi::PyBool_FromLong(a.is_writable() as _))) }
+}
+
+const fn entry(
+    name: &'static CStr,
+    get: pyo3_ffi::getter,
+    set: Option<pyo3_ffi::setter>,
+    doc: &'static CStr,
+) -> PyGetSetDef {
+    PyGetSetDef { name: name.as_ptr(), get: Some(get), set, doc: doc.as_ptr(), closure: ptr::null_mut() }
+}
+
+/// The table (`Py_tp_getset`), ended by a zeroed sentinel. `static mut` because the slot takes
+/// a `*mut`; CPython reads it when it builds the type and never writes it.
+pub static mut GETSET: [PyGetSetDef; 12] = [
+    entry(c"shape", get_shape, Some(set_shape), c"Tuple of dimension lengths. Assignable when no copy is needed."),
+    entry(c"strides", get_strides, None, c"Tuple of bytes to step in each dimension."),
+    entry(c"ndim", get_ndim, None, c"Number of dimensions."),
+    entry(c"size", get_size, None, c"Number of elements."),
+    entry(c"itemsize", get_itemsize, None, c"Bytes per element."),
+    entry(c"nbytes", get_nbytes, None, c"size * itemsize."),
+    entry(c"dtype", get_dtype, None, c"The element type's name, e.g. 'float64'."),
+    entry(c"base", get_base, None, c"The object whose memory this Array views, or None."),
+    entry(c"T", get_t, None, c"The transposed view (dimensions reversed)."),
+    entry(c"c_contiguous", get_c_contiguous, None, c"True when the elements are packed in C order."),
+    entry(c"writable", get_writable, None, c"False for a view of a read-only exporter."),
+    PyGetSetDef { name: ptr::null(), get: None, set: None, doc: ptr::null(), closure: ptr::null_mut() },
+];

@@ -1,0 +1,286 @@
+//! Indexing: `len(a)`, `a[key]`, `a[key] = value` (the mapping protocol), and `a[i]` through
+//! the sequence protocol for iteration.
+//!
+//! A key is an int, a slice, `...`, `None`, or a tuple of those — NumPy's basic indexing. The
+//! selection is computed as a new (data pointer, shape, strides) over the same memory: a slice
+//! `start:stop:step` of a dimension moves the pointer by `start * stride` and multiplies the
+//! stride by `step`; an int moves the pointer and drops the dimension; `None` inserts a length-1
+//! dimension. When every dimension is taken by an int the result is a Python scalar, otherwise
+//! an Array view whose `base` keeps the memory alive.
+
+use std::ffi::c_int;
+use std::ptr;
+
+use pyo3_ffi::{PyObject, Py_ssize_t};
+
+use super::construct::{copy_view, from_object};
+use super::object::{new_array, new_view, shape_text, ArrayObject};
+use super::scalar::{store_python, to_python};
+use crate::capi::error::{raise, Exc, PyErrSet, PyResult};
+use crate::capi::gil::allow_threads_above;
+use crate::capi::object::{type_name, Owned};
+use crate::capi::panic;
+use crate::kernels::array::copy::{broadcast_strides, copy_cast, ranges_overlap};
+use crate::kernels::array::view::{ArrayView, ArrayViewMut};
+
+/// A selection of an Array's elements: where they start and how to step through them.
+pub struct Selection {
+    pub data: *mut u8,
+    pub shape: Vec<usize>,
+    pub strides: Vec<isize>,
+    /// Every dimension was taken by an integer: the result is one element.
+    pub scalar: bool,
+}
+
+enum Item {
+    Int(isize),
+    Slice(*mut PyObject),
+    Ellipsis,
+    NewAxis,
+}
+
+const INVALID_INDEX: &str = "only integers, slices (`:`), ellipsis (`...`) and None are valid indices";
+
+unsafe fn classify(obj: *mut PyObject) -> PyResult<Item> {
+    // SAFETY (whole body): `obj` valid (borrowed), GIL held.
+    unsafe {
+        if obj == pyo3_ffi::Py_Ellipsis() {
+            return Ok(Item::Ellipsis);
+        }
+        if obj == pyo3_ffi::Py_None() {
+            return Ok(Item::NewAxis);
+        }
+        if pyo3_ffi::PySlice_Check(obj) != 0 {
+            return Ok(Item::Slice(obj));
+        }
+        // bool is an int subclass, but NumPy reads a bool index as a mask; refuse it rather
+        // than silently treating True as 1.
+        if pyo3_ffi::PyBool_Check(obj) == 0 && pyo3_ffi::PyIndex_Check(obj) != 0 {
+            // Out-of-range Python ints become IndexError (the exception argument).
+            let i = pyo3_ffi::PyNumber_AsSsize_t(obj, pyo3_ffi::PyExc_IndexError);
+            if i == -1 && !pyo3_ffi::PyErr_Occurred().is_null() {
+                return Err(PyErrSet::fetched());
+            }
+            return Ok(Item::Int(i));
+        }
+        Err(raise(Exc::IndexError, &format!("{INVALID_INDEX}; got '{}'", type_name(obj))))
+    }
+}
+
+/// Resolve `key` against `a`'s layout.
+///
+/// # Safety
+/// `key` valid (borrowed); GIL held.
+pub unsafe fn select(a: &ArrayObject, key: *mut PyObject) -> PyResult<Selection> {
+    // SAFETY (whole body): GIL held; tuple items are borrowed from `key`, alive for the call.
+    unsafe {
+        let mut items = Vec::new();
+        if pyo3_ffi::PyTuple_Check(key) != 0 {
+            for i in 0..pyo3_ffi::PyTuple_GET_SIZE(key) {
+                items.push(classify(pyo3_ffi::PyTuple_GET_ITEM(key, i))?);
+            }
+        } else {
+            items.push(classify(key)?);
+        }
+        select_items(a, &items)
+    }
+}
+
+fn select_items(a: &ArrayObject, items: &[Item]) -> PyResult<Selection> {
+    let ndim = a.ndim();
+    let ellipses = items.iter().filter(|i| matches!(i, Item::Ellipsis)).count();
+    if ellipses > 1 {
+        return Err(raise(Exc::IndexError, "an index can only have a single ellipsis ('...')"));
+    }
+    let consumed = items.iter().filter(|i| matches!(i, Item::Int(_) | Item::Slice(_))).count();
+    if consumed > ndim {
+        return Err(raise(
+            Exc::IndexError,
+            &format!("too many indices for array: array is {ndim}-dimensional, but {consumed} were indexed"),
+        ));
+    }
+    let (shape, strides) = (a.shape(), a.strides());
+    let mut data = a.data();
+    let mut out_shape = Vec::with_capacity(ndim);
+    let mut out_strides = Vec::with_capacity(ndim);
+    let mut dim = 0;
+    let mut all_ints = ellipses == 0;
+    for item in items {
+        match *item {
+            Item::Int(i) => {
+                let n = shape[dim] as isize;
+                let k = if i < 0 { i + n } else { i };
+                if k < 0 || k >= n {
+                    return Err(raise(Exc::IndexError, &format!("index {i} is out of bounds for axis {dim} with size {n}")));
+                }
+                data = data.wrapping_offset(k * strides[dim]);
+                dim += 1;
+            }
+            Item::Slice(slice) => {
+                all_ints = false;
+                let (mut start, mut stop, mut step): (Py_ssize_t, Py_ssize_t, Py_ssize_t) = (0, 0, 0);
+                // SAFETY: `slice` is a slice object; PySlice_Unpack clamps huge values and
+                // raises ValueError for a zero step.
+                if unsafe { pyo3_ffi::PySlice_Unpack(slice, &mut start, &mut stop, &mut step) } < 0 {
+                    return Err(PyErrSet::fetched());
+                }
+                // SAFETY: plain arithmetic on the unpacked values (no object involved).
+                let len = unsafe { pyo3_ffi::PySlice_AdjustIndices(shape[dim] as isize, &mut start, &mut stop, step) };
+                // An empty slice keeps the dimension's stride and the pointer, as NumPy does
+                // (step 1 from start 0), so nothing points outside the original elements.
+                if len > 0 {
+                    data = data.wrapping_offset(start * strides[dim]);
+                } else {
+                    step = 1;
+                }
+                out_shape.push(len as usize);
+                out_strides.push(strides[dim] * step);
+                dim += 1;
+            }
+            Item::NewAxis => {
+                all_ints = false;
+                out_shape.push(1);
+                out_strides.push(0);
+            }
+            Item::Ellipsis => {
+                let keep = ndim - consumed;
+                out_shape.extend_from_slice(&shape[dim..dim + keep]);
+                out_strides.extend_from_slice(&strides[dim..dim + keep]);
+                dim += keep;
+            }
+        }
+    }
+    out_shape.extend_from_slice(&shape[dim..]);
+    out_strides.extend_from_slice(&strides[dim..]);
+    if out_shape.len() > crate::kernels::array::view::MAX_NDIM {
+        return Err(raise(Exc::IndexError, "too many dimensions after inserting None (at most 32)"));
+    }
+    Ok(Selection { data, shape: out_shape, strides: out_strides, scalar: all_ints && consumed == ndim })
+}
+
+/// `mp_length`: `len(a)` is the first dimension; a 0-d Array has no length.
+pub unsafe extern "C" fn mp_length(obj: *mut PyObject) -> Py_ssize_t {
+    panic::guard(-1, || {
+        // SAFETY: a slot of the Array type: `obj` is an Array.
+        let a = unsafe { ArrayObject::from_ptr(obj) };
+        match a.shape().first() {
+            Some(&n) => Ok(n as Py_ssize_t),
+            None => Err(raise(Exc::TypeError, "len() of unsized object")),
+        }
+    })
+}
+
+unsafe fn selection_result(a: &ArrayObject, sel: Selection) -> PyResult<*mut PyObject> {
+    // SAFETY: the selection addresses elements of `a`, which is alive (borrowed `self`).
+    unsafe {
+        if sel.scalar {
+            Ok(to_python(a.dtype(), sel.data)?.into_raw())
+        } else {
+            Ok(new_view(a, sel.data, &sel.shape, &sel.strides)?.into_raw())
+        }
+    }
+}
+
+/// `mp_subscript`: `a[key]`, a new reference.
+pub unsafe extern "C" fn mp_subscript(obj: *mut PyObject, key: *mut PyObject) -> *mut PyObject {
+    panic::guard(ptr::null_mut(), || {
+        // SAFETY: `obj` is an Array (slot); `key` borrowed; GIL held.
+        unsafe {
+            let a = ArrayObject::from_ptr(obj);
+            let sel = select(a, key)?;
+            selection_result(a, sel)
+        }
+    })
+}
+
+/// `sq_item`: `a[i]` for the sequence protocol (iteration). CPython's fallback iterator calls
+/// it with 0, 1, 2, ... and stops at IndexError.
+pub unsafe extern "C" fn sq_item(obj: *mut PyObject, i: Py_ssize_t) -> *mut PyObject {
+    panic::guard(ptr::null_mut(), || {
+        // SAFETY: `obj` is an Array (slot); GIL held.
+        unsafe {
+            let a = ArrayObject::from_ptr(obj);
+            if a.ndim() == 0 {
+                return Err(raise(Exc::TypeError, "iteration over a 0-d array"));
+            }
+            let sel = select_items(a, &[Item::Int(i)])?;
+            selection_result(a, sel)
+        }
+    })
+}
+
+/// `mp_ass_subscript`: `a[key] = value` (`value` NULL means `del a[key]`, which is refused).
+pub unsafe extern "C" fn mp_ass_subscript(obj: *mut PyObject, key: *mut PyObject, value: *mut PyObject) -> c_int {
+    panic::guard(-1, || {
+        // SAFETY: `obj` is an Array (slot); `key`, `value` borrowed; GIL held.
+        unsafe {
+            let a = ArrayObject::from_ptr(obj);
+            if value.is_null() {
+                return Err(raise(Exc::ValueError, "cannot delete array elements"));
+            }
+            a.view_mut()?; // read-only check first, as NumPy does
+            let sel = select(a, key)?;
+            let dst = ArrayViewMut { data: sel.data, dtype: a.dtype(), shape: &sel.shape, strides: &sel.strides };
+            assign(a, dst, value)?;
+            Ok(0)
+        }
+    })
+}
+
+/// Write `value` (an Array, anything `Array()` accepts, or a number) into `dst`, broadcasting it
+/// to `dst`'s shape and converting it to `dst`'s dtype. When `value`'s memory overlaps `dst`
+/// (`a[1:] = a[:-1]`), it is copied first, so the result is as if the value were read whole
+/// before anything is written — NumPy's semantics.
+///
+/// # Safety
+/// `dst` addresses writable elements of `owner` (alive); `value` valid (borrowed); GIL held.
+pub unsafe fn assign(owner: &ArrayObject, dst: ArrayViewMut, value: *mut PyObject) -> PyResult<()> {
+    // SAFETY (whole body): GIL held; every view read below belongs to an object this frame holds.
+    unsafe {
+        let ty = owner.type_ptr();
+        // The GIL may be released while the copy reads both layouts: pin them.
+        let _pin_dst = owner.pin();
+        let _pin_src;
+        let temp: Owned;
+        let src: ArrayView = if let Some(v) = ArrayObject::downcast(value) {
+            _pin_src = v.pin();
+            v.view()
+        } else if pyo3_ffi::PyObject_CheckBuffer(value) != 0 || pyo3_ffi::PySequence_Check(value) != 0 {
+            temp = from_object(ty, value, None)?;
+            ArrayObject::from_ptr(temp.as_ptr()).view()
+        } else {
+            // One number, converted by NumPy's Python-scalar rules straight into dst's dtype.
+            temp = new_array(ty, dst.dtype, &[])?;
+            store_python(value, dst.dtype, ArrayObject::from_ptr(temp.as_ptr()).data())?;
+            ArrayObject::from_ptr(temp.as_ptr()).view()
+        };
+        // NumPy lets a value carry extra leading length-1 dimensions (`a[0] = [x]`): drop them.
+        let extra = src.shape.len().saturating_sub(dst.shape.len());
+        let src = if extra > 0 && src.shape[..extra].iter().all(|&n| n == 1) {
+            ArrayView { shape: &src.shape[extra..], strides: &src.strides[extra..], ..src }
+        } else {
+            src
+        };
+        let strides = broadcast_strides(src.shape, src.strides, dst.shape).ok_or_else(|| {
+            raise(
+                Exc::ValueError,
+                &format!("could not broadcast input array from shape {} into shape {}", shape_text(src.shape), shape_text(dst.shape)),
+            )
+        })?;
+        if ranges_overlap(&src, &dst.as_const()) {
+            let copied = copy_view(ty, src, src.dtype)?;
+            let c = ArrayObject::from_ptr(copied.as_ptr());
+            let strides = broadcast_strides(c.shape(), c.strides(), dst.shape).expect("same shape as checked");
+            return finish(ArrayView { data: c.data(), dtype: c.dtype(), shape: dst.shape, strides: &strides }, dst);
+        }
+        finish(ArrayView { data: src.data, dtype: src.dtype, shape: dst.shape, strides: &strides }, dst)
+    }
+}
+
+fn finish(src: ArrayView, dst: ArrayViewMut) -> PyResult<()> {
+    let nbytes = dst.size() * dst.dtype.itemsize();
+    // SAFETY: `src` and `dst` do not overlap (checked by the caller, or `src` is a fresh copy);
+    // both owners are held by the calling frame, which waits for the copy.
+    allow_threads_above(nbytes, || unsafe { copy_cast(src, dst) });
+    Ok(())
+}

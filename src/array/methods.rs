@@ -1,0 +1,282 @@
+//! The Array's methods (`Py_tp_methods`) and `repr` (`Py_tp_repr`).
+
+use std::ffi::CStr;
+use std::ptr;
+
+use pyo3_ffi::{PyMethodDef, PyMethodDefPointer, PyObject};
+
+use super::construct::{copy_view, frombuffer, parse_objects, parse_reshape, FROMBUFFER_DOC};
+use super::object::{new_array, new_view, shape_text, ArrayObject};
+use super::scalar::{parse_dtype, to_python};
+use crate::capi::error::{raise, Exc, PyErrSet, PyResult};
+use crate::capi::gil::allow_threads_above;
+use crate::capi::object::Owned;
+use crate::capi::panic;
+use crate::kernels::array::dtype::DType;
+use crate::kernels::array::reduce::{axis_sum_dtype, sum_all, sum_axis, Total};
+use crate::kernels::array::reshape::nocopy_strides;
+use crate::kernels::array::view::{self, ArrayView};
+
+/// A method body: `self` is an Array (borrowed).
+unsafe fn method(obj: *mut PyObject, body: impl FnOnce(&ArrayObject) -> PyResult<Owned>) -> *mut PyObject {
+    panic::guard(ptr::null_mut(), || {
+        // SAFETY: methods of this type are only called with instances of it.
+        Ok(body(unsafe { ArrayObject::from_ptr(obj) })?.into_raw())
+    })
+}
+
+const ASTYPE_DOC: &CStr = c"astype($self, dtype, /)
+--
+
+A copy converted to dtype, with NumPy's conversion results (float to int
+truncates; NaN, inf and out-of-range values give what NumPy gives on x86-64,
+e.g. int64 -> -9223372036854775808; complex to real drops the imaginary part).";
+
+unsafe extern "C" fn astype(obj: *mut PyObject, dtype: *mut PyObject) -> *mut PyObject {
+    // SAFETY: METH_O: `dtype` borrowed; GIL held.
+    unsafe {
+        method(obj, |a| {
+            let dtype = parse_dtype(dtype)?.unwrap_or(DType::Float64);
+            let _pin = a.pin();
+            copy_view(a.type_ptr(), a.view(), dtype)
+        })
+    }
+}
+
+const COPY_DOC: &CStr = c"copy($self, /)
+--
+
+A C-contiguous copy that owns its memory.";
+
+unsafe extern "C" fn copy(obj: *mut PyObject, _unused: *mut PyObject) -> *mut PyObject {
+    // SAFETY: METH_NOARGS; GIL held.
+    unsafe {
+        method(obj, |a| {
+            let _pin = a.pin();
+            copy_view(a.type_ptr(), a.view(), a.dtype())
+        })
+    }
+}
+
+const TOLIST_DOC: &CStr = c"tolist($self, /)
+--
+
+The elements as nested lists of Python bool/int/float/complex (a 0-d Array
+gives the scalar itself).";
+
+/// Nested lists of Python scalars for the elements under `data` with this shape/strides.
+unsafe fn to_list(dtype: DType, data: *const u8, shape: &[usize], strides: &[isize]) -> PyResult<Owned> {
+    // SAFETY (whole body): GIL held; `data` walks elements of a live Array.
+    unsafe {
+        let Some((&n, rest)) = shape.split_first() else {
+            return to_python(dtype, data);
+        };
+        let list = Owned::from_new(pyo3_ffi::PyList_New(n as isize))?;
+        for i in 0..n {
+            let item = to_list(dtype, data.wrapping_offset(i as isize * strides[0]), rest, &strides[1..])?;
+            // PyList_SET_ITEM steals the item's reference into the (empty) slot.
+            pyo3_ffi::PyList_SET_ITEM(list.as_ptr(), i as isize, item.into_raw());
+        }
+        Ok(list)
+    }
+}
+
+unsafe extern "C" fn tolist(obj: *mut PyObject, _unused: *mut PyObject) -> *mut PyObject {
+    // SAFETY: METH_NOARGS; GIL held.
+    unsafe { method(obj, |a| to_list(a.dtype(), a.data(), a.shape(), a.strides())) }
+}
+
+const RESHAPE_DOC: &CStr = c"reshape($self, *shape)
+--
+
+The same elements in C order under a new shape (ints or one tuple; one
+dimension may be -1). A view when the strides allow it, else a copy.";
+
+unsafe extern "C" fn reshape(obj: *mut PyObject, args: *mut PyObject) -> *mut PyObject {
+    // SAFETY: METH_VARARGS: `args` is a tuple (borrowed); GIL held.
+    unsafe {
+        method(obj, |a| {
+            let spec = if pyo3_ffi::PyTuple_GET_SIZE(args) == 1 { pyo3_ffi::PyTuple_GET_ITEM(args, 0) } else { args };
+            let shape = parse_reshape(spec, a.size())?;
+            let itemsize = a.dtype().itemsize();
+            if let Some(strides) = nocopy_strides(a.shape(), a.strides(), &shape, itemsize) {
+                // SAFETY: the same elements under another layout.
+                return new_view(a, a.data(), &shape, &strides);
+            }
+            let copied = {
+                let _pin = a.pin();
+                copy_view(a.type_ptr(), a.view(), a.dtype())?
+            };
+            let strides = view::c_strides(&shape, itemsize).expect("same byte size as the copy");
+            // Nobody else has seen `copied`, so its layout can change in place.
+            ArrayObject::from_ptr(copied.as_ptr()).set_layout(&shape, &strides)?;
+            Ok(copied)
+        })
+    }
+}
+
+const SUM_DOC: &CStr = c"sum($self, /, axis=None)
+--
+
+With axis=None: the sum of all elements as a Python scalar (exact int for
+bool and integer dtypes, never wrapping; float/complex in NumPy's pairwise
+order). With an int axis: an Array without that axis; integer and bool input
+sums in int64 (NumPy sums uint8 into uint64), floats keep their dtype.";
+
+/// A Python int from an `i128` (new reference).
+fn int_from_i128(v: i128) -> PyResult<Owned> {
+    if let Ok(small) = i64::try_from(v) {
+        // SAFETY: GIL held; new reference or NULL.
+        return unsafe { Owned::from_new(pyo3_ffi::PyLong_FromLongLong(small)) };
+    }
+    let digits = std::ffi::CString::new(v.to_string()).expect("digits contain no NUL");
+    // SAFETY: GIL held; a NUL-terminated decimal string; new reference.
+    unsafe { Owned::from_new(pyo3_ffi::PyLong_FromString(digits.as_ptr(), ptr::null_mut(), 10)) }
+}
+
+unsafe extern "C" fn sum(obj: *mut PyObject, args: *mut PyObject, kwargs: *mut PyObject) -> *mut PyObject {
+    // SAFETY: METH_VARARGS | METH_KEYWORDS; GIL held; arguments borrowed.
+    unsafe {
+        method(obj, |a| {
+            let [axis] = parse_objects(args, kwargs, c"|O:sum", [c"axis"])?;
+            // The GIL is released below while the kernel reads `a`'s layout.
+            let _pin = a.pin();
+            let src: ArrayView = a.view();
+            let nbytes = a.nbytes();
+            if axis.is_null() || axis == pyo3_ffi::Py_None() {
+                // SAFETY: `a` is alive for the call; the kernel only reads.
+                let total = allow_threads_above(nbytes, || sum_all(src));
+                return match total {
+                    Total::Int(v) => int_from_i128(v),
+                    Total::Float(x) => Owned::from_new(pyo3_ffi::PyFloat_FromDouble(x)),
+                    Total::Complex(c) => Owned::from_new(pyo3_ffi::PyComplex_FromDoubles(c.re, c.im)),
+                };
+            }
+            let k = pyo3_ffi::PyLong_AsLong(axis);
+            if k == -1 && !pyo3_ffi::PyErr_Occurred().is_null() {
+                return Err(PyErrSet::fetched());
+            }
+            let nd = a.ndim() as i64;
+            let k = k as i64;
+            if k < -nd || k >= nd {
+                return Err(raise(Exc::ValueError, &format!("axis {k} is out of bounds for array of dimension {nd}")));
+            }
+            let axis = if k < 0 { k + nd } else { k } as usize;
+            let out_shape: Vec<usize> = a.shape().iter().enumerate().filter(|&(d, _)| d != axis).map(|(_, &n)| n).collect();
+            // Every element of the result is written by sum_axis.
+            let out = new_array(a.type_ptr(), axis_sum_dtype(a.dtype()), &out_shape)?;
+            let dst = ArrayObject::from_ptr(out.as_ptr()).view_mut()?;
+            // SAFETY: `dst` is fresh memory; `a` stays alive for the call.
+            allow_threads_above(nbytes, || sum_axis(src, axis, dst));
+            Ok(out)
+        })
+    }
+}
+
+/// `static PyMethodDef Array_methods[]`.
+pub static mut METHODS: [PyMethodDef; 7] = [
+    PyMethodDef {
+        ml_name: c"astype".as_ptr(),
+        ml_meth: PyMethodDefPointer { PyCFunction: astype },
+        ml_flags: pyo3_ffi::METH_O,
+        ml_doc: ASTYPE_DOC.as_ptr(),
+    },
+    PyMethodDef {
+        ml_name: c"copy".as_ptr(),
+        ml_meth: PyMethodDefPointer { PyCFunction: copy },
+        ml_flags: pyo3_ffi::METH_NOARGS,
+        ml_doc: COPY_DOC.as_ptr(),
+    },
+    PyMethodDef {
+        ml_name: c"tolist".as_ptr(),
+        ml_meth: PyMethodDefPointer { PyCFunction: tolist },
+        ml_flags: pyo3_ffi::METH_NOARGS,
+        ml_doc: TOLIST_DOC.as_ptr(),
+    },
+    PyMethodDef {
+        ml_name: c"reshape".as_ptr(),
+        ml_meth: PyMethodDefPointer { PyCFunction: reshape },
+        ml_flags: pyo3_ffi::METH_VARARGS,
+        ml_doc: RESHAPE_DOC.as_ptr(),
+    },
+    PyMethodDef {
+        ml_name: c"sum".as_ptr(),
+        ml_meth: PyMethodDefPointer { PyCFunctionWithKeywords: sum },
+        ml_flags: pyo3_ffi::METH_VARARGS | pyo3_ffi::METH_KEYWORDS,
+        ml_doc: SUM_DOC.as_ptr(),
+    },
+    // METH_CLASS: called on the type (`Array.frombuffer(b)`), receiving the type as `self`.
+    PyMethodDef {
+        ml_name: c"frombuffer".as_ptr(),
+        ml_meth: PyMethodDefPointer { PyCFunction: frombuffer },
+        ml_flags: pyo3_ffi::METH_O | pyo3_ffi::METH_CLASS,
+        ml_doc: FROMBUFFER_DOC.as_ptr(),
+    },
+    PyMethodDef::zeroed(),
+];
+
+/// Above this many elements `repr` shows the first and last three of each long dimension.
+const REPR_THRESHOLD: usize = 1000;
+const EDGE: usize = 3;
+
+/// `repr()` of one element, as Python prints that scalar.
+unsafe fn element_repr(dtype: DType, p: *const u8) -> PyResult<String> {
+    // SAFETY: GIL held; `p` one element of a live Array; new references in Owned.
+    unsafe {
+        let value = to_python(dtype, p)?;
+        let text = Owned::from_new(pyo3_ffi::PyObject_Repr(value.as_ptr()))?;
+        let mut len = 0;
+        let utf8 = pyo3_ffi::PyUnicode_AsUTF8AndSize(text.as_ptr(), &mut len);
+        if utf8.is_null() {
+            return Err(PyErrSet::fetched());
+        }
+        Ok(String::from_utf8_lossy(std::slice::from_raw_parts(utf8 as *const u8, len as usize)).into_owned())
+    }
+}
+
+unsafe fn repr_into(out: &mut String, dtype: DType, data: *const u8, shape: &[usize], strides: &[isize], summarize: bool) -> PyResult<()> {
+    let Some((&n, rest)) = shape.split_first() else {
+        // SAFETY: one element of the Array (caller).
+        out.push_str(&unsafe { element_repr(dtype, data) }?);
+        return Ok(());
+    };
+    out.push('[');
+    let elide = summarize && n > 2 * EDGE;
+    for i in 0..n {
+        if elide && i == EDGE {
+            out.push_str("..., ");
+        }
+        if elide && (EDGE..n - EDGE).contains(&i) {
+            continue;
+        }
+        // SAFETY: index i < n of this dimension.
+        unsafe { repr_into(out, dtype, data.wrapping_offset(i as isize * strides[0]), rest, &strides[1..], summarize) }?;
+        if i + 1 < n {
+            out.push_str(", ");
+        }
+    }
+    out.push(']');
+    Ok(())
+}
+
+/// `tp_repr`: `Array([1.0, 2.0], dtype='float64')` — the constructor call that rebuilds the
+/// Array (`eval(repr(a))` works with `Array` in scope), like NumPy's `array([1., 2.])` but with
+/// Python's own scalar reprs and the dtype always shown. Above 1000 elements, NumPy-style
+/// summarising: `Array([0, 1, 2, ..., 9997, 9998, 9999], shape=(10000,), dtype='int64')`.
+pub unsafe extern "C" fn tp_repr(obj: *mut PyObject) -> *mut PyObject {
+    panic::guard(ptr::null_mut(), || {
+        // SAFETY: `obj` is an Array (slot); GIL held.
+        let a = unsafe { ArrayObject::from_ptr(obj) };
+        let summarize = a.size() > REPR_THRESHOLD;
+        let mut text = String::from("Array(");
+        // SAFETY: walks `a`'s own elements.
+        unsafe { repr_into(&mut text, a.dtype(), a.data(), a.shape(), a.strides(), summarize) }?;
+        if summarize {
+            text.push_str(&format!(", shape={}", shape_text(a.shape())));
+        }
+        text.push_str(&format!(", dtype='{}')", a.dtype().name()));
+        // SAFETY: GIL held; a UTF-8 buffer; new reference.
+        unsafe { Owned::from_new(pyo3_ffi::PyUnicode_FromStringAndSize(text.as_ptr().cast(), text.len() as isize)) }
+            .map(Owned::into_raw)
+    })
+}

@@ -1,0 +1,458 @@
+//! The Array object: one `PyObject` header over a raw strided buffer, and its lifecycle.
+//!
+//! In C this is the struct every slot casts `self` to:
+//!
+//! ```c
+//! typedef struct {
+//!     PyObject_HEAD                 /* ob_refcnt, ob_type: what makes it a Python object */
+//!     char *data;                   /* element [0, 0, ...] (may be inside someone else's memory) */
+//!     int dtype; Py_ssize_t ndim;
+//!     Py_ssize_t shape[32], strides[32];
+//!     PyObject *base;               /* the Array whose memory this views, or NULL */
+//!     void *allocation;             /* what to free(), or NULL when the memory is not ours */
+//!     Py_buffer *imported;          /* a held export of another object (frombuffer), or NULL */
+//!     int writable;
+//!     Py_ssize_t exports;           /* our buffer exports still outstanding */
+//! } ArrayObject;
+//! ```
+//!
+//! Exactly one of three things owns the memory: `allocation` (a fresh array), `imported` (a
+//! zero-copy view of another exporter, released in dealloc), or `base` (a view of another Array,
+//! which stays alive because we hold a strong reference to it). `shape` and `strides` are inline
+//! so the pointers handed out by the buffer export (`view->shape`) live exactly as long as the
+//! Array — the rule NumPy's buffer.c follows.
+//!
+//! The memory is allocated with an alignment of 64 bytes (a cache line; any SIMD load width), and
+//! fallibly: a failed allocation is `MemoryError`, never an abort.
+
+use std::cell::UnsafeCell;
+use std::ffi::c_void;
+use std::ptr;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use pyo3_ffi::{PyObject, PyTypeObject, Py_buffer};
+
+use crate::capi::error::{raise, Exc, PyErrSet, PyResult};
+use crate::capi::object::Owned;
+use crate::kernels::array::dtype::DType;
+use crate::kernels::array::view::{self, ArrayView, ArrayViewMut, MAX_NDIM};
+
+/// Alignment of every allocation an Array owns.
+pub const ALIGN: usize = 64;
+
+#[repr(C)]
+pub struct ArrayObject {
+    /// `PyObject_HEAD`: the reference count and `ob_type` (a strong reference to the type, since
+    /// the type is a heap type — see `dealloc`).
+    ob_base: PyObject,
+    data: *mut u8,
+    dtype: DType,
+    /// ndim, shape, strides. In a cell because `a.shape = ...` may change them in place (only
+    /// while nothing holds a pointer to them: see [`ArrayObject::pin`] and `set_layout`).
+    layout: UnsafeCell<Layout>,
+    /// Strong reference to the Array that owns the memory, or NULL.
+    base: *mut PyObject,
+    /// What `libc::free` must be given, or NULL.
+    allocation: *mut c_void,
+    /// A `Box<Py_buffer>` turned into a raw pointer (filled by `PyObject_GetBuffer`), or NULL.
+    imported: *mut Py_buffer,
+    writable: bool,
+    /// Outstanding buffer exports (`bf_getbuffer` minus `bf_releasebuffer`). Atomic so the count
+    /// stays right even on a free-threaded interpreter, where two threads may export at once.
+    pub(crate) exports: AtomicUsize,
+}
+
+/// The inline layout. `shape` is stored as `usize` and exported as `Py_ssize_t` (same size;
+/// every value is at most `isize::MAX`); only the first `ndim` entries are meaningful.
+struct Layout {
+    ndim: usize,
+    shape: [usize; MAX_NDIM],
+    /// Bytes between neighbours per dimension (negative and zero allowed).
+    strides: [isize; MAX_NDIM],
+}
+
+/// While alive, the Array's layout cannot change (it counts as an export). Hold one around any
+/// work that runs with the GIL released and reads the Array's shape/strides.
+pub struct Pin<'a>(&'a ArrayObject);
+
+impl Drop for Pin<'_> {
+    fn drop(&mut self) {
+        self.0.exports.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+/// Where a new Array's memory comes from.
+pub enum Memory {
+    /// A fresh allocation from [`allocate`], now owned by the Array.
+    Allocated { data: *mut u8, allocation: *mut c_void },
+    /// Memory inside the Array `owner` (a strong reference moves into the new Array's `base`).
+    ViewOf { data: *mut u8, owner: Owned },
+    /// Memory of another exporter, held through this filled buffer (released in dealloc).
+    Imported { data: *mut u8, buffer: Box<Py_buffer> },
+}
+
+impl ArrayObject {
+    /// `self` as the Array struct, if `obj` is an Array (of any rawcapi module instance).
+    ///
+    /// The test is "is its `tp_dealloc` ours": one function pointer comparison that needs neither
+    /// the module state nor the type object, and cannot be fooled by another type's layout.
+    ///
+    /// # Safety
+    /// `obj` is a valid object (borrowed) and the GIL is held. The reference is valid while
+    /// `obj` is alive.
+    pub unsafe fn downcast<'a>(obj: *mut PyObject) -> Option<&'a ArrayObject> {
+        // SAFETY: `obj` valid; Py_TYPE is a borrowed pointer to its (live) type; GetSlot reads it.
+        let dealloc_slot = unsafe { pyo3_ffi::PyType_GetSlot(pyo3_ffi::Py_TYPE(obj), pyo3_ffi::Py_tp_dealloc) };
+        if dealloc_slot == dealloc as *mut c_void {
+            // SAFETY: only objects allocated by `alloc_object` have our dealloc: an ArrayObject.
+            Some(unsafe { &*(obj as *const ArrayObject) })
+        } else {
+            None
+        }
+    }
+
+    /// # Safety
+    /// `obj` is an Array (for example `self` in one of the type's slots).
+    pub unsafe fn from_ptr<'a>(obj: *mut PyObject) -> &'a ArrayObject {
+        // SAFETY: the caller's promise.
+        unsafe { &*(obj as *const ArrayObject) }
+    }
+
+    pub fn as_ptr(&self) -> *mut PyObject {
+        self as *const ArrayObject as *mut PyObject
+    }
+
+    /// `Py_TYPE(self)`: the Array type (borrowed).
+    pub fn type_ptr(&self) -> *mut PyTypeObject {
+        self.ob_base.ob_type
+    }
+
+    pub fn dtype(&self) -> DType {
+        self.dtype
+    }
+
+    fn layout(&self) -> &Layout {
+        // SAFETY: the layout is only written by `set_layout`, which runs with no export or pin
+        // outstanding and no other Rust reference to it alive (it is called from the `shape`
+        // setter or on a fresh object, with the GIL held).
+        unsafe { &*self.layout.get() }
+    }
+
+    pub fn ndim(&self) -> usize {
+        self.layout().ndim
+    }
+
+    pub fn shape(&self) -> &[usize] {
+        let l = self.layout();
+        &l.shape[..l.ndim]
+    }
+
+    pub fn strides(&self) -> &[isize] {
+        let l = self.layout();
+        &l.strides[..l.ndim]
+    }
+
+    /// Keep the layout fixed while GIL-free work reads it (see [`Pin`]).
+    pub fn pin(&self) -> Pin<'_> {
+        self.exports.fetch_add(1, Ordering::AcqRel);
+        Pin(self)
+    }
+
+    pub fn data(&self) -> *mut u8 {
+        self.data
+    }
+
+    pub fn size(&self) -> usize {
+        self.shape().iter().product()
+    }
+
+    pub fn nbytes(&self) -> usize {
+        self.size() * self.dtype.itemsize()
+    }
+
+    pub fn is_writable(&self) -> bool {
+        self.writable
+    }
+
+    pub fn is_c_contiguous(&self) -> bool {
+        view::is_c_contiguous(self.shape(), self.strides(), self.dtype.itemsize())
+    }
+
+    /// Pointers to the inline shape/strides, for the buffer export (valid while `self` lives).
+    pub(crate) fn shape_ptr(&self) -> *mut isize {
+        self.layout().shape.as_ptr() as *mut isize
+    }
+
+    pub(crate) fn strides_ptr(&self) -> *mut isize {
+        self.layout().strides.as_ptr() as *mut isize
+    }
+
+    /// The memory as a kernel view. Valid while `self` is alive.
+    pub fn view(&self) -> ArrayView<'_> {
+        ArrayView { data: self.data, dtype: self.dtype, shape: self.shape(), strides: self.strides() }
+    }
+
+    /// The memory as a writable kernel view, or `ValueError: assignment destination is read-only`
+    /// (NumPy's message) for an Array made from a read-only exporter.
+    pub fn view_mut(&self) -> PyResult<ArrayViewMut<'_>> {
+        if !self.writable {
+            return Err(raise(Exc::ValueError, "assignment destination is read-only"));
+        }
+        Ok(ArrayViewMut { data: self.data, dtype: self.dtype, shape: self.shape(), strides: self.strides() })
+    }
+
+    /// The object that owns this Array's memory, for a view of it: `self` if it owns its memory
+    /// (allocation or imported buffer), else its own `base` — so chains of views all point at the
+    /// owner, as NumPy's `base` does.
+    pub fn memory_owner(&self) -> Owned {
+        let owner = if self.base.is_null() { self.as_ptr() } else { self.base };
+        // SAFETY: `owner` is alive (self, or held by self); Py_NewRef returns a new reference.
+        unsafe { Owned::from_new(pyo3_ffi::Py_NewRef(owner)).expect("Py_NewRef never fails") }
+    }
+
+    /// The `base` attribute: the Array viewed, or the exporter of an imported buffer, or None.
+    pub fn base_object(&self) -> *mut PyObject {
+        if !self.base.is_null() {
+            self.base
+        } else if !self.imported.is_null() {
+            // SAFETY: a filled buffer we hold; `obj` is its strong reference to the exporter (or
+            // NULL for exporters that set none).
+            unsafe { (*self.imported).obj }
+        } else {
+            ptr::null_mut()
+        }
+    }
+
+    /// Change the shape/strides in place (`a.shape = ...`). Refused while the buffer is exported
+    /// (consumers hold pointers to these very arrays) or pinned by GIL-free work.
+    ///
+    /// The caller must hold no reference obtained from `shape()`/`strides()`/`view()` of this
+    /// Array across the call.
+    pub(crate) fn set_layout(&self, shape: &[usize], strides: &[isize]) -> PyResult<()> {
+        let n = self.exports.load(Ordering::Acquire);
+        if n > 0 {
+            return Err(raise(
+                Exc::BufferError,
+                &format!("cannot reshape an Array in place while its buffer is exported or in use ({n} outstanding)"),
+            ));
+        }
+        assert!(shape.len() <= MAX_NDIM && shape.len() == strides.len());
+        let mut layout = Layout { ndim: shape.len(), shape: [0; MAX_NDIM], strides: [0; MAX_NDIM] };
+        layout.shape[..shape.len()].copy_from_slice(shape);
+        layout.strides[..strides.len()].copy_from_slice(strides);
+        // SAFETY: no export or pin is outstanding, so nothing outside Rust points into the
+        // layout, and the caller holds no Rust reference to it; the GIL serialises writers.
+        unsafe { *self.layout.get() = layout };
+        Ok(())
+    }
+}
+
+/// A NumPy-style `array is too big` for a shape whose byte size overflows `isize`.
+pub fn too_big() -> PyErrSet {
+    raise(Exc::ValueError, "array is too big; `arr.size * arr.dtype.itemsize` is larger than the maximum possible size.")
+}
+
+/// `shape` → a Python-style tuple text `(2, 3)` / `(5,)` / `()` for messages.
+pub fn shape_text(shape: &[usize]) -> String {
+    match shape {
+        [n] => format!("({n},)"),
+        _ => format!("({})", shape.iter().map(|n| n.to_string()).collect::<Vec<_>>().join(", ")),
+    }
+}
+
+/// Allocate `nbytes` bytes aligned to [`ALIGN`], zeroed or not; `MemoryError` (with NumPy's
+/// wording) on failure. Returns (aligned data pointer, pointer to pass to `libc::free`).
+///
+/// Zeroed memory comes from `calloc` (over-allocated by `ALIGN` and aligned up by hand): for a
+/// large block glibc maps fresh pages that the kernel already zeroed, so no memset runs and the
+/// first write touches each page once. `posix_memalign` + memset would touch every page twice.
+pub fn allocate(nbytes: usize, zeroed: bool, dtype: DType, shape: &[usize]) -> PyResult<(*mut u8, *mut c_void)> {
+    // One byte at least, so that the data pointer of an empty array is a real, unique address.
+    let n = nbytes.max(1);
+    let (data, allocation) = if zeroed {
+        // `n <= isize::MAX` (checked by the caller), so `n + ALIGN` cannot overflow usize.
+        // SAFETY: calloc with a valid size; NULL on failure, checked below.
+        let raw = unsafe { libc::calloc(n + ALIGN, 1) };
+        let pad = (ALIGN - raw as usize % ALIGN) % ALIGN;
+        (raw.cast::<u8>().wrapping_add(pad), raw)
+    } else {
+        let mut raw: *mut c_void = ptr::null_mut();
+        // SAFETY: ALIGN is a power of two multiple of sizeof(void*); `raw` receives the block.
+        let rc = unsafe { libc::posix_memalign(&mut raw, ALIGN, n) };
+        if rc != 0 {
+            raw = ptr::null_mut();
+        }
+        (raw.cast::<u8>(), raw)
+    };
+    if allocation.is_null() {
+        return Err(raise(
+            Exc::MemoryError,
+            &format!(
+                "Unable to allocate {} for an array with shape {} and data type {}",
+                human_bytes(nbytes),
+                shape_text(shape),
+                dtype.name()
+            ),
+        ));
+    }
+    Ok((data, allocation))
+}
+
+/// NumPy's `_ArrayMemoryError` size text: `8.00 EiB`.
+fn human_bytes(n: usize) -> String {
+    let units = ["bytes", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"];
+    let mut value = n as f64;
+    let mut unit = 0;
+    while value >= 1024.0 && unit + 1 < units.len() {
+        value /= 1024.0;
+        unit += 1;
+    }
+    if unit == 0 {
+        format!("{n} bytes")
+    } else {
+        format!("{value:.2} {}", units[unit])
+    }
+}
+
+/// `ty->tp_alloc(ty, 0)` and fill every field. The single place an ArrayObject comes to life.
+///
+/// On failure everything `memory` owns is released (its drop, or an explicit free).
+///
+/// # Safety
+/// `ty` is the Array type (borrowed); GIL held; `data`, `shape`, `strides`, `dtype` describe
+/// memory that `memory` keeps valid; `shape.len() == strides.len() <= MAX_NDIM`.
+pub unsafe fn alloc_object(
+    ty: *mut PyTypeObject,
+    dtype: DType,
+    shape: &[usize],
+    strides: &[isize],
+    memory: Memory,
+    writable: bool,
+) -> PyResult<Owned> {
+    assert!(shape.len() <= MAX_NDIM && shape.len() == strides.len(), "bad ndim {}", shape.len());
+    // SAFETY: `ty` is a valid type; its tp_alloc slot is PyType_GenericAlloc (inherited from
+    // `object`), which returns a NEW reference to a zeroed object of tp_basicsize bytes with
+    // ob_refcnt = 1 and ob_type = ty — and, ty being a heap type, Py_INCREF(ty): every instance
+    // holds a reference to its heap type, which `dealloc` gives back.
+    let obj = unsafe {
+        let alloc: pyo3_ffi::allocfunc = std::mem::transmute(pyo3_ffi::PyType_GetSlot(ty, pyo3_ffi::Py_tp_alloc));
+        alloc(ty, 0)
+    };
+    if obj.is_null() {
+        // Give back what `memory` owns: free a fresh allocation, release an imported buffer; a
+        // `ViewOf` owner reference is an `Owned` and drops by itself.
+        match memory {
+            // SAFETY: the allocation is ours and nothing points into it yet.
+            Memory::Allocated { allocation, .. } => unsafe { libc::free(allocation) },
+            Memory::ViewOf { .. } => {}
+            Memory::Imported { buffer, .. } => release_imported(Box::into_raw(buffer)),
+        }
+        return Err(PyErrSet::fetched());
+    }
+    let (data, base, allocation, imported) = match memory {
+        Memory::Allocated { data, allocation } => (data, ptr::null_mut(), allocation, ptr::null_mut()),
+        Memory::ViewOf { data, owner } => (data, owner.into_raw(), ptr::null_mut(), ptr::null_mut()),
+        Memory::Imported { data, buffer } => (data, ptr::null_mut(), ptr::null_mut(), Box::into_raw(buffer)),
+    };
+    let mut layout = Layout { ndim: shape.len(), shape: [0; MAX_NDIM], strides: [0; MAX_NDIM] };
+    layout.shape[..shape.len()].copy_from_slice(shape);
+    layout.strides[..strides.len()].copy_from_slice(strides);
+    let this = obj as *mut ArrayObject;
+    // SAFETY: `obj` is a fresh object of tp_basicsize = size_of::<ArrayObject>() bytes; we write
+    // every field after the header without reading the (zeroed) previous values.
+    unsafe {
+        ptr::addr_of_mut!((*this).data).write(data);
+        ptr::addr_of_mut!((*this).dtype).write(dtype);
+        ptr::addr_of_mut!((*this).layout).write(UnsafeCell::new(layout));
+        ptr::addr_of_mut!((*this).base).write(base);
+        ptr::addr_of_mut!((*this).allocation).write(allocation);
+        ptr::addr_of_mut!((*this).imported).write(imported);
+        ptr::addr_of_mut!((*this).writable).write(writable);
+        ptr::addr_of_mut!((*this).exports).write(AtomicUsize::new(0));
+        Owned::from_new(obj)
+    }
+}
+
+/// `PyBuffer_Release` and free the box of an imported buffer.
+fn release_imported(buffer: *mut Py_buffer) {
+    // SAFETY: `buffer` came from Box::into_raw of a buffer filled by PyObject_GetBuffer and is
+    // released exactly once; GIL held (all callers are slots or constructors).
+    unsafe {
+        pyo3_ffi::PyBuffer_Release(buffer);
+        drop(Box::from_raw(buffer));
+    }
+}
+
+/// A new C-contiguous Array of `shape` whose contents are **uninitialised** — for results that a
+/// kernel fills completely (and, for large ones, first-touches in parallel).
+///
+/// # Safety
+/// `ty` is the Array type (borrowed), GIL held, and the caller writes every element before the
+/// Array is read or reachable from Python code.
+pub unsafe fn new_array(ty: *mut PyTypeObject, dtype: DType, shape: &[usize]) -> PyResult<Owned> {
+    // SAFETY: forwarded.
+    unsafe { new_contiguous(ty, dtype, shape, false) }
+}
+
+/// A new C-contiguous Array of `shape` filled with zeros (`rawcapi.zeros`).
+///
+/// # Safety
+/// `ty` is the Array type (borrowed) and the GIL is held.
+pub unsafe fn zeros(ty: *mut PyTypeObject, dtype: DType, shape: &[usize]) -> PyResult<Owned> {
+    // SAFETY: forwarded; zeroed memory is a valid value of every dtype.
+    unsafe { new_contiguous(ty, dtype, shape, true) }
+}
+
+unsafe fn new_contiguous(ty: *mut PyTypeObject, dtype: DType, shape: &[usize], zeroed: bool) -> PyResult<Owned> {
+    if shape.len() > MAX_NDIM {
+        return Err(raise(
+            Exc::ValueError,
+            &format!("maximum supported dimension for an Array is {MAX_NDIM}, found {}", shape.len()),
+        ));
+    }
+    let nbytes = view::nbytes(shape, dtype.itemsize()).ok_or_else(too_big)?;
+    let strides = view::c_strides(shape, dtype.itemsize()).ok_or_else(too_big)?;
+    let (data, allocation) = allocate(nbytes, zeroed, dtype, shape)?;
+    // SAFETY: fresh memory of `nbytes` bytes described by the C strides; GIL held.
+    unsafe { alloc_object(ty, dtype, shape, &strides, Memory::Allocated { data, allocation }, true) }
+}
+
+/// A view of `owner`'s memory with its own layout (slices, `.T`, reshape). `base` becomes the
+/// memory's owner, so the memory outlives the view.
+///
+/// # Safety
+/// `data`/`shape`/`strides` address only memory inside `owner`'s; GIL held.
+pub unsafe fn new_view(owner: &ArrayObject, data: *mut u8, shape: &[usize], strides: &[isize]) -> PyResult<Owned> {
+    let memory = Memory::ViewOf { data, owner: owner.memory_owner() };
+    // SAFETY: forwarded; the owner reference moves into `base` and keeps the memory alive.
+    unsafe { alloc_object(owner.type_ptr(), owner.dtype, shape, strides, memory, owner.writable) }
+}
+
+/// `tp_dealloc`: the reference count reached zero. Release what the object owns, free the
+/// object with the type's `tp_free`, and then drop the reference every instance of a heap type
+/// holds on its type (taken by `tp_alloc`). Without that last `Py_DECREF` the type object could
+/// never be freed (a leak per module instance); doing it *before* `tp_free` could free the type
+/// while its `tp_free` is still needed.
+pub unsafe extern "C" fn dealloc(obj: *mut PyObject) {
+    // No panic::guard: nothing below can panic, and dealloc cannot report an error anyway.
+    let this = obj as *mut ArrayObject;
+    // SAFETY: `obj` is an Array whose refcount is zero; we are its only user. Every export holds
+    // a reference (view->obj), so no export can be outstanding now.
+    unsafe {
+        let ty = pyo3_ffi::Py_TYPE(obj);
+        let allocation = (*this).allocation;
+        if !allocation.is_null() {
+            libc::free(allocation);
+        }
+        let imported = (*this).imported;
+        if !imported.is_null() {
+            release_imported(imported);
+        }
+        // Py_CLEAR(self->base): a strong reference to the owner of the memory.
+        let base = std::mem::replace(&mut (*this).base, ptr::null_mut());
+        pyo3_ffi::Py_XDECREF(base);
+        let free: pyo3_ffi::freefunc = std::mem::transmute(pyo3_ffi::PyType_GetSlot(ty, pyo3_ffi::Py_tp_free));
+        free(obj.cast());
+        pyo3_ffi::Py_DECREF(ty.cast());
+    }
+}

@@ -1,0 +1,239 @@
+//! One element ↔ one Python object, and the `dtype=` argument.
+//!
+//! Reading gives Python's own scalar types (`bool`, `int`, `float`, `complex`), as `a[i]` and
+//! `.tolist()` do. Writing follows NumPy 2's rules for Python scalars (`a[i] = x`,
+//! `Array([...], dtype=...)`): into an integer dtype `x` goes through `int(x)` and must fit
+//! ("Python integer 300 out of bounds for uint8"), into a float dtype through `float(x)`, into
+//! complex through `complex(x)`, into bool through truth value.
+
+use pyo3_ffi::PyObject;
+
+use crate::capi::error::{raise, Exc, PyErrSet, PyResult};
+use crate::capi::object::{type_name, Owned};
+use crate::kernels::array::copy::{Bool8, Elem, C128};
+use crate::kernels::array::dtype::{DType, PyScalarKind};
+
+/// The element at `p` as a new Python object.
+///
+/// # Safety
+/// `p` addresses one readable element of `dtype`; GIL held.
+pub unsafe fn to_python(dtype: DType, p: *const u8) -> PyResult<Owned> {
+    // SAFETY: each constructor returns a new reference or NULL with an exception set; the loads
+    // read one element (caller).
+    unsafe {
+        let obj = match dtype {
+            DType::Bool => pyo3_ffi::PyBool_FromLong((Bool8::load(p).0 != 0) as _),
+            DType::UInt8 => pyo3_ffi::PyLong_FromLongLong(u8::load(p) as i64),
+            DType::Int32 => pyo3_ffi::PyLong_FromLongLong(i32::load(p) as i64),
+            DType::Int64 => pyo3_ffi::PyLong_FromLongLong(i64::load(p)),
+            DType::Float32 => pyo3_ffi::PyFloat_FromDouble(f32::load(p) as f64),
+            DType::Float64 => pyo3_ffi::PyFloat_FromDouble(f64::load(p)),
+            DType::Complex128 => {
+                let c = C128::load(p);
+                pyo3_ffi::PyComplex_FromDoubles(c.re, c.im)
+            }
+        };
+        Owned::from_new(obj)
+    }
+}
+
+/// `str(obj)` as a Rust string, for messages (falls back to the type name).
+unsafe fn display(obj: *mut PyObject) -> String {
+    // SAFETY: GIL held; PyObject_Str returns a new reference or NULL (error cleared below).
+    unsafe {
+        let Ok(s) = Owned::from_new(pyo3_ffi::PyObject_Str(obj)) else {
+            pyo3_ffi::PyErr_Clear();
+            return format!("<{}>", type_name(obj));
+        };
+        let mut len = 0;
+        let utf8 = pyo3_ffi::PyUnicode_AsUTF8AndSize(s.as_ptr(), &mut len);
+        if utf8.is_null() {
+            pyo3_ffi::PyErr_Clear();
+            return format!("<{}>", type_name(obj));
+        }
+        String::from_utf8_lossy(std::slice::from_raw_parts(utf8 as *const u8, len as usize)).into_owned()
+    }
+}
+
+/// Is `obj` a str/bytes/bytearray (numbers-only contexts refuse these)?
+unsafe fn is_text(obj: *mut PyObject) -> bool {
+    // SAFETY: type checks on a valid object.
+    unsafe {
+        pyo3_ffi::PyUnicode_Check(obj) != 0 || pyo3_ffi::PyBytes_Check(obj) != 0 || pyo3_ffi::PyByteArray_Check(obj) != 0
+    }
+}
+
+/// Write the Python number `obj` into the element at `p` as `dtype` (NumPy 2's rules, above).
+///
+/// # Safety
+/// `p` addresses one writable element of `dtype`; `obj` is valid (borrowed); GIL held.
+pub unsafe fn store_python(obj: *mut PyObject, dtype: DType, p: *mut u8) -> PyResult<()> {
+    // SAFETY (whole body): GIL held; every call borrows `obj`; new references are wrapped in Owned.
+    unsafe {
+        if is_text(obj) {
+            return Err(raise(
+                Exc::TypeError,
+                &format!("an Array element must be a number, not '{}'", type_name(obj)),
+            ));
+        }
+        match dtype {
+            DType::Bool => {
+                let truth = pyo3_ffi::PyObject_IsTrue(obj);
+                if truth < 0 {
+                    return Err(PyErrSet::fetched());
+                }
+                Bool8(truth as u8).store(p);
+            }
+            DType::UInt8 | DType::Int32 | DType::Int64 => {
+                // int(x): TypeError for complex, ValueError for NaN, OverflowError for inf.
+                let as_int = Owned::from_new(pyo3_ffi::PyNumber_Long(obj))?;
+                let mut overflow = 0;
+                let v = pyo3_ffi::PyLong_AsLongLongAndOverflow(as_int.as_ptr(), &mut overflow);
+                if v == -1 && overflow == 0 && !pyo3_ffi::PyErr_Occurred().is_null() {
+                    return Err(PyErrSet::fetched());
+                }
+                let (lo, hi) = match dtype {
+                    DType::UInt8 => (0, u8::MAX as i64),
+                    DType::Int32 => (i32::MIN as i64, i32::MAX as i64),
+                    _ => (i64::MIN, i64::MAX),
+                };
+                if overflow != 0 || v < lo || v > hi {
+                    let text = display(as_int.as_ptr());
+                    return Err(raise(Exc::OverflowError, &format!("Python integer {text} out of bounds for {}", dtype.name())));
+                }
+                match dtype {
+                    DType::UInt8 => (v as u8).store(p),
+                    DType::Int32 => (v as i32).store(p),
+                    _ => v.store(p),
+                }
+            }
+            DType::Float32 | DType::Float64 => {
+                // float(x): TypeError "float() argument must be a string or a real number, not
+                // 'complex'" — NumPy's message too.
+                let as_float = Owned::from_new(pyo3_ffi::PyNumber_Float(obj))?;
+                let x = pyo3_ffi::PyFloat_AsDouble(as_float.as_ptr());
+                if dtype == DType::Float32 {
+                    (x as f32).store(p)
+                } else {
+                    x.store(p)
+                }
+            }
+            DType::Complex128 => {
+                let c = pyo3_ffi::PyComplex_AsCComplex(obj);
+                if c.real == -1.0 && !pyo3_ffi::PyErr_Occurred().is_null() {
+                    return Err(PyErrSet::fetched());
+                }
+                C128 { re: c.real, im: c.imag }.store(p);
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The kind of a Python scalar, for dtype inference: bool, int, float or complex. `None` for
+/// anything that is not a number.
+///
+/// # Safety
+/// `obj` valid (borrowed); GIL held.
+pub unsafe fn scalar_kind(obj: *mut PyObject) -> Option<PyScalarKind> {
+    // SAFETY: type checks on a valid object.
+    unsafe {
+        if pyo3_ffi::PyBool_Check(obj) != 0 {
+            Some(PyScalarKind::Bool)
+        } else if pyo3_ffi::PyLong_Check(obj) != 0 {
+            Some(PyScalarKind::Int)
+        } else if pyo3_ffi::PyFloat_Check(obj) != 0 {
+            Some(PyScalarKind::Float)
+        } else if pyo3_ffi::PyComplex_Check(obj) != 0 {
+            Some(PyScalarKind::Complex)
+        } else if is_text(obj) {
+            None
+        } else if pyo3_ffi::PyIndex_Check(obj) != 0 {
+            // numpy.int64 and friends: integers by __index__.
+            Some(PyScalarKind::Int)
+        } else {
+            // numpy.float32 and other objects convertible by float().
+            let f = pyo3_ffi::PyNumber_Float(obj);
+            if f.is_null() {
+                pyo3_ffi::PyErr_Clear();
+                None
+            } else {
+                pyo3_ffi::Py_DECREF(f);
+                Some(PyScalarKind::Float)
+            }
+        }
+    }
+}
+
+/// The default dtype NumPy infers for a Python scalar of `kind`.
+pub fn default_dtype(kind: PyScalarKind) -> DType {
+    match kind {
+        PyScalarKind::Bool => DType::Bool,
+        PyScalarKind::Int => DType::Int64,
+        PyScalarKind::Float => DType::Float64,
+        PyScalarKind::Complex => DType::Complex128,
+    }
+}
+
+fn utf8_of(obj: *mut PyObject) -> Option<String> {
+    let mut len = 0;
+    // SAFETY: GIL held; `obj` is a str (checked by callers); the UTF-8 buffer is cached in it.
+    let utf8 = unsafe { pyo3_ffi::PyUnicode_AsUTF8AndSize(obj, &mut len) };
+    if utf8.is_null() {
+        // SAFETY: clear the encoding error; the caller reports its own.
+        unsafe { pyo3_ffi::PyErr_Clear() };
+        return None;
+    }
+    // SAFETY: `len` bytes of UTF-8 owned by `obj`.
+    Some(String::from_utf8_lossy(unsafe { std::slice::from_raw_parts(utf8 as *const u8, len as usize) }).into_owned())
+}
+
+/// Parse a `dtype=` argument: `None` (→ `None`), a name (`'float64'`), Python's `bool`, `int`,
+/// `float`, `complex` (NumPy's defaults for them), or any object whose `name` or `__name__`
+/// attribute is a supported name (`numpy.dtype('int32')`, `numpy.float32`).
+///
+/// # Safety
+/// `obj` is NULL or valid (borrowed); GIL held.
+pub unsafe fn parse_dtype(obj: *mut PyObject) -> PyResult<Option<DType>> {
+    // SAFETY (whole body): GIL held; borrowed `obj`; new references wrapped in Owned.
+    unsafe {
+        if obj.is_null() || obj == pyo3_ffi::Py_None() {
+            return Ok(None);
+        }
+        let builtin = [
+            (&raw mut pyo3_ffi::PyBool_Type, DType::Bool),
+            (&raw mut pyo3_ffi::PyLong_Type, DType::Int64),
+            (&raw mut pyo3_ffi::PyFloat_Type, DType::Float64),
+            (&raw mut pyo3_ffi::PyComplex_Type, DType::Complex128),
+        ];
+        for (ty, d) in builtin {
+            if obj == ty.cast() {
+                return Ok(Some(d));
+            }
+        }
+        let name = if pyo3_ffi::PyUnicode_Check(obj) != 0 {
+            utf8_of(obj)
+        } else {
+            let mut found = None;
+            for attr in [c"name", c"__name__"] {
+                let value = pyo3_ffi::PyObject_GetAttrString(obj, attr.as_ptr());
+                if value.is_null() {
+                    pyo3_ffi::PyErr_Clear();
+                    continue;
+                }
+                let value = Owned::from_new(value)?;
+                if pyo3_ffi::PyUnicode_Check(value.as_ptr()) != 0 {
+                    found = utf8_of(value.as_ptr());
+                    break;
+                }
+            }
+            found
+        };
+        if let Some(d) = name.as_deref().and_then(DType::from_name) {
+            return Ok(Some(d));
+        }
+        let shown = name.unwrap_or_else(|| display(obj));
+        let names: Vec<&str> = DType::ALL.iter().map(|d| d.name()).collect();
+        Err(raise(Exc::TypeError, &format!("data type '{shown}' not understood (supported: {})", names.join(", "))))
+    }
+}

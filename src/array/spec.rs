@@ -1,0 +1,134 @@
+//! The Array type's slot table and `PyType_Spec`, and the function that builds the type.
+//!
+//! A heap type is described to CPython as data — a name, the instance size, flags, and a table
+//! of (slot id, function pointer) pairs — and built at run time by `PyType_FromModuleAndSpec`:
+//!
+//! ```c
+//! static PyType_Slot Array_slots[] = {
+//!     {Py_tp_dealloc, Array_dealloc},
+//!     {Py_tp_new, Array_new},
+//!     ...
+//!     {0, NULL},
+//! };
+//! static PyType_Spec Array_spec = {
+//!     .name = "rawcapi.Array", .basicsize = sizeof(ArrayObject),
+//!     .flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_IMMUTABLETYPE, .slots = Array_slots,
+//! };
+//! /* in the module's exec slot: */
+//! state->array_type = PyType_FromModuleAndSpec(module, &Array_spec, NULL);   /* new reference */
+//! ```
+//!
+//! Unlike a static `PyTypeObject`, the spec is only read: every module instance (one per
+//! interpreter) gets its own type object, which is what per-interpreter module state needs, and
+//! the spec uses only stable-ABI fields.
+//!
+//! Other helpers add their slots to [`SLOTS`] (the number protocol's `Py_nb_*`,
+//! `Py_tp_richcompare`, `Py_nb_matrix_multiply`); the table has one line per slot.
+
+use std::ffi::{c_int, c_uint, c_void};
+
+use pyo3_ffi::{PyObject, PyType_Slot, PyType_Spec};
+
+use super::{buffer, construct, getset, index, methods, object};
+use crate::capi::error::{PyErrSet, PyResult};
+use crate::capi::object::Owned;
+
+const DOC: &std::ffi::CStr = c"Array(obj, dtype=None)
+--
+
+A strided n-dimensional array of bool, uint8, int32, int64, float32, float64
+or complex128 elements.
+
+obj is any buffer-protocol object (copied, any layout), a nested sequence of
+numbers, or a number. dtype names one of the types above; by default it is
+taken from the buffer's format or inferred from the numbers as NumPy does.
+Array.frombuffer(obj) views an exporter's memory without copying.";
+
+macro_rules! slot {
+    ($id:expr, $f:expr) => {
+        PyType_Slot { slot: $id, pfunc: $f as *mut c_void }
+    };
+}
+
+/// `static PyType_Slot Array_slots[]`. A `static mut` only because CPython's signature takes a
+/// `*mut`; it is never written (CPython copies what it needs into the new type object).
+static mut SLOTS: [PyType_Slot; 21] = [
+    // Frees what the object owns, then the object, then its reference to the type.
+    slot!(pyo3_ffi::Py_tp_dealloc, object::dealloc),
+    // `Array(obj, dtype=None)`. Without it the type could not be called.
+    slot!(pyo3_ffi::Py_tp_new, construct::tp_new),
+    // The class docstring (copied by CPython), with its text signature for `inspect`.
+    slot!(pyo3_ffi::Py_tp_doc, DOC.as_ptr()),
+    // `repr(a)`: `Array([1.0, 2.0], dtype='float64')`. `str()` falls back to it.
+    slot!(pyo3_ffi::Py_tp_repr, methods::tp_repr),
+    // shape, strides, ndim, size, itemsize, nbytes, dtype, base, T: computed on access.
+    slot!(pyo3_ffi::Py_tp_getset, (&raw mut getset::GETSET).cast::<c_void>()),
+    // astype, copy, tolist, reshape, sum, frombuffer.
+    slot!(pyo3_ffi::Py_tp_methods, (&raw mut methods::METHODS).cast::<c_void>()),
+    // `len(a)`: the first dimension. The mapping slot (not sq_length) so that `len` and `a[k]`
+    // go through one protocol.
+    slot!(pyo3_ffi::Py_mp_length, index::mp_length),
+    // `a[key]`: ints, slices, `...`, None, and tuples of them.
+    slot!(pyo3_ffi::Py_mp_subscript, index::mp_subscript),
+    // `a[key] = value`.
+    slot!(pyo3_ffi::Py_mp_ass_subscript, index::mp_ass_subscript),
+    // `a[i]` through the sequence protocol: what makes `iter(a)`, `list(a)` and unpacking work
+    // (CPython's fallback iterator calls sq_item with 0, 1, 2... until IndexError).
+    slot!(pyo3_ffi::Py_sq_item, index::sq_item),
+    // The buffer protocol, exporter side: memoryview(a), numpy.asarray(a), bytes(a).
+    slot!(pyo3_ffi::Py_bf_getbuffer, buffer::getbuffer),
+    slot!(pyo3_ffi::Py_bf_releasebuffer, buffer::releasebuffer),
+    // Reserved for the number protocol and comparisons (src/array/number.rs, another helper):
+    // Py_nb_add, Py_nb_subtract, Py_nb_multiply, Py_nb_true_divide, Py_nb_inplace_*,
+    // Py_nb_negative, Py_nb_absolute, Py_tp_richcompare, Py_nb_matrix_multiply. Replace a
+    // placeholder below with each slot; the array length is the count of real entries + 1.
+    PyType_Slot { slot: 0, pfunc: std::ptr::null_mut() },
+    PyType_Slot { slot: 0, pfunc: std::ptr::null_mut() },
+    PyType_Slot { slot: 0, pfunc: std::ptr::null_mut() },
+    PyType_Slot { slot: 0, pfunc: std::ptr::null_mut() },
+    PyType_Slot { slot: 0, pfunc: std::ptr::null_mut() },
+    PyType_Slot { slot: 0, pfunc: std::ptr::null_mut() },
+    PyType_Slot { slot: 0, pfunc: std::ptr::null_mut() },
+    PyType_Slot { slot: 0, pfunc: std::ptr::null_mut() },
+    // The sentinel: CPython stops at the first {0, NULL} (so the placeholders above are inert).
+    PyType_Slot { slot: 0, pfunc: std::ptr::null_mut() },
+];
+
+/// `static PyType_Spec Array_spec`.
+///
+/// Flags: `Py_TPFLAGS_DEFAULT`; `Py_TPFLAGS_IMMUTABLETYPE` (3.10+) so `rawcapi.Array.x = 1`
+/// is refused, as for built-in types — the type is shared by every Array of the module and
+/// must not be monkey-patched. Not `Py_TPFLAGS_BASETYPE`: no subclasses, so `Py_TYPE(self)` is
+/// always this type and its layout is known. Not `Py_TPFLAGS_HAVE_GC`: an Array references only
+/// its `base` (an Array or an exporter it views), which was created before it and never refers
+/// back to it, so Arrays cannot form reference cycles and need no traverse/clear (NumPy's
+/// ndarray is not GC-tracked either).
+static mut SPEC: PyType_Spec = PyType_Spec {
+    name: c"rawcapi.Array".as_ptr(),
+    basicsize: std::mem::size_of::<object::ArrayObject>() as c_int,
+    itemsize: 0,
+    flags: (pyo3_ffi::Py_TPFLAGS_DEFAULT | IMMUTABLE) as c_uint,
+    slots: (&raw mut SLOTS).cast(),
+};
+
+#[cfg(Py_3_10)]
+const IMMUTABLE: std::ffi::c_ulong = pyo3_ffi::Py_TPFLAGS_IMMUTABLETYPE;
+#[cfg(not(Py_3_10))]
+const IMMUTABLE: std::ffi::c_ulong = 0;
+
+/// Build the Array type for `module`: `PyType_FromModuleAndSpec` (new reference). The type keeps
+/// a strong reference to the module (that is what `PyType_GetModule` returns), and the module
+/// state keeps one to the type — a cycle the collector breaks through the module's m_traverse/
+/// m_clear and the type's own GC support.
+///
+/// # Safety
+/// `module` is the rawcapi module being executed (borrowed); GIL held.
+pub unsafe fn create_type(module: *mut PyObject) -> PyResult<Owned> {
+    // SAFETY: SPEC and SLOTS are valid for the call and never written; `module` is a module.
+    let ty = unsafe { pyo3_ffi::PyType_FromModuleAndSpec(module, &raw mut SPEC, std::ptr::null_mut()) };
+    if ty.is_null() {
+        return Err(PyErrSet::fetched());
+    }
+    // SAFETY: a new reference returned by the call above.
+    unsafe { Owned::from_new(ty) }
+}

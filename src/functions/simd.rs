@@ -1,0 +1,76 @@
+//! Private functions that show and force the kernels' instruction-set path, for the tests (run
+//! every path the CPU supports against the same oracles) and for measurements. The public way
+//! to force a path is the `RAWCAPI_SIMD` environment variable, read once at import.
+
+use std::ffi::c_char;
+
+use pyo3_ffi::PyObject;
+
+use crate::capi::error::{raise, Exc, PyErrSet};
+use crate::capi::object::{str_from, type_name, Owned};
+use crate::capi::panic;
+use crate::kernels::simd;
+
+pub const PATHS_DOC: &std::ffi::CStr = c"_simd_paths($module, /)
+--
+
+The SIMD paths this CPU supports, widest first, e.g. ('avx512', 'avx2', 'scalar').
+Test-only.";
+
+/// `METH_NOARGS`.
+pub unsafe extern "C" fn simd_paths(_module: *mut PyObject, _unused: *mut PyObject) -> *mut PyObject {
+    panic::guard(std::ptr::null_mut(), || {
+        let paths = simd::supported();
+        // SAFETY: GIL held; PyTuple_New returns a new reference (or NULL with MemoryError).
+        let tuple = unsafe { Owned::from_new(pyo3_ffi::PyTuple_New(paths.len() as pyo3_ffi::Py_ssize_t)) }?;
+        for (i, path) in paths.iter().enumerate() {
+            let name = str_from(path.name())?;
+            // SAFETY: `tuple` is a new tuple with `paths.len()` empty slots; PyTuple_SetItem
+            // STEALS the reference to `name` (even when it fails), hence `into_raw`.
+            if unsafe { pyo3_ffi::PyTuple_SetItem(tuple.as_ptr(), i as pyo3_ffi::Py_ssize_t, name.into_raw()) } < 0 {
+                return Err(PyErrSet::fetched());
+            }
+        }
+        Ok(tuple.into_raw())
+    })
+}
+
+pub const PATH_DOC: &std::ffi::CStr = c"_simd_path($module, /)
+--
+
+The SIMD path the kernels use now: 'avx512', 'avx2' or 'scalar'. Test-only.";
+
+/// `METH_NOARGS`.
+pub unsafe extern "C" fn simd_path(_module: *mut PyObject, _unused: *mut PyObject) -> *mut PyObject {
+    panic::guard(std::ptr::null_mut(), || Ok(str_from(simd::current().name())?.into_raw()))
+}
+
+pub const SET_PATH_DOC: &std::ffi::CStr = c"_set_simd_path($module, name, /)
+--
+
+Use the SIMD path `name` from now on (process-wide) and return the previous
+one. ValueError if the name is unknown or this CPU lacks the instructions.
+Test-only: the supported way to choose is RAWCAPI_SIMD at import.";
+
+/// `METH_O`: `name` is a borrowed reference.
+pub unsafe extern "C" fn set_simd_path(_module: *mut PyObject, name: *mut PyObject) -> *mut PyObject {
+    panic::guard(std::ptr::null_mut(), || {
+        // SAFETY: `name` valid (borrowed), GIL held.
+        if unsafe { pyo3_ffi::PyUnicode_Check(name) } == 0 {
+            let type_name = unsafe { type_name(name) };
+            return Err(raise(Exc::TypeError, &format!("_set_simd_path() argument must be str, not '{type_name}'")));
+        }
+        let mut size: pyo3_ffi::Py_ssize_t = 0;
+        // SAFETY: a str, GIL held; returns a pointer into `name`'s cached UTF-8 (borrowed, alive
+        // as long as `name`) or NULL with UnicodeEncodeError set (lone surrogates).
+        let utf8: *const c_char = unsafe { pyo3_ffi::PyUnicode_AsUTF8AndSize(name, &mut size) };
+        if utf8.is_null() {
+            return Err(PyErrSet::fetched());
+        }
+        // SAFETY: `utf8` points at `size` bytes of valid UTF-8.
+        let text = unsafe { std::str::from_utf8_unchecked(std::slice::from_raw_parts(utf8.cast::<u8>(), size as usize)) };
+        let path = simd::resolve(text).map_err(|e| raise(Exc::ValueError, &e.0))?;
+        let previous = simd::force(path).map_err(|e| raise(Exc::ValueError, &e.0))?;
+        Ok(str_from(previous.name())?.into_raw())
+    })
+}

@@ -1,0 +1,94 @@
+//! `arange`'s fill: NumPy's `@NAME@_fill` (numpy/_core/src/multiarray/arraytypes.c.src).
+//!
+//! NumPy sets the first two elements from the Python numbers `start` and `start + step`
+//! (converted to the dtype), then fills the rest from *those two stored values*:
+//! `delta = a[1] - a[0]` and `a[i] = a[0] + i * delta`, computed in the dtype itself (float32
+//! arithmetic for float32, wrapping integer arithmetic for integers). Doing the same gives the
+//! same bits, including `arange(0.5, 5, 0.5, dtype=int64)`'s zeros (delta is 0 after casting).
+
+use super::copy::{Elem, C128};
+use super::dtype::DType;
+
+/// Fill `a[2..len]` of the contiguous 1-d array at `data` from `a[0]` and `a[1]`.
+///
+/// Bool has no fill (NumPy refuses lengths above 2); the caller checks that.
+///
+/// # Safety
+/// `data` is writable for `len` elements of `dtype`, and `a[0]`, `a[1]` are set when `len > 2`.
+pub unsafe fn arange_fill(data: *mut u8, dtype: DType, len: usize) {
+    if len <= 2 {
+        return;
+    }
+    // SAFETY (each arm): elements 0..len of `data` (caller).
+    unsafe {
+        match dtype {
+            DType::Bool => panic!("arange_fill: bool has no fill function"),
+            DType::UInt8 => fill_int::<u8>(data, len),
+            DType::Int32 => fill_int::<i32>(data, len),
+            DType::Int64 => fill_int::<i64>(data, len),
+            DType::Float32 => {
+                let start = f32::load(data);
+                let delta = f32::load(data.add(4)) - start;
+                for i in 2..len {
+                    // `i * delta` with i converted to float, as C's usual arithmetic conversions do.
+                    (start + i as f32 * delta).store(data.add(4 * i));
+                }
+            }
+            DType::Float64 => {
+                let start = f64::load(data);
+                let delta = f64::load(data.add(8)) - start;
+                for i in 2..len {
+                    (start + i as f64 * delta).store(data.add(8 * i));
+                }
+            }
+            DType::Complex128 => {
+                let start = C128::load(data);
+                let next = C128::load(data.add(16));
+                let (dr, di) = (next.re - start.re, next.im - start.im);
+                for i in 2..len {
+                    let k = i as f64;
+                    C128 { re: start.re + k * dr, im: start.im + k * di }.store(data.add(16 * i));
+                }
+            }
+        }
+    }
+}
+
+/// Integers: `start + i*delta` in 64-bit arithmetic, truncated to the dtype on store — the same
+/// value modulo 2^bits as C's promotion to `npy_intp` and back.
+unsafe fn fill_int<T: Elem + Into<i64>>(data: *mut u8, len: usize) {
+    let size = std::mem::size_of::<T>();
+    // SAFETY: elements 0..len are inside the array (caller).
+    unsafe {
+        let start: i64 = T::load(data).into();
+        let delta = Into::<i64>::into(T::load(data.add(size))).wrapping_sub(start);
+        for i in 2..len {
+            T::from_i64(start.wrapping_add((i as i64).wrapping_mul(delta))).store(data.add(size * i));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wraps_like_numpy_uint8() {
+        // np.arange(250, 260, dtype=np.uint8)
+        let mut a = [0u8; 10];
+        a[0] = 250;
+        a[1] = 251;
+        unsafe { arange_fill(a.as_mut_ptr(), DType::UInt8, 10) };
+        assert_eq!(a, [250, 251, 252, 253, 254, 255, 0, 1, 2, 3]);
+    }
+
+    #[test]
+    fn float32_fills_in_float32() {
+        let mut a = [0f32; 1000];
+        a[0] = 0.1f64 as f32;
+        a[1] = (0.1f64 + 0.3) as f32;
+        unsafe { arange_fill(a.as_mut_ptr() as *mut u8, DType::Float32, 1000) };
+        let d = a[1] - a[0];
+        assert_eq!(a[999], a[0] + 999.0f32 * d);
+    }
+}

@@ -1,0 +1,410 @@
+//! Sums: `.sum()` over everything, and `.sum(axis=k)`.
+//!
+//! Integers are summed exactly ([`sum_all`] gives an `i128`, which cannot overflow for any array
+//! that fits in memory: at most 2^63 elements of at most 2^63 in magnitude). Floats and complex
+//! follow NumPy's order of operations so that results agree bit for bit where NumPy's order is
+//! known: NumPy adds each contiguous run with *pairwise summation* (blocks of 128 with eight
+//! accumulators, halves above that; `pairwise_sum` in numpy/_core/src/umath/loops_utils.h.src)
+//! into an accumulator that starts at 0.0, and visits the runs in memory order.
+
+use super::copy::{for_each_row, simplify, Bool8, Elem, C128};
+use super::dtype::DType;
+use super::view::{ArrayView, ArrayViewMut, MAX_NDIM};
+
+/// The sum of all elements, in the type `.sum()` returns to Python.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Total {
+    /// bool (a count), uint8, int32, int64: exact.
+    Int(i128),
+    /// float64, or float32 widened exactly after summing in float32 as NumPy does.
+    Float(f64),
+    Complex(C128),
+}
+
+/// Elements that float sums accumulate in their own type.
+trait FloatAcc: Elem + std::ops::Add<Output = Self> {
+    const ZERO: Self;
+    const NEG_ZERO: Self;
+}
+
+impl FloatAcc for f32 {
+    const ZERO: Self = 0.0;
+    const NEG_ZERO: Self = -0.0;
+}
+
+impl FloatAcc for f64 {
+    const ZERO: Self = 0.0;
+    const NEG_ZERO: Self = -0.0;
+}
+
+const PW_BLOCKSIZE: usize = 128;
+
+/// NumPy's pairwise sum of `n` elements from `p`, `stride` bytes apart.
+///
+/// # Safety
+/// The `n` elements are readable.
+unsafe fn pairwise<T: FloatAcc>(p: *const u8, n: usize, stride: isize) -> T {
+    // SAFETY (whole body): indices stay below `n` (caller).
+    unsafe {
+        let at = |i: usize| T::load(p.offset(i as isize * stride));
+        if n < 8 {
+            let mut res = T::NEG_ZERO;
+            for i in 0..n {
+                res = res + at(i);
+            }
+            res
+        } else if n <= PW_BLOCKSIZE {
+            let mut r = [at(0), at(1), at(2), at(3), at(4), at(5), at(6), at(7)];
+            let mut i = 8;
+            while i < n - n % 8 {
+                for (j, rj) in r.iter_mut().enumerate() {
+                    *rj = *rj + at(i + j);
+                }
+                i += 8;
+            }
+            let mut res = ((r[0] + r[1]) + (r[2] + r[3])) + ((r[4] + r[5]) + (r[6] + r[7]));
+            while i < n {
+                res = res + at(i);
+                i += 1;
+            }
+            res
+        } else {
+            let mut n2 = n / 2;
+            n2 -= n2 % 8;
+            pairwise::<T>(p, n2, stride) + pairwise::<T>(p.offset(n2 as isize * stride), n - n2, stride)
+        }
+    }
+}
+
+/// NumPy's pairwise sum for complex128: the same scheme over the interleaved (re, im) doubles,
+/// so four complex lanes per block (`CDOUBLE_pairwise_sum`).
+///
+/// # Safety
+/// The `m` complex elements are readable.
+unsafe fn pairwise_complex(p: *const u8, m: usize, stride: isize) -> C128 {
+    // SAFETY (whole body): indices stay below `m` (caller).
+    unsafe {
+        let at = |i: usize| C128::load(p.offset(i as isize * stride));
+        let add = |a: C128, b: C128| C128 { re: a.re + b.re, im: a.im + b.im };
+        if m < 4 {
+            let mut res = C128 { re: -0.0, im: -0.0 };
+            for i in 0..m {
+                res = add(res, at(i));
+            }
+            res
+        } else if 2 * m <= PW_BLOCKSIZE {
+            let mut r = [at(0), at(1), at(2), at(3)];
+            let mut k = 4;
+            while k < m - m % 4 {
+                for (j, rj) in r.iter_mut().enumerate() {
+                    *rj = add(*rj, at(k + j));
+                }
+                k += 4;
+            }
+            let mut res = add(add(r[0], r[1]), add(r[2], r[3]));
+            while k < m {
+                res = add(res, at(k));
+                k += 1;
+            }
+            res
+        } else {
+            // Halves counted in doubles (2 per element), rounded down to a multiple of 8 doubles.
+            let mut n2 = m;
+            n2 -= n2 % 8;
+            let m2 = n2 / 2;
+            add(pairwise_complex(p, m2, stride), pairwise_complex(p.offset(m2 as isize * stride), m - m2, stride))
+        }
+    }
+}
+
+/// Reorder a view's dimensions into memory order (largest |stride| first) and flip negative
+/// strides, as NumPy's iterator does before a full reduction; returns the new data pointer.
+fn memory_order(v: &ArrayView, shape: &mut [usize; MAX_NDIM], strides: &mut [isize; MAX_NDIM]) -> *const u8 {
+    let nd = v.shape.len();
+    let mut order: Vec<usize> = (0..nd).collect();
+    order.sort_by_key(|&d| std::cmp::Reverse(v.strides[d].unsigned_abs()));
+    let mut data = v.data;
+    for (k, &d) in order.iter().enumerate() {
+        let (n, s) = (v.shape[d], v.strides[d]);
+        shape[k] = n;
+        strides[k] = s.abs();
+        if s < 0 && n > 0 {
+            data = data.wrapping_offset(s * (n as isize - 1));
+        }
+    }
+    data
+}
+
+/// The sum of every element of `v`.
+///
+/// # Safety
+/// Every element of `v` is readable for the call.
+pub unsafe fn sum_all(v: ArrayView) -> Total {
+    let nd = v.shape.len();
+    let mut shape0 = [0usize; MAX_NDIM];
+    let mut strides0 = [0isize; MAX_NDIM];
+    let data = memory_order(&v, &mut shape0, &mut strides0);
+    let mut shape = [0usize; MAX_NDIM];
+    let mut strides = [[0isize; MAX_NDIM]; 1];
+    let nd = simplify(&shape0[..nd], [&strides0[..nd]], &mut shape, &mut strides);
+    let n = shape[nd - 1];
+    let s = strides[0][nd - 1];
+    let shape = &shape[..nd];
+    // SAFETY (each arm): rows lie inside `v` (the caller's promise covers every element).
+    match v.dtype {
+        DType::Float64 => {
+            let mut acc = 0.0f64;
+            for_each_row(shape, &strides, |[o]| acc += unsafe { pairwise::<f64>(data.offset(o), n, s) });
+            Total::Float(acc)
+        }
+        DType::Float32 => {
+            let mut acc = 0.0f32;
+            for_each_row(shape, &strides, |[o]| acc += unsafe { pairwise::<f32>(data.offset(o), n, s) });
+            Total::Float(acc as f64)
+        }
+        DType::Complex128 => {
+            let mut acc = C128 { re: 0.0, im: 0.0 };
+            for_each_row(shape, &strides, |[o]| {
+                let r = unsafe { pairwise_complex(data.offset(o), n, s) };
+                acc = C128 { re: acc.re + r.re, im: acc.im + r.im };
+            });
+            Total::Complex(acc)
+        }
+        DType::Bool => Total::Int(unsafe { int_total::<Bool8>(data, shape, &strides, n, s, |b| b.0 as i64 & (b.0 != 0) as i64 | (b.0 != 0) as i64) }),
+        DType::UInt8 => Total::Int(unsafe { int_total::<u8>(data, shape, &strides, n, s, |x| x as i64) }),
+        DType::Int32 => Total::Int(unsafe { int_total::<i32>(data, shape, &strides, n, s, |x| x as i64) }),
+        DType::Int64 => Total::Int(unsafe { int_total::<i64>(data, shape, &strides, n, s, |x| x) }),
+    }
+}
+
+/// Exact integer total (order does not matter).
+unsafe fn int_total<T: Elem>(
+    data: *const u8,
+    shape: &[usize],
+    strides: &[[isize; MAX_NDIM]; 1],
+    n: usize,
+    s: isize,
+    value: impl Fn(T) -> i64,
+) -> i128 {
+    let mut acc: i128 = 0;
+    for_each_row(shape, strides, |[o]| {
+        for i in 0..n as isize {
+            // SAFETY: inside the row (caller).
+            acc += value(unsafe { T::load(data.offset(o + i * s)) }) as i128;
+        }
+    });
+    acc
+}
+
+/// The dtype `.sum(axis=k)` produces: int64 for bool and every integer dtype (NumPy gives
+/// uint64 for unsigned input; rawcapi has no uint64), the input's own dtype otherwise.
+pub fn axis_sum_dtype(dtype: DType) -> DType {
+    match dtype {
+        DType::Bool | DType::UInt8 | DType::Int32 | DType::Int64 => DType::Int64,
+        other => other,
+    }
+}
+
+/// `dst = src.sum(axis)`: `dst.shape` is `src.shape` without `axis`, `dst.dtype` is
+/// [`axis_sum_dtype`]. Integer sums wrap in int64 (as NumPy's do). Along the last axis each
+/// output element is a pairwise sum of its row (NumPy's order for C-contiguous input); along
+/// any other axis the rows are added one after another, as NumPy's `out += row` loop does.
+///
+/// # Safety
+/// Every element of `src` is readable and of `dst` writable; they do not overlap.
+pub unsafe fn sum_axis(src: ArrayView, axis: usize, dst: ArrayViewMut) {
+    let nd = src.shape.len();
+    assert!(axis < nd, "axis {axis} out of range for {nd} dimensions");
+    assert_eq!(dst.dtype, axis_sum_dtype(src.dtype));
+    let n = src.shape[axis];
+    let step = src.strides[axis];
+    // The output's layout, with the reduced axis removed from the source's.
+    let mut kept_shape = [0usize; MAX_NDIM];
+    let mut kept_src = [0isize; MAX_NDIM];
+    let mut k = 0;
+    for d in (0..nd).filter(|&d| d != axis) {
+        kept_shape[k] = src.shape[d];
+        kept_src[k] = src.strides[d];
+        k += 1;
+    }
+    assert_eq!(&kept_shape[..k], dst.shape, "output shape");
+    let pairwise_ok = axis == nd - 1;
+    // Visit every output element (treat the kept dims as rows of length 1 for the walk).
+    let mut walk_shape = [1usize; MAX_NDIM];
+    walk_shape[..k].copy_from_slice(&kept_shape[..k]);
+    let walk_nd = k + 1; // a trailing length-1 dimension: each "row" is one output element
+    let mut strides = [[0isize; MAX_NDIM]; 2];
+    strides[0][..k].copy_from_slice(&kept_src[..k]);
+    strides[1][..k].copy_from_slice(dst.strides);
+    with_acc(src.dtype, |kind| {
+        for_each_row(&walk_shape[..walk_nd], &strides, |[so, dof]| {
+            // SAFETY: `so` addresses the first element of a lane of `n` elements `step` apart
+            // inside `src`; `dof` one element of `dst` (caller).
+            unsafe {
+                let p = src.data.offset(so);
+                let out = dst.data.offset(dof);
+                match kind {
+                    AccKind::F64 => {
+                        let v = if pairwise_ok { 0.0 + pairwise::<f64>(p, n, step) } else { sequential::<f64>(p, n, step) };
+                        v.store(out)
+                    }
+                    AccKind::F32 => {
+                        let v = if pairwise_ok { 0.0 + pairwise::<f32>(p, n, step) } else { sequential::<f32>(p, n, step) };
+                        v.store(out)
+                    }
+                    AccKind::C128 => {
+                        let v = if pairwise_ok {
+                            let r = pairwise_complex(p, n, step);
+                            C128 { re: 0.0 + r.re, im: 0.0 + r.im }
+                        } else {
+                            let mut acc = C128 { re: 0.0, im: 0.0 };
+                            for i in 0..n as isize {
+                                let x = C128::load(p.offset(i * step));
+                                acc = C128 { re: acc.re + x.re, im: acc.im + x.im };
+                            }
+                            acc
+                        };
+                        v.store(out)
+                    }
+                    AccKind::Int(load) => {
+                        let mut acc = 0i64;
+                        for i in 0..n as isize {
+                            acc = acc.wrapping_add(load(p.offset(i * step)));
+                        }
+                        acc.store(out)
+                    }
+                }
+            }
+        });
+    });
+}
+
+#[derive(Clone, Copy)]
+enum AccKind {
+    F64,
+    F32,
+    C128,
+    Int(unsafe fn(*const u8) -> i64),
+}
+
+fn with_acc(dtype: DType, f: impl FnOnce(AccKind)) {
+    unsafe fn load_bool(p: *const u8) -> i64 {
+        // SAFETY: forwarded from sum_axis.
+        (unsafe { *p } != 0) as i64
+    }
+    unsafe fn load_u8(p: *const u8) -> i64 {
+        // SAFETY: forwarded.
+        unsafe { u8::load(p) as i64 }
+    }
+    unsafe fn load_i32(p: *const u8) -> i64 {
+        // SAFETY: forwarded.
+        unsafe { i32::load(p) as i64 }
+    }
+    unsafe fn load_i64(p: *const u8) -> i64 {
+        // SAFETY: forwarded.
+        unsafe { i64::load(p) }
+    }
+    f(match dtype {
+        DType::Float64 => AccKind::F64,
+        DType::Float32 => AccKind::F32,
+        DType::Complex128 => AccKind::C128,
+        DType::Bool => AccKind::Int(load_bool),
+        DType::UInt8 => AccKind::Int(load_u8),
+        DType::Int32 => AccKind::Int(load_i32),
+        DType::Int64 => AccKind::Int(load_i64),
+    })
+}
+
+/// Rows added one after another into an accumulator starting at 0.0.
+unsafe fn sequential<T: FloatAcc>(p: *const u8, n: usize, step: isize) -> T {
+    let mut acc = T::ZERO;
+    for i in 0..n as isize {
+        // SAFETY: inside the lane (caller).
+        acc = acc + unsafe { T::load(p.offset(i * step)) };
+    }
+    acc
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn naive_pairwise(a: &[f64]) -> f64 {
+        let n = a.len();
+        if n < 8 {
+            return a.iter().fold(-0.0, |r, &x| r + x);
+        }
+        if n <= 128 {
+            let mut r: Vec<f64> = a[..8].to_vec();
+            let mut i = 8;
+            while i < n - n % 8 {
+                for j in 0..8 {
+                    r[j] += a[i + j];
+                }
+                i += 8;
+            }
+            let mut res = ((r[0] + r[1]) + (r[2] + r[3])) + ((r[4] + r[5]) + (r[6] + r[7]));
+            for &x in &a[i..] {
+                res += x;
+            }
+            return res;
+        }
+        let mut n2 = n / 2;
+        n2 -= n2 % 8;
+        naive_pairwise(&a[..n2]) + naive_pairwise(&a[n2..])
+    }
+
+    fn data(n: usize) -> Vec<f64> {
+        let mut s = 12345u64;
+        (0..n)
+            .map(|_| {
+                s = s.wrapping_mul(6364136223846793005).wrapping_add(1);
+                ((s >> 11) as f64 / (1u64 << 53) as f64 - 0.5) * 10f64.powi((s % 11) as i32 - 5)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn pairwise_matches_reference_and_negative_zero_sums_to_positive() {
+        for n in [0, 1, 7, 8, 9, 127, 128, 129, 1000, 4097] {
+            let a = data(n);
+            let v = ArrayView { data: a.as_ptr() as *const u8, dtype: DType::Float64, shape: &[n], strides: &[8] };
+            assert_eq!(unsafe { sum_all(v) }, Total::Float(0.0 + naive_pairwise(&a)), "n={n}");
+        }
+        let z = [-0.0f64];
+        let v = ArrayView { data: z.as_ptr() as *const u8, dtype: DType::Float64, shape: &[1], strides: &[8] };
+        assert_eq!(unsafe { sum_all(v) }, Total::Float(0.0));
+    }
+
+    #[test]
+    fn integer_totals_are_exact() {
+        let a = [i64::MAX, i64::MAX, i64::MAX];
+        let v = ArrayView { data: a.as_ptr() as *const u8, dtype: DType::Int64, shape: &[3], strides: &[8] };
+        assert_eq!(unsafe { sum_all(v) }, Total::Int(3 * i64::MAX as i128));
+        let b = [0u8, 1, 2, 0];
+        let v = ArrayView { data: b.as_ptr(), dtype: DType::Bool, shape: &[2, 2], strides: &[-2, 1] };
+        let v = ArrayView { data: unsafe { v.data.add(2) }, ..v };
+        assert_eq!(unsafe { sum_all(v) }, Total::Int(2));
+    }
+
+    #[test]
+    fn axis_sums() {
+        // [[1, 2, 3], [4, 5, 6]] as int32
+        let a = [1i32, 2, 3, 4, 5, 6];
+        let src = ArrayView { data: a.as_ptr() as *const u8, dtype: DType::Int32, shape: &[2, 3], strides: &[12, 4] };
+        let mut out0 = [0i64; 3];
+        let dst = ArrayViewMut { data: out0.as_mut_ptr() as *mut u8, dtype: DType::Int64, shape: &[3], strides: &[8] };
+        unsafe { sum_axis(src, 0, dst) };
+        assert_eq!(out0, [5, 7, 9]);
+        let mut out1 = [0i64; 2];
+        let dst = ArrayViewMut { data: out1.as_mut_ptr() as *mut u8, dtype: DType::Int64, shape: &[2], strides: &[8] };
+        unsafe { sum_axis(src, 1, dst) };
+        assert_eq!(out1, [6, 15]);
+        // A 1-d sum over axis 0 gives a 0-d result.
+        let mut out = [0i64; 1];
+        let row = ArrayView { data: a.as_ptr() as *const u8, dtype: DType::Int32, shape: &[6], strides: &[4] };
+        let dst = ArrayViewMut { data: out.as_mut_ptr() as *mut u8, dtype: DType::Int64, shape: &[], strides: &[] };
+        unsafe { sum_axis(row, 0, dst) };
+        assert_eq!(out, [21]);
+    }
+}

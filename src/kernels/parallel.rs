@@ -1,0 +1,199 @@
+//! Splitting one scan across threads: scoped threads per call, no pool.
+//!
+//! A byte sum or a newline count over `n` bytes splits into independent sums over pieces, so a
+//! large input is cut into one piece per thread, each piece scanned by the single-threaded
+//! kernel, and the results added. The threads are `std::thread::scope` threads created for the
+//! call and joined before it returns:
+//! - no state outlives a call, so nothing can be left broken in a child after `fork()` (a pool's
+//!   worker threads do not exist in the child, while its bookkeeping says they do);
+//! - the pieces borrow the caller's memory for exactly the scope's lifetime, checked by the
+//!   compiler, with no `'static` or reference counting;
+//! - spawning costs ~40–55 µs per thread on the machine the threshold was measured on, which is
+//!   why only inputs of at least [`DEFAULT_MIN_BYTES_PER_THREAD`] per thread are split
+//!   (docs/04-speed.md shows how that figure was measured).
+//!
+//! A thread that cannot be spawned (`Builder::spawn_scoped` returns the OS error, e.g. EAGAIN at
+//! a process limit) is not an error: its piece runs on the calling thread instead.
+//!
+//! The caller must not hold the GIL's attention: the glue releases the GIL before calling in,
+//! so the workers and the calling thread only touch memory, never Python objects.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::OnceLock;
+
+use super::memory::Units;
+
+/// Below this many bytes per thread, another thread costs more than it saves. Measured with
+/// `examples/bench.py --threshold` (docs/04-speed.md): on the 2-core AVX-512 VM a second thread
+/// breaks even at about 2 MiB of input already in cache and about 1 MiB from DRAM.
+pub const DEFAULT_MIN_BYTES_PER_THREAD: usize = 4 << 20;
+
+/// The largest thread count `set_num_threads` accepts: far above any core count, low enough
+/// that a typo (`set_num_threads(10**9)`) is refused rather than attempted.
+pub const MAX_THREADS: usize = 1024;
+
+/// 0 = not chosen yet (then [`default_num_threads`]).
+static NUM_THREADS: AtomicUsize = AtomicUsize::new(0);
+static MIN_BYTES_PER_THREAD: AtomicUsize = AtomicUsize::new(DEFAULT_MIN_BYTES_PER_THREAD);
+
+/// The CPUs this process may run on (`sched_getaffinity` on Linux, via std), at least 1.
+pub fn available_cpus() -> usize {
+    std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)
+}
+
+/// The environment variable that sets the default thread count.
+pub const ENV_VAR: &str = "RAWCAPI_NUM_THREADS";
+
+/// Parse a thread count (from the environment or a test): an integer in `1..=MAX_THREADS`.
+pub fn parse_num_threads(value: &str) -> Result<usize, String> {
+    match value.trim().parse::<i64>() {
+        Ok(n) if (1..=MAX_THREADS as i64).contains(&n) => Ok(n as usize),
+        Ok(n) => Err(format!("{n} is out of range: expected 1 to {MAX_THREADS}")),
+        Err(_) => Err(format!("{value:?} is not an integer")),
+    }
+}
+
+/// The thread count before any `set_num_threads`: `RAWCAPI_NUM_THREADS` if set (read once per
+/// process, at the first import), else [`available_cpus`]. A malformed value is an error at
+/// import, like a bad `RAWCAPI_SIMD`.
+pub fn configure_from_env() -> Result<usize, String> {
+    static CONFIGURED: OnceLock<Result<usize, String>> = OnceLock::new();
+    CONFIGURED
+        .get_or_init(|| {
+            let n = match std::env::var(ENV_VAR) {
+                Ok(value) if !value.trim().is_empty() => parse_num_threads(&value).map_err(|e| format!("{ENV_VAR}={value:?}: {e}"))?,
+                _ => available_cpus(),
+            };
+            // Only if nothing was set yet (an explicit set_num_threads wins).
+            let _ = NUM_THREADS.compare_exchange(0, n, Ordering::Relaxed, Ordering::Relaxed);
+            Ok(n)
+        })
+        .clone()
+}
+
+/// Threads a large scan may use (1 = the calling thread alone).
+pub fn num_threads() -> usize {
+    match NUM_THREADS.load(Ordering::Relaxed) {
+        0 => configure_from_env().unwrap_or_else(|_| available_cpus()),
+        n => n,
+    }
+}
+
+/// Set the thread count, process-wide; returns the previous one.
+///
+/// # Panics
+/// If `n` is not in `1..=MAX_THREADS` (the glue validates first and raises ValueError).
+pub fn set_num_threads(n: usize) -> usize {
+    assert!((1..=MAX_THREADS).contains(&n), "thread count {n} out of range");
+    let previous = num_threads();
+    NUM_THREADS.store(n, Ordering::Relaxed);
+    previous
+}
+
+/// Set the minimum piece size and return the previous one: for tests (split tiny inputs to
+/// check the splitting) and for measuring the threshold. 0 is treated as 1.
+pub fn set_min_bytes_per_thread(nbytes: usize) -> usize {
+    MIN_BYTES_PER_THREAD.swap(nbytes.max(1), Ordering::Relaxed)
+}
+
+/// How many pieces to cut `nbytes` into with `threads` threads available.
+pub fn pieces_for(nbytes: usize, threads: usize, min_bytes_per_thread: usize) -> usize {
+    threads.min(nbytes / min_bytes_per_thread.max(1)).max(1)
+}
+
+/// `kernel(units)`, or the sum of `kernel` over pieces of `units` scanned on scoped threads
+/// when the input is large enough (see the module comment). `kernel` must be additive:
+/// `kernel(a ++ b) == kernel(a) + kernel(b)`.
+#[inline]
+pub fn fold<T: Copy + Sync>(units: Units<T>, kernel: impl Fn(Units<T>) -> u64 + Sync) -> u64 {
+    let nbytes = units.len().saturating_mul(std::mem::size_of::<T>());
+    let min_bytes = MIN_BYTES_PER_THREAD.load(Ordering::Relaxed);
+    // The common small call: one compare, no division, no thread count.
+    if nbytes < min_bytes.saturating_mul(2) {
+        return kernel(units);
+    }
+    let pieces = pieces_for(nbytes, num_threads(), min_bytes);
+    if pieces <= 1 {
+        return kernel(units);
+    }
+    fold_in_pieces(units, pieces, &kernel)
+}
+
+/// Cut `units` into `pieces` near-equal pieces; scan `pieces - 1` on new threads and the last
+/// on this one. (`fold` chooses `pieces`; tests call this directly to force a split.)
+pub fn fold_in_pieces<T: Copy + Sync>(units: Units<T>, pieces: usize, kernel: &(impl Fn(Units<T>) -> u64 + Sync)) -> u64 {
+    std::thread::scope(|scope| {
+        let mut workers = Vec::with_capacity(pieces - 1);
+        let mut total = 0u64;
+        let mut rest = units;
+        for k in 0..pieces - 1 {
+            let (piece, after) = rest.split_at(rest.len() / (pieces - k));
+            rest = after;
+            let spawned = std::thread::Builder::new()
+                .name("rawcapi-scan".into())
+                .spawn_scoped(scope, move || kernel(piece));
+            match spawned {
+                Ok(handle) => workers.push(handle),
+                // No thread to be had: do the piece here rather than fail the call.
+                Err(_) => total += kernel(piece),
+            }
+        }
+        total += kernel(rest);
+        for worker in workers {
+            // A panicking kernel is a bug; carry the panic to this thread, where the entry
+            // point's guard turns it into SystemError (the GIL is re-taken while unwinding).
+            total += worker.join().unwrap_or_else(|payload| std::panic::resume_unwind(payload));
+        }
+        total
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pieces_never_exceed_threads_or_size() {
+        assert_eq!(pieces_for(0, 8, 100), 1);
+        assert_eq!(pieces_for(99, 8, 100), 1);
+        assert_eq!(pieces_for(200, 8, 100), 2);
+        assert_eq!(pieces_for(10_000, 8, 100), 8);
+        assert_eq!(pieces_for(10_000, 1, 100), 1);
+        assert_eq!(pieces_for(10, 4, 0), 4);
+    }
+
+    #[test]
+    fn every_piece_count_sums_every_element_once() {
+        let data: Vec<u32> = (0..10_007u32).collect();
+        let units = Units::from_slice(&data);
+        let expected: u64 = data.iter().map(|&x| u64::from(x)).sum();
+        let kernel = |u: Units<u32>| (0..u.len()).map(|i| u64::from(unsafe { u.read(i) })).sum::<u64>();
+        for pieces in 1..=13 {
+            assert_eq!(fold_in_pieces(units, pieces, &kernel), expected, "{pieces}");
+        }
+        // More pieces than elements: some pieces are empty, the total is unchanged.
+        let small = Units::from_slice(&data[..3]);
+        assert_eq!(fold_in_pieces(small, 7, &kernel), 3);
+    }
+
+    #[test]
+    fn parse_refuses_nonsense() {
+        assert_eq!(parse_num_threads(" 3 "), Ok(3));
+        assert!(parse_num_threads("0").unwrap_err().contains("out of range"));
+        assert!(parse_num_threads("-2").unwrap_err().contains("out of range"));
+        assert!(parse_num_threads("many").unwrap_err().contains("not an integer"));
+        assert!(parse_num_threads("100000").is_err());
+    }
+
+    #[test]
+    #[should_panic(expected = "boom")]
+    fn a_worker_panic_reaches_the_caller() {
+        let data = vec![0u8; 1000];
+        fold_in_pieces(Units::from_slice(&data), 4, &|u: Units<u8>| {
+            if u.as_ptr() == data.as_ptr() {
+                panic!("boom");
+            }
+            0
+        });
+    }
+}

@@ -1,0 +1,290 @@
+"""Array construction, conversion and attributes, with NumPy as the oracle."""
+import re
+import sys
+import warnings
+
+import numpy as np
+import pytest
+from hypothesis import given, settings, strategies as st
+
+import rawcapi
+from array_strategies import DTYPES, strided_arrays
+
+Array = rawcapi.Array
+
+
+def same(a, expected):
+    """`a` (an Array) equals `expected` (a NumPy array) in dtype, shape and every bit."""
+    expected = np.asarray(expected)
+    assert a.dtype == expected.dtype.name
+    assert a.shape == expected.shape
+    assert np.asarray(a).tobytes() == np.ascontiguousarray(expected).tobytes()
+
+
+@settings(max_examples=300, deadline=None)
+@given(strided_arrays())
+def test_copy_from_any_numpy_layout(x):
+    a = Array(x)
+    same(a, x)
+    assert a.base is None and a.c_contiguous and a.writable
+    assert x.size == 0 or a.strides == np.array(x, order="C").strides
+    assert repr(a.tolist()) == repr(x.tolist())  # repr: NaN == NaN
+    assert a.ndim == x.ndim and a.size == x.size and a.itemsize == x.itemsize and a.nbytes == x.nbytes
+
+
+@settings(max_examples=300, deadline=None)
+@given(strided_arrays(), st.sampled_from(DTYPES))
+def test_astype_matches_numpy_bit_for_bit(x, dtype):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # NumPy's "invalid value in cast" / ComplexWarning
+        expected = x.astype(dtype)
+    same(Array(x).astype(dtype), expected)
+    same(Array(x, dtype=dtype), expected)
+
+
+@settings(max_examples=200, deadline=None)
+@given(strided_arrays())
+def test_copy_through_memoryview_of_the_numpy_view(x):
+    # The same layout reached through a memoryview (another exporter, same Py_buffer).
+    same(Array(memoryview(x)), x)
+
+
+def test_tolist_and_scalars_are_python_types():
+    a = Array([[True, False]])
+    assert a.tolist() == [[True, False]] and type(a.tolist()[0][0]) is bool
+    assert type(Array([1])[0]) is int
+    assert type(Array([1.5], dtype="float32")[0]) is float
+    assert Array([1 + 2j])[0] == 1 + 2j
+    assert Array(2.5).tolist() == 2.5 and Array(2.5).shape == ()
+
+
+@pytest.mark.parametrize(
+    "obj",
+    [
+        [1, 2, 3],
+        [1, 2.5],
+        [True, False],
+        [True, 2],
+        [[1, 2], [3, 4]],
+        [1, 2j],
+        [],
+        [[], []],
+        [[[1.0]], [[2.0]]],
+        (1, (2, 3))[1:],
+        [np.float64(1.5), 2],
+        [np.int32(7), 1],
+        3,
+        True,
+        1.5,
+        [2**62, -(2**62)],
+    ],
+)
+def test_nested_sequences_infer_like_numpy(obj):
+    same(Array(obj), np.array(obj))
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_nested_sequences_with_dtype(dtype):
+    obj = [[0, 1], [1, 0]]
+    same(Array(obj, dtype=dtype), np.array(obj, dtype=dtype))
+
+
+def test_python_scalars_into_dtypes_follow_numpy_2():
+    same(Array([1.7, -1.2], dtype="int32"), np.array([1.7, -1.2], dtype="int32"))
+    with pytest.raises(OverflowError, match="Python integer 300 out of bounds for uint8"):
+        Array([300], dtype="uint8")
+    with pytest.raises(OverflowError, match="Python integer -1 out of bounds for uint8"):
+        Array([-1], dtype="uint8")
+    with pytest.raises(OverflowError, match="Python integer 9223372036854775808 out of bounds for int64"):
+        Array([2**63])
+    with pytest.raises(ValueError, match="cannot convert float NaN to integer"):
+        Array([float("nan")], dtype="int64")
+    with pytest.raises(TypeError, match="not 'complex'"):
+        Array([1j], dtype="float64")
+
+
+@pytest.mark.parametrize(
+    "obj, after",
+    [([[1, 2], [3]], 1), ([1, [2]], 1), ([[1], 2], 1), ([[[1, 2]], [[1]]], 2)],
+)
+def test_ragged_is_valueerror_like_numpy(obj, after):
+    with pytest.raises(ValueError, match=f"inhomogeneous shape after {after} dimensions"):
+        Array(obj)
+    with pytest.raises(ValueError, match=f"inhomogeneous shape after {after} dimensions"):
+        np.array(obj)
+
+
+def test_wrong_types_are_typeerror():
+    with pytest.raises(TypeError, match="not 'dict'"):
+        Array({})
+    with pytest.raises(TypeError, match="must be a number, not 'str'"):
+        Array(["a"])
+    with pytest.raises(TypeError, match="data type 'float16' not understood"):
+        Array([1], dtype="float16")
+    with pytest.raises(TypeError):
+        Array()
+
+
+@pytest.mark.parametrize("np_dtype", ["i2", ">f8", "u2", "f2", "u8", "i4,f8", "S3", "<i2"])
+def test_unsupported_buffer_format_is_typeerror_naming_it(np_dtype):
+    mv = memoryview(np.zeros(2, dtype=np_dtype))
+    with pytest.raises(TypeError, match=f"cannot take buffer format '{re.escape(mv.format)}'"):
+        Array(mv)
+
+
+@pytest.mark.parametrize("fmt, dtype", [("?", "bool"), ("B", "uint8"), ("i", "int32"), ("l", "int64"),
+                                         ("q", "int64"), ("f", "float32"), ("d", "float64")])
+def test_struct_formats(fmt, dtype):
+    mv = memoryview(bytearray(np.arange(6).astype(dtype).tobytes())).cast(fmt)
+    same(Array(mv), np.arange(6).astype(dtype))
+
+
+def test_numpy_byte_order_spellings():
+    same(Array(np.arange(4, dtype="<i8")), np.arange(4))
+    with pytest.raises(TypeError, match=r"buffer format '>d'"):
+        Array(np.arange(4, dtype=">f8"))
+
+
+def test_bytes_are_uint8():
+    same(Array(b"\x01\x02\xff"), np.frombuffer(b"\x01\x02\xff", dtype=np.uint8))
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("shape", [(), 0, 3, (2, 3), (0, 4), [1, 2, 1, 2]])
+def test_zeros(shape, dtype):
+    same(rawcapi.zeros(shape, dtype=dtype), np.zeros(shape, dtype=dtype))
+
+
+def test_zeros_errors():
+    with pytest.raises(ValueError, match="negative dimensions are not allowed"):
+        rawcapi.zeros((2, -1))
+    with pytest.raises(ValueError, match=r"array is too big; `arr.size \* arr.dtype.itemsize` is larger than the maximum possible size."):
+        rawcapi.zeros((2**62, 4))
+    with pytest.raises(ValueError, match="array is too big"):
+        np.zeros((2**62, 4))
+    with pytest.raises(MemoryError, match=r"Unable to allocate .* for an array with shape \(1152921504606846975,\) and data type float64"):
+        rawcapi.zeros(2**60 - 1)
+    with pytest.raises(ValueError, match="maximum supported dimension for an Array is 32, found 33"):
+        rawcapi.zeros((1,) * 33)
+    assert rawcapi.zeros((1,) * 32).ndim == 32
+    with pytest.raises(TypeError, match="cannot be interpreted as an integer"):
+        rawcapi.zeros((2.5,))
+
+
+arange_args = st.one_of(
+    st.tuples(st.integers(-50, 50)),
+    st.tuples(st.integers(-50, 50), st.integers(-50, 50)),
+    st.tuples(st.integers(-50, 50), st.integers(-50, 50), st.integers(-7, 7).filter(bool)),
+    st.tuples(st.floats(-100, 100), st.floats(-100, 100), st.floats(0.01, 10) | st.floats(-10, -0.01)),
+    st.tuples(st.integers(-20, 20), st.floats(-100, 100), st.integers(1, 5)),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(arange_args, st.sampled_from([None, "uint8", "int32", "int64", "float32", "float64", "complex128"]))
+def test_arange_matches_numpy(args, dtype):
+    kw = {} if dtype is None else {"dtype": dtype}
+    try:
+        expected = np.arange(*args, **kw)
+    except (OverflowError, ValueError) as e:
+        with pytest.raises(type(e)):
+            rawcapi.arange(*args, **kw)
+        return
+    same(rawcapi.arange(*args, **kw), expected)
+
+
+def test_arange_large_float32_bits():
+    same(rawcapi.arange(0.1, 1e5, 0.3, dtype="float32"), np.arange(0.1, 1e5, 0.3, dtype="float32"))
+    same(rawcapi.arange(250, 260, dtype="uint8"), np.arange(250, 260, dtype="uint8"))
+    same(rawcapi.arange(0.5, 5, 0.5, dtype="int64"), np.arange(0.5, 5, 0.5, dtype="int64"))
+
+
+def test_arange_errors():
+    with pytest.raises(ZeroDivisionError):
+        rawcapi.arange(0, 5, 0)
+    with pytest.raises(ValueError, match="arange: cannot compute length"):
+        rawcapi.arange(0, float("nan"))
+    with pytest.raises(TypeError, match="at most length 2"):
+        rawcapi.arange(5, dtype="bool")
+    with pytest.raises(TypeError, match="must be int or float, not 'str'"):
+        rawcapi.arange("5")
+
+
+def test_dtype_argument_spellings():
+    assert Array([1], dtype=float).dtype == "float64"
+    assert Array([1], dtype=int).dtype == "int64"
+    assert Array([1], dtype=bool).dtype == "bool"
+    assert Array([1], dtype=complex).dtype == "complex128"
+    assert Array([1], dtype=np.float32).dtype == "float32"
+    assert Array([1], dtype=np.dtype("int32")).dtype == "int32"
+
+
+def test_repr_is_numpy_style_and_round_trips():
+    for a in [Array([1.0, 2.0]), Array([[1, 2], [3, 4]], dtype="int32"), Array(3.0), Array([True]),
+              Array([], dtype="uint8"), Array([1 + 2j]), Array([float("inf"), float("nan")], dtype="float32")]:
+        text = repr(a)
+        assert text.startswith("Array(") and text.endswith(f"dtype='{a.dtype}')")
+        back = eval(text, {"Array": Array, "inf": float("inf"), "nan": float("nan")})
+        assert back.dtype == a.dtype and back.shape == a.shape
+        assert np.array_equal(np.asarray(back), np.asarray(a), equal_nan=True)
+    assert repr(Array([1.0, 2.0])) == "Array([1.0, 2.0], dtype='float64')"
+    assert repr(rawcapi.arange(10000)) == "Array([0, 1, 2, ..., 9997, 9998, 9999], shape=(10000,), dtype='int64')"
+    assert repr(rawcapi.zeros((0, 3))) == "Array([], dtype='float64')"
+
+
+def test_frombuffer_is_a_zero_copy_view_that_keeps_the_exporter_alive():
+    buf = bytearray(np.arange(4, dtype=np.float64).tobytes())
+    before = sys.getrefcount(buf)
+    a = Array.frombuffer(memoryview(buf).cast("d"))
+    assert a.dtype == "float64" and a.shape == (4,) and a.writable
+    a[1] = 10.0
+    assert np.frombuffer(buf)[1] == 10.0  # writes reach the exporter
+    with pytest.raises(BufferError):
+        buf.append(0)  # the bytearray is exported while `a` lives
+    base = a.base
+    assert isinstance(base, memoryview)
+    del base
+    del a
+    buf.append(0)  # released in dealloc
+    assert sys.getrefcount(buf) == before
+
+
+def test_frombuffer_read_only_exporter():
+    a = Array.frombuffer(b"\x01\x02")
+    assert a.dtype == "uint8" and not a.writable
+    with pytest.raises(ValueError, match="assignment destination is read-only"):
+        a[0] = 1
+    assert memoryview(a).readonly
+    assert not np.asarray(a).flags.writeable
+    assert a[:1].writable is False
+
+
+def test_frombuffer_keeps_numpy_layout():
+    x = np.arange(24, dtype=np.int32).reshape(4, 6)[::-1, ::2]
+    a = Array.frombuffer(x)
+    assert a.shape == x.shape and a.strides == x.strides
+    x[0, 0] = -5
+    assert a[0, 0] == -5
+    assert a.base is x or a.base.base is x or a.base is not None
+
+
+def test_module_state_gives_each_module_object_its_own_type():
+    import importlib.util
+
+    spec = importlib.util.find_spec("rawcapi")
+    other = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(other)
+    assert other.Array is not rawcapi.Array
+    assert other.zeros(2).__class__ is other.Array
+    assert rawcapi.zeros(2).__class__ is rawcapi.Array
+    # An Array of one module instance is accepted by the other's functions.
+    assert other.Array(rawcapi.arange(3)).tolist() == [0, 1, 2]
+
+
+def test_type_is_final_and_immutable():
+    with pytest.raises(TypeError):
+        class Sub(Array):  # noqa: F841
+            pass
+    with pytest.raises(TypeError):
+        Array.extra = 1
+    assert Array.__module__ == "rawcapi" and Array.__name__ == "Array"
