@@ -288,3 +288,36 @@ def test_type_is_final_and_immutable():
     with pytest.raises(TypeError):
         Array.extra = 1
     assert Array.__module__ == "rawcapi" and Array.__name__ == "Array"
+
+
+def test_python_code_that_mutates_the_input_cannot_crash_construction():
+    # An element's __float__/__index__ runs while the list is being read; it empties the list
+    # (dropping the other elements). The construction holds its own references.
+    import gc
+
+    outer = []
+
+    class Evil:
+        def __float__(self):
+            outer.clear()
+            gc.collect()
+            return 1.5
+
+    outer[:] = [Evil() for _ in range(8)]
+    assert Array(outer).tolist() == [1.5] * 8
+
+    a = rawcapi.zeros(4)
+
+    class Reshaper:
+        def __index__(self):
+            a.shape = (2, 2)
+            return 0
+
+    with pytest.raises(BufferError, match="in use"):
+        a.sum(axis=Reshaper())  # the layout is pinned while sum runs
+    assert Array([Array([1, 2]), Array([3, 4])]).tolist() == [[1, 2], [3, 4]]
+    x = 1.0
+    for _ in range(100):
+        x = [x]
+    with pytest.raises(ValueError, match="maximum supported dimension for an Array is 32"):
+        Array(x)

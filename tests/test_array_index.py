@@ -285,3 +285,28 @@ def test_sum_axis_errors_and_types():
     assert Array([1, 2], dtype="uint8").sum(axis=0).dtype == "int64"
     assert Array([1, 2], dtype="float32").sum(axis=0).dtype == "float32"
     assert Array([[1, 2]]).sum(axis=0).shape == (2,)
+
+
+@settings(max_examples=200, deadline=None)
+@given(strided_arrays(dtypes=["float32", "float64", "complex128"], finite=True, max_side=6))
+def test_sums_of_strided_views_agree_with_numpy(x):
+    # Over a non-contiguous view NumPy's iterator may reorder and buffer the loops, so the order
+    # of additions (and the last bits) can differ; values agree to the dtype's precision.
+    a = Array.frombuffer(x)
+    rtol = 1e-5 if x.dtype == np.float32 else 1e-12
+    assert np.isclose(a.sum(), np.sum(x), rtol=rtol, atol=rtol)
+    for axis in range(x.ndim):
+        assert np.allclose(as_np(a.sum(axis=axis)), x.sum(axis=axis), rtol=rtol, atol=rtol)
+
+
+@pytest.mark.parametrize("values", [[], [2.0], [[0]], [1, 2], 0j, 0.0, -1, [False], [[]]])
+def test_truth_value_like_numpy(values):
+    x = np.array(values)
+    a = Array(x)
+    try:
+        expected = bool(x)
+    except ValueError:
+        with pytest.raises(ValueError, match="truth value of an (empty array|array with more than one element) is ambiguous"):
+            bool(a)
+        return
+    assert bool(a) is expected

@@ -199,16 +199,19 @@ fn ragged(shape: &[usize], depth: usize) -> PyErrSet {
     )
 }
 
-/// `PySequence_Fast(obj)`: a list or tuple with the same items (new reference).
+/// `PySequence_Tuple(obj)`: a tuple of the sequence's items (new reference; `obj` itself when it
+/// is already a tuple). A tuple rather than `PySequence_Fast`'s list-or-tuple because a list can
+/// be changed by Python code we call later (an element's `__float__` or `__len__` may clear it),
+/// which would free items we still point at; a tuple cannot change, and holding it holds them.
 unsafe fn fast(obj: *mut PyObject) -> PyResult<Owned> {
-    // SAFETY: GIL held; returns a new reference (obj itself for a list/tuple) or NULL.
-    unsafe { Owned::from_new(pyo3_ffi::PySequence_Fast(obj, c"expected a sequence".as_ptr())) }
+    // SAFETY: GIL held; returns a new reference or NULL with an exception set.
+    unsafe { Owned::from_new(pyo3_ffi::PySequence_Tuple(obj)) }
 }
 
-/// The items of a fast sequence (borrowed from it).
+/// The items of a tuple from [`fast`] (borrowed from it).
 unsafe fn items(seq: &Owned) -> &[*mut PyObject] {
-    // SAFETY: `seq` is a list or tuple; ITEMS points at its SIZE borrowed item pointers, valid
-    // while `seq` is alive and unmodified (nothing here runs Python code that could change it).
+    // SAFETY: `seq` is a tuple; ITEMS points at its SIZE borrowed item pointers, valid (and
+    // unchanging) while `seq` is alive.
     unsafe {
         let n = pyo3_ffi::PySequence_Fast_GET_SIZE(seq.as_ptr()) as usize;
         if n == 0 {
@@ -346,6 +349,7 @@ pub unsafe extern "C" fn frombuffer(cls: *mut PyObject, obj: *mut PyObject) -> *
 /// # Safety
 /// `obj` valid (borrowed); GIL held.
 pub unsafe fn parse_shape(obj: *mut PyObject) -> PyResult<Vec<usize>> {
+    // SAFETY: forwarded from the caller (valid borrowed `obj`, GIL held).
     let dims = unsafe { parse_dims(obj) }?;
     if dims.iter().any(|&d| d < 0) {
         return Err(raise(Exc::ValueError, "negative dimensions are not allowed"));
@@ -396,6 +400,7 @@ unsafe fn parse_dims(obj: *mut PyObject) -> PyResult<Vec<isize>> {
 /// # Safety
 /// `obj` valid (borrowed); GIL held.
 pub unsafe fn parse_reshape(obj: *mut PyObject, size: usize) -> PyResult<Vec<usize>> {
+    // SAFETY: forwarded from the caller (valid borrowed `obj`, GIL held).
     let dims = unsafe { parse_dims(obj) }?;
     // NumPy's spelling: "(4,)", "(2,4)", "(4,newaxis)".
     let text = || {

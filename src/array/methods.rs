@@ -280,3 +280,29 @@ pub unsafe extern "C" fn tp_repr(obj: *mut PyObject) -> *mut PyObject {
             .map(Owned::into_raw)
     })
 }
+
+/// `nb_bool`: `bool(a)`, `if a:` — NumPy's rule: the truth of the one element of a size-1 Array;
+/// ambiguous (ValueError) for empty and for larger Arrays. Without this slot CPython would fall
+/// back to `len(a) != 0`, which is wrong for `[0]` and raises for 0-d Arrays.
+pub unsafe extern "C" fn nb_bool(obj: *mut PyObject) -> std::ffi::c_int {
+    panic::guard(-1, || {
+        // SAFETY: a slot of the Array type: `obj` is an Array; GIL held.
+        let a = unsafe { ArrayObject::from_ptr(obj) };
+        match a.size() {
+            0 => Err(raise(
+                Exc::ValueError,
+                "The truth value of an empty array is ambiguous. Use `array.size > 0` to check that an array is not empty.",
+            )),
+            1 => {
+                // SAFETY: size 1: the only element is at index (0, ...), i.e. at `data`.
+                let value = unsafe { to_python(a.dtype(), a.data()) }?;
+                // SAFETY: a live bool/int/float/complex; returns 0/1, never -1 for these.
+                Ok(unsafe { pyo3_ffi::PyObject_IsTrue(value.as_ptr()) })
+            }
+            n => Err(raise(
+                Exc::ValueError,
+                &format!("The truth value of an array with more than one element is ambiguous (size {n})"),
+            )),
+        }
+    })
+}

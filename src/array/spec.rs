@@ -72,9 +72,15 @@ static mut SLOTS: [PyType_Slot; 21] = [
     slot!(pyo3_ffi::Py_mp_subscript, index::mp_subscript),
     // `a[key] = value`.
     slot!(pyo3_ffi::Py_mp_ass_subscript, index::mp_ass_subscript),
+    // `len()` through the sequence protocol too: PySequence_Size (used by list(), NumPy's
+    // sequence detection...) reads only sq_length, and CPython adds it to negative sq_item indices.
+    slot!(pyo3_ffi::Py_sq_length, index::mp_length),
     // `a[i]` through the sequence protocol: what makes `iter(a)`, `list(a)` and unpacking work
     // (CPython's fallback iterator calls sq_item with 0, 1, 2... until IndexError).
     slot!(pyo3_ffi::Py_sq_item, index::sq_item),
+    // `bool(a)`: NumPy's truth rule (the one element's truth; ValueError when ambiguous).
+    // Without it CPython would use `len(a) != 0`.
+    slot!(pyo3_ffi::Py_nb_bool, methods::nb_bool),
     // The buffer protocol, exporter side: memoryview(a), numpy.asarray(a), bytes(a).
     slot!(pyo3_ffi::Py_bf_getbuffer, buffer::getbuffer),
     slot!(pyo3_ffi::Py_bf_releasebuffer, buffer::releasebuffer),
@@ -82,8 +88,6 @@ static mut SLOTS: [PyType_Slot; 21] = [
     // Py_nb_add, Py_nb_subtract, Py_nb_multiply, Py_nb_true_divide, Py_nb_inplace_*,
     // Py_nb_negative, Py_nb_absolute, Py_tp_richcompare, Py_nb_matrix_multiply. Replace a
     // placeholder below with each slot; the array length is the count of real entries + 1.
-    PyType_Slot { slot: 0, pfunc: std::ptr::null_mut() },
-    PyType_Slot { slot: 0, pfunc: std::ptr::null_mut() },
     PyType_Slot { slot: 0, pfunc: std::ptr::null_mut() },
     PyType_Slot { slot: 0, pfunc: std::ptr::null_mut() },
     PyType_Slot { slot: 0, pfunc: std::ptr::null_mut() },

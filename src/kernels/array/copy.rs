@@ -37,8 +37,9 @@ pub fn f64_to_i32_x86(x: f64) -> i32 {
 
 /// float → int64 as `cvttsd2si` (64-bit): truncation, or `i64::MIN` for NaN, ±inf, out of range.
 pub fn f64_to_i64_x86(x: f64) -> i64 {
-    // -2^63 is exactly representable; no double lies strictly between -2^63 - 1 and -2^63.
-    if x >= -9.223372036854775808e18 && x < 9.223372036854775808e18 {
+    // ±2^63 are exact doubles, and no double lies strictly between -2^63 - 1 and -2^63.
+    let limit = (1u64 << 63) as f64;
+    if x >= -limit && x < limit {
         x as i64
     } else {
         i64::MIN
@@ -319,6 +320,7 @@ pub fn for_each_row<const K: usize>(shape: &[usize], strides: &[[isize; MAX_NDIM
 /// (check with [`extent`] and copy through a temporary otherwise).
 pub unsafe fn copy_cast(src: ArrayView, dst: ArrayViewMut) {
     assert_eq!(src.shape, dst.shape, "copy_cast needs equal shapes");
+    // SAFETY: forwarded from the caller; S and D are the element types of the views' dtypes.
     with_elem_type!(src.dtype, S => with_elem_type!(dst.dtype, D => unsafe { copy_typed::<S, D>(src, dst) }))
 }
 

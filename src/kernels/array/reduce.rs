@@ -23,17 +23,16 @@ pub enum Total {
 
 /// Elements that float sums accumulate in their own type.
 trait FloatAcc: Elem + std::ops::Add<Output = Self> {
-    const ZERO: Self;
+    /// Where NumPy's pairwise base case starts: -0.0, the additive identity that keeps the sign
+    /// of a sum of negative zeros (the reduction's own 0.0 start then makes it +0.0).
     const NEG_ZERO: Self;
 }
 
 impl FloatAcc for f32 {
-    const ZERO: Self = 0.0;
     const NEG_ZERO: Self = -0.0;
 }
 
 impl FloatAcc for f64 {
-    const ZERO: Self = 0.0;
     const NEG_ZERO: Self = -0.0;
 }
 
@@ -150,7 +149,8 @@ pub unsafe fn sum_all(v: ArrayView) -> Total {
     let n = shape[nd - 1];
     let s = strides[0][nd - 1];
     let shape = &shape[..nd];
-    // SAFETY (each arm): rows lie inside `v` (the caller's promise covers every element).
+    // SAFETY (every `unsafe` in this match): each row of `n` elements `s` bytes apart starts at
+    // an offset inside `v`, whose every element the caller promises readable.
     match v.dtype {
         DType::Float64 => {
             let mut acc = 0.0f64;
@@ -170,14 +170,17 @@ pub unsafe fn sum_all(v: ArrayView) -> Total {
             });
             Total::Complex(acc)
         }
-        DType::Bool => Total::Int(unsafe { int_total::<Bool8>(data, shape, &strides, n, s, |b| b.0 as i64 & (b.0 != 0) as i64 | (b.0 != 0) as i64) }),
+        DType::Bool => Total::Int(unsafe { int_total::<Bool8>(data, shape, &strides, n, s, |b| (b.0 != 0) as i64) }),
         DType::UInt8 => Total::Int(unsafe { int_total::<u8>(data, shape, &strides, n, s, |x| x as i64) }),
         DType::Int32 => Total::Int(unsafe { int_total::<i32>(data, shape, &strides, n, s, |x| x as i64) }),
         DType::Int64 => Total::Int(unsafe { int_total::<i64>(data, shape, &strides, n, s, |x| x) }),
     }
 }
 
-/// Exact integer total (order does not matter).
+/// Exact integer total (order does not matter). Each value is split into its high 32 bits
+/// (signed) and low 32 bits (unsigned), summed in two 64-bit accumulators that cannot overflow
+/// within a chunk of 2^31 elements, and combined in i128 per chunk: exact, and a loop the
+/// compiler vectorises (an i128 add per element would not be).
 unsafe fn int_total<T: Elem>(
     data: *const u8,
     shape: &[usize],
@@ -186,11 +189,21 @@ unsafe fn int_total<T: Elem>(
     s: isize,
     value: impl Fn(T) -> i64,
 ) -> i128 {
+    const CHUNK: usize = 1 << 31;
     let mut acc: i128 = 0;
     for_each_row(shape, strides, |[o]| {
-        for i in 0..n as isize {
-            // SAFETY: inside the row (caller).
-            acc += value(unsafe { T::load(data.offset(o + i * s)) }) as i128;
+        let mut start = 0;
+        while start < n {
+            let end = n.min(start + CHUNK);
+            let (mut hi, mut lo) = (0i64, 0u64);
+            for i in start..end {
+                // SAFETY: inside the row (caller).
+                let v = value(unsafe { T::load(data.offset(o + i as isize * s)) });
+                hi += v >> 32;
+                lo += v as u32 as u64;
+            }
+            acc += ((hi as i128) << 32) + lo as i128;
+            start = end;
         }
     });
     acc
@@ -228,8 +241,12 @@ pub unsafe fn sum_axis(src: ArrayView, axis: usize, dst: ArrayViewMut) {
         k += 1;
     }
     assert_eq!(&kept_shape[..k], dst.shape, "output shape");
-    let pairwise_ok = axis == nd - 1;
-    // Visit every output element (treat the kept dims as rows of length 1 for the walk).
+    if axis != nd - 1 {
+        // SAFETY: forwarded from the caller.
+        unsafe { sum_rows(src, axis, &kept_shape[..k], &kept_src[..k], dst) };
+        return;
+    }
+    // The last axis: each output element is the pairwise sum of its (strided) lane.
     let mut walk_shape = [1usize; MAX_NDIM];
     walk_shape[..k].copy_from_slice(&kept_shape[..k]);
     let walk_nd = k + 1; // a trailing length-1 dimension: each "row" is one output element
@@ -244,27 +261,11 @@ pub unsafe fn sum_axis(src: ArrayView, axis: usize, dst: ArrayViewMut) {
                 let p = src.data.offset(so);
                 let out = dst.data.offset(dof);
                 match kind {
-                    AccKind::F64 => {
-                        let v = if pairwise_ok { 0.0 + pairwise::<f64>(p, n, step) } else { sequential::<f64>(p, n, step) };
-                        v.store(out)
-                    }
-                    AccKind::F32 => {
-                        let v = if pairwise_ok { 0.0 + pairwise::<f32>(p, n, step) } else { sequential::<f32>(p, n, step) };
-                        v.store(out)
-                    }
+                    AccKind::F64 => (0.0 + pairwise::<f64>(p, n, step)).store(out),
+                    AccKind::F32 => (0.0 + pairwise::<f32>(p, n, step)).store(out),
                     AccKind::C128 => {
-                        let v = if pairwise_ok {
-                            let r = pairwise_complex(p, n, step);
-                            C128 { re: 0.0 + r.re, im: 0.0 + r.im }
-                        } else {
-                            let mut acc = C128 { re: 0.0, im: 0.0 };
-                            for i in 0..n as isize {
-                                let x = C128::load(p.offset(i * step));
-                                acc = C128 { re: acc.re + x.re, im: acc.im + x.im };
-                            }
-                            acc
-                        };
-                        v.store(out)
+                        let r = pairwise_complex(p, n, step);
+                        C128 { re: 0.0 + r.re, im: 0.0 + r.im }.store(out)
                     }
                     AccKind::Int(load) => {
                         let mut acc = 0i64;
@@ -277,6 +278,79 @@ pub unsafe fn sum_axis(src: ArrayView, axis: usize, dst: ArrayViewMut) {
             }
         });
     });
+}
+
+/// A sum over a non-last axis, NumPy's way: zero the output, then add the input's slices along
+/// the axis into it one after another (`out += a[i]`), each slice walked in long contiguous rows.
+/// Every output element gets the same additions in the same order as a lane-by-lane loop
+/// (0.0 + a[0] + a[1] + ...), but memory is read in order instead of one column at a time.
+unsafe fn sum_rows(src: ArrayView, axis: usize, kept_shape: &[usize], kept_src: &[isize], dst: ArrayViewMut) {
+    let n = src.shape[axis];
+    let step = src.strides[axis];
+    let mut shape = [0usize; MAX_NDIM];
+    let mut strides = [[0isize; MAX_NDIM]; 2];
+    let nd = simplify(kept_shape, [kept_src, dst.strides], &mut shape, &mut strides);
+    let shape = &shape[..nd];
+    let inner = shape[nd - 1];
+    let (ss, ds) = (strides[0][nd - 1], strides[1][nd - 1]);
+    // SAFETY (all closures below): offsets come from the simplified layout of `dst` and of one
+    // slice of `src`, both inside the caller's views.
+    #[allow(clippy::too_many_arguments)] // one generic loop, instantiated per dtype below
+    unsafe fn run<T: Copy>(
+        src: *const u8,
+        n: usize,
+        step: isize,
+        shape: &[usize],
+        strides: &[[isize; MAX_NDIM]; 2],
+        inner: usize,
+        (ss, ds): (isize, isize),
+        dst: *mut u8,
+        zero: T,
+        load: impl Fn(*const u8) -> T,
+        read: impl Fn(*const u8) -> T,
+        write: impl Fn(T, *mut u8),
+        add: impl Fn(T, T) -> T,
+    ) {
+        for_each_row(shape, strides, |[_, dof]| {
+            for j in 0..inner as isize {
+                // SAFETY: see `sum_rows`.
+                write(zero, unsafe { dst.offset(dof + j * ds) });
+            }
+        });
+        for i in 0..n as isize {
+            // SAFETY: slice `i` of the reduced axis starts inside `src`.
+            let base = unsafe { src.offset(i * step) };
+            for_each_row(shape, strides, |[so, dof]| {
+                for j in 0..inner as isize {
+                    // SAFETY: see `sum_rows`.
+                    unsafe {
+                        let d = dst.offset(dof + j * ds);
+                        write(add(read(d), load(base.offset(so + j * ss))), d);
+                    }
+                }
+            });
+        }
+    }
+    let (p, out, sd, strides) = (src.data, dst.data, (ss, ds), &strides);
+    // SAFETY: forwarded from `sum_axis`'s caller; each dtype's loads read its own element type.
+    unsafe {
+        match src.dtype {
+            DType::Float64 => run(p, n, step, shape, strides, inner, sd, out, 0.0f64, |q| f64::load(q), |q| f64::load(q), |v, q| v.store(q), |a, b| a + b),
+            DType::Float32 => run(p, n, step, shape, strides, inner, sd, out, 0.0f32, |q| f32::load(q), |q| f32::load(q), |v, q| v.store(q), |a, b| a + b),
+            DType::Complex128 => run(
+                p, n, step, shape, strides, inner, sd, out,
+                C128 { re: 0.0, im: 0.0 },
+                |q| C128::load(q),
+                |q| C128::load(q),
+                |v, q| v.store(q),
+                |a, b| C128 { re: a.re + b.re, im: a.im + b.im },
+            ),
+            DType::Bool => run(p, n, step, shape, strides, inner, sd, out, 0i64, |q| (*q != 0) as i64, |q| i64::load(q), |v, q| v.store(q), i64::wrapping_add),
+            DType::UInt8 => run(p, n, step, shape, strides, inner, sd, out, 0i64, |q| u8::load(q) as i64, |q| i64::load(q), |v, q| v.store(q), i64::wrapping_add),
+            DType::Int32 => run(p, n, step, shape, strides, inner, sd, out, 0i64, |q| i32::load(q) as i64, |q| i64::load(q), |v, q| v.store(q), i64::wrapping_add),
+            DType::Int64 => run(p, n, step, shape, strides, inner, sd, out, 0i64, |q| i64::load(q), |q| i64::load(q), |v, q| v.store(q), i64::wrapping_add),
+        }
+    }
 }
 
 #[derive(Clone, Copy)]
@@ -313,16 +387,6 @@ fn with_acc(dtype: DType, f: impl FnOnce(AccKind)) {
         DType::Int32 => AccKind::Int(load_i32),
         DType::Int64 => AccKind::Int(load_i64),
     })
-}
-
-/// Rows added one after another into an accumulator starting at 0.0.
-unsafe fn sequential<T: FloatAcc>(p: *const u8, n: usize, step: isize) -> T {
-    let mut acc = T::ZERO;
-    for i in 0..n as isize {
-        // SAFETY: inside the lane (caller).
-        acc = acc + unsafe { T::load(p.offset(i * step)) };
-    }
-    acc
 }
 
 #[cfg(test)]
