@@ -34,6 +34,22 @@ MUTABLE_INVARIANTS = {
     "fast_sum": lambda result: 0 <= result <= MAX_LEN,
     "count_lines": lambda result: result == 0,
 }
+# Callables of rawcapi's own types on the shared inputs that are of that type: name -> (call,
+# invariant). Array elements are kept 0/1 like every other byte.
+ARRAY_INVARIANTS = {
+    "Array.sum": (lambda a: a.sum(), lambda result: 0 <= result <= MAX_LEN),
+    "Array.copy": (lambda a: a.copy().sum(), lambda result: 0 <= result <= MAX_LEN),
+    "Array.tolist": (lambda a: a.tolist(), lambda result: set(_flat(result)) <= {0, 1}),
+    "Array.__getitem__": (lambda a: a[::-1].sum() if a.ndim else a.sum(), lambda result: 0 <= result <= MAX_LEN),
+} if hasattr(rawcapi, "Array") else {}
+
+
+def _flat(x):
+    if isinstance(x, list):
+        for item in x:
+            yield from _flat(item)
+    else:
+        yield x
 
 
 def _zero_one(rng, n):
@@ -41,8 +57,12 @@ def _zero_one(rng, n):
 
 
 def _new_input(rng):
-    kind = rng.randrange(4)
+    kind = rng.randrange(6 if ARRAY_INVARIANTS else 4)
     n = rng.randrange(0, MAX_LEN + 1)
+    if kind == 4:  # an Array that owns its memory
+        return rawcapi.Array(_zero_one(rng, n))
+    if kind == 5:  # an Array viewing a bytearray: the bytearray cannot resize while it lives
+        return rawcapi.Array.frombuffer(bytearray(_zero_one(rng, n)))
     if kind == 0:
         return bytearray(_zero_one(rng, n))
     if kind == 1:
@@ -73,6 +93,8 @@ def _mutate(rng, obj):
             return True
     elif isinstance(obj, np.ndarray) and obj.size:
         obj ^= 1  # 0 <-> 1, in place, through every layout (views write into their base)
+    elif ARRAY_INVARIANTS and isinstance(obj, rawcapi.Array) and obj.size:
+        obj[rng.randrange(obj.size)] = rng.getrandbits(1)
     return False
 
 
@@ -93,7 +115,15 @@ def test_stress_every_function_while_inputs_mutate():
         calls = 0
         try:
             while not stop.is_set():
-                if rng.random() < 0.7:
+                r = rng.random()
+                obj = shared[rng.randrange(SLOTS)]
+                if r < 0.2 and ARRAY_INVARIANTS and isinstance(obj, rawcapi.Array):
+                    name = rng.choice(sorted(ARRAY_INVARIANTS))
+                    fn, invariant = ARRAY_INVARIANTS[name]
+                    result = fn(obj)
+                    if not invariant(result):
+                        errors.append(f"{name} returned {result!r} on a 0/1 Array of <= {MAX_LEN} elements")
+                elif r < 0.7:
                     name = rng.choice(sorted(MUTABLE_INVARIANTS))
                     result = getattr(rawcapi, name)(shared[rng.randrange(SLOTS)])
                     if not MUTABLE_INVARIANTS[name](result):
