@@ -54,7 +54,7 @@ CHILD = textwrap.dedent(
     libc.free.argtypes = [ctypes.c_size_t]
     hoard = (ctypes.c_size_t * 4_000_000)()
     held = 0
-    outcomes = {{"correct": 0, "MemoryError": 0}}
+    outcomes = {{"correct": 0, "MemoryError": 0, "rawcapi MemoryError": 0}}
     wrong = []
 
     def drain():
@@ -69,6 +69,15 @@ CHILD = textwrap.dedent(
                 held += 1
             else:
                 size //= 2
+        # glibc keeps freed small chunks in exact-size bins (tcache, fastbins) that a request of
+        # another size never takes: empty every small size class too.
+        for size in range(1024, 0, -8):
+            while held < len(hoard):
+                p = libc.malloc(size)
+                if not p:
+                    break
+                hoard[held] = p
+                held += 1
 
     def run_all(strict):
         for spec, label, args, expected in calls:
@@ -84,7 +93,7 @@ CHILD = textwrap.dedent(
             except MemoryError:
                 if strict and spec is not None:
                     wrong.append(f"{{label}}: MemoryError with memory available")
-                outcomes["MemoryError"] += 1
+                outcomes["MemoryError" if spec is None else "rawcapi MemoryError"] += 1
                 continue
             if plain(result) == plain(expected):
                 outcomes["correct"] += 1
@@ -99,7 +108,7 @@ CHILD = textwrap.dedent(
     freed = held
     held = 0
     resource.setrlimit(resource.RLIMIT_AS, (soft, hard))
-    outcomes.update(correct=0, MemoryError=0)
+    outcomes.update({{"correct": 0, "MemoryError": 0, "rawcapi MemoryError": 0}})
     run_all(strict=True)
     print("under pressure", under_pressure, "after", outcomes, "blocks drained", freed, "wrong", wrong)
     sys.exit(1 if wrong else 0)
@@ -119,7 +128,7 @@ def test_calls_under_exhausted_heap_fail_cleanly_and_recover():
     # The drain must really have made rawcapi's own allocation (the Py_buffer box) fail at least
     # once, or the test proved nothing.
     pressure = out.stdout.split("under pressure ")[1].split(" after")[0]
-    assert "'MemoryError': 0}" not in pressure, out.stdout
+    assert "'rawcapi MemoryError': 0}" not in pressure, out.stdout
     print(out.stdout)
 
 
