@@ -141,6 +141,9 @@ LARGE_REQUESTS = [
     ("Array.reshape copy 128 MiB", "big = rawcapi.zeros((4096, 4096))", "big.T.reshape(-1)"),
     ("Array(buffer) copy 128 MiB", "big = rawcapi.zeros((4096, 4096))", "rawcapi.Array(memoryview(big))"),
     ("Array.tolist 16 Mi floats", "big = rawcapi.zeros((4096, 4096))", "big.tolist()"),
+    ("Array.sum axis output 256 MiB", "big = rawcapi.zeros((2, 1 << 25))", "big.sum(axis=0)"),
+    ("Array(list) 10 M ints", "values = [0] * 10_000_000", "rawcapi.Array(values)"),
+    ("Array.__getitem__ view, then a 128 MiB copy", "big = rawcapi.zeros((4096, 4096))", "big[::-1, ::-1].copy()"),
 ] if hasattr(rawcapi, "Array") else []
 
 LIMITED = textwrap.dedent(
