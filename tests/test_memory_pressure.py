@@ -179,3 +179,36 @@ def test_user_sized_allocations_raise_memoryerror_under_rlimit(label, setup, req
                          env=dict(os.environ, PYTHONPATH=root, RUST_BACKTRACE="0"))
     assert out.returncode == 0, f"{label}: rc={out.returncode}\n{out.stderr[-2000:]}"
     assert out.stdout.split() == ["MemoryError", "SMALL", "True", "AFTER", "True"], out.stdout
+
+
+THREADS_UNAVAILABLE = textwrap.dedent(
+    """
+    import resource, rawcapi
+    rawcapi.set_num_threads(4)
+    rawcapi._set_parallel_threshold(1 << 16)
+    data = bytearray(b"\\x01") * (1 << 22)
+    text = "\\n" * (1 << 22)
+    def vm_size():
+        with open("/proc/self/status") as fh:
+            for line in fh:
+                if line.startswith("VmSize:"):
+                    return int(line.split()[1]) * 1024
+    soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+    # 1 MiB of address space left: no 2 MiB thread stack can be mapped.
+    resource.setrlimit(resource.RLIMIT_AS, (vm_size() + (1 << 20), hard))
+    print(rawcapi.fast_sum(data) == 1 << 22, rawcapi.count_lines(text) == 1 << 22)
+    """
+)
+
+
+@pytest.mark.skipif(not hasattr(rawcapi, "set_num_threads"), reason="no multi-threaded kernels yet")
+def test_threads_that_cannot_be_spawned_do_not_fail_the_call():
+    """Worker threads whose stacks cannot be mapped: the pieces run on the calling thread.
+    (Not under a drained heap: glibc itself aborts a new thread that cannot allocate its
+    thread-local storage — 'cannot allocate memory for thread-local data: ABORT' — see
+    docs/09-reliability.md.)"""
+    root = os.path.dirname(os.path.abspath(rawcapi.__file__))
+    out = subprocess.run([sys.executable, "-c", THREADS_UNAVAILABLE], capture_output=True, text=True, timeout=120,
+                         env=dict(os.environ, PYTHONPATH=root, RUST_BACKTRACE="0"))
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.split() == ["True", "True"], out.stdout
