@@ -1,7 +1,8 @@
 """Item 3: property-based tests. Hypothesis generates buffers (every struct format, 0-4
 dimensions, negative and zero strides, suboffsets, Fortran order, misaligned starts) and strings
 (every PEP 393 kind, every code-point range, lone surrogates), and each function must agree with
-its plain-Python oracle — on every SIMD path the CPU has, with the GIL held and released.
+its plain-Python oracle — on every SIMD path the CPU has, with the GIL held and released, on
+one thread and split across three.
 
 The SIMD paths come from rawcapi's private `_simd_paths()` / `_set_simd_path()` when the module
 has them (the speed work); until then the one default path is tested.
@@ -32,6 +33,22 @@ def simd_path(request):
         yield request.param
     finally:
         rawcapi._set_simd_path(previous)
+
+
+@pytest.fixture(params=["one-thread", "split-3-ways"])
+def threads(request):
+    """Split even tiny inputs across 3 threads (when the module has multi-threaded kernels), so
+    every piece boundary the splitting can produce meets the generated layouts."""
+    if request.param == "one-thread" or not hasattr(rawcapi, "set_num_threads"):
+        yield request.param
+        return
+    previous_n, previous_min = rawcapi.get_num_threads(), rawcapi._set_parallel_threshold(1)
+    rawcapi.set_num_threads(3)
+    try:
+        yield request.param
+    finally:
+        rawcapi.set_num_threads(previous_n)
+        rawcapi._set_parallel_threshold(previous_min)
 
 
 @pytest.fixture(params=["gil-held", "gil-released"])
@@ -144,27 +161,27 @@ TEXTS = st.one_of(_text(0x7F), _text(0xFF), _text(0xFFFF), _text(0x10FFFF), st.t
 
 @SETTINGS
 @given(data=BUFFERS)
-def test_fast_sum_matches_plain_python(simd_path, gil_mode, data):
+def test_fast_sum_matches_plain_python(simd_path, gil_mode, threads, data):
     describe(data)
     assert rawcapi.fast_sum(data) == sum_oracle(data)
 
 
 @SETTINGS
 @given(data=BUFFERS)
-def test_count_lines_on_buffers_matches_plain_python(simd_path, gil_mode, data):
+def test_count_lines_on_buffers_matches_plain_python(simd_path, gil_mode, threads, data):
     describe(data)
     assert rawcapi.count_lines(data) == count_lines_oracle(data)
 
 
 @SETTINGS
 @given(text=TEXTS)
-def test_count_lines_on_str_matches_str_count(simd_path, gil_mode, text):
+def test_count_lines_on_str_matches_str_count(simd_path, gil_mode, threads, text):
     assert rawcapi.count_lines(text) == text.count("\n")
 
 
 @SETTINGS
 @given(n=st.integers(0, 200_000), byte=st.integers(0, 255))
-def test_long_uniform_runs(simd_path, n, byte):
+def test_long_uniform_runs(simd_path, threads, n, byte):
     # Long inputs cross every block boundary of the kernels (and the threaded split, if any).
     data = bytes([byte]) * n
     assert rawcapi.fast_sum(data) == byte * n
