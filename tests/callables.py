@@ -325,6 +325,73 @@ def all_calls():
 
 
 # ---------------------------------------------------------------------------------------------
+# Elementwise arithmetic: rawcapi.add/subtract/multiply/divide(a, b, out=None) and the operators.
+
+def _np_operand(x):
+    if isinstance(x, getattr(rawcapi, "Array", ())) or _is_buffer(x):
+        return _as_np(x)
+    return x
+
+
+def _np_ufunc(name):
+    def oracle(a, b, out=None):
+        result = getattr(np, name)(_np_operand(a), _np_operand(b))
+        if out is not None:
+            target = _as_np(out)
+            target[...] = result
+            return target
+        return result
+    return oracle
+
+
+def ufunc_specs() -> list[Spec]:
+    if not hasattr(rawcapi, "add"):
+        return []
+    import operator
+    A = rawcapi.Array
+    readonly = lambda: A.frombuffer(b"\x01\x02\x03")  # noqa: E731
+    specs = []
+    for name, op in [("add", operator.add), ("subtract", operator.sub), ("multiply", operator.mul), ("divide", operator.truediv)]:
+        q = re.escape(f"{name}()")
+        # With out=, the ufunc returns out: the comparison sees what was written.
+        specs.append(Spec(name, _np(_np_ufunc(name)),
+            good=[Good("arrays", lambda: (_arr(), _arr())), Good("broadcast-row", lambda: (_arr(), A([10, 20, 30]))),
+                  Good("scalar", lambda: (_farr(), 3)), Good("int-and-float", lambda: (_arr(), _arr().astype("float32"))),
+                  Good("buffer-operand", lambda: (A([1, 2, 3, 4]).astype("uint8"), memoryview(bytes([5, 6, 7, 8])))),
+                  Good("transposed", lambda: (_farr().T, _farr().T)), Good("empty", lambda: (rawcapi.zeros((0, 3)), A([1.0, 2.0, 3.0]))),
+                  Good("out", lambda: (_farr(), 2.0, rawcapi.zeros((3, 2))))],
+            bad=[Bad("shape-mismatch", lambda: (_arr(), A([1, 2])), ValueError, r"^operands could not be broadcast together with shapes \(2,3\) \(2,\) $"),
+                 Bad("out-shape", lambda: (_arr(), 1), ValueError, r"^non-broadcastable output operand with shape \(3,\) doesn't match the broadcast shape \(2,3\)$",
+                     {"out": rawcapi.zeros(3, dtype="float64")}),
+                 Bad("out-read-only", lambda: (A([1, 2, 3]).astype("uint8"), 1), ValueError, r"^output array is read-only$", {"out": readonly()}),
+                 Bad("out-not-array", lambda: (_arr(), 1), TypeError, rf"^{q[:-4]}\(\) argument 'out' must be an Array or a writable buffer, not 'int'$", {"out": 3}),
+                 Bad("str-operand", lambda: ("x", 1), TypeError, rf"^{q[:-4]}\(\) argument 'a' must be an Array, a buffer-protocol object or a Python number, not 'str'$"),
+                 Bad("None-operand", lambda: (_arr(), None), TypeError, rf"argument 'b' must be an Array, a buffer-protocol object or a Python number, not 'NoneType'$"),
+                 Bad("unsupported-format", lambda: (memoryview(b"abcd").cast("h"), 1), TypeError, rf"^{q[:-4]}\(\): unsupported buffer format 'h' of a 'memoryview' operand"),
+                 Bad("one-argument", lambda: (_arr(),), TypeError, rf"^{q[:-4]}\(\) takes from 2 to 3 positional arguments but 1 were given$"),
+                 Bad("unknown-keyword", lambda: (_arr(), 1), TypeError, rf"^{q[:-4]}\(\) got an unexpected keyword argument 'bogus'$", {"bogus": 2})]))
+        sym = {"add": "+", "subtract": "-", "multiply": "*", "divide": "/"}[name]
+        dunder = {"add": "__add__", "subtract": "__sub__", "multiply": "__mul__", "divide": "__truediv__"}[name]
+        specs.append(Spec(f"Array.{dunder}", _np(lambda a, b, op=op: op(_np_operand(a), _np_operand(b))), fn=op,
+            good=[Good("arrays", lambda: (_arr(), _farr().T)), Good("scalar-right", lambda: (_arr(), 2)), Good("scalar-left", lambda: (2.5, _arr())),
+                  Good("numpy-free-buffer", lambda: (A([1.0, 2.0]), memoryview(b"\x00" * 16).cast("d")))],
+            bad=[Bad("shape-mismatch", lambda: (_arr(), A([1, 2])), ValueError, r"^operands could not be broadcast together with shapes \(2,3\) \(2,\) $"),
+                 Bad("None", lambda: (_arr(), None), TypeError, rf"^unsupported operand type\(s\) for {re.escape(sym)}: 'rawcapi\.Array' and 'NoneType'$")]))
+    specs.append(Spec("Array.__iadd__ (and the other in-place operators)", _np(lambda a, b: _iadd(_as_np(a), _np_operand(b))), fn=lambda a, b: _iadd(a, b),
+        good=[Good("same-dtype", lambda: (_farr(), 1.5)), Good("broadcast", lambda: (_arr(), A([1, 2, 3])))],
+        bad=[Bad("cast", lambda: (A([1, 2]), 1.5), TypeError, r"^Cannot cast ufunc 'add' output from dtype\('float64'\) to dtype\('int64'\) with casting rule 'same_kind'$"),
+             Bad("read-only", lambda: (readonly(), 1), ValueError, r"^output array is read-only$"),
+             Bad("would-broadcast-self", lambda: (A([1, 2]), A([[1, 2], [3, 4]])), ValueError, r"^non-broadcastable output operand with shape \(2,\) doesn't match the broadcast shape \(2,2\)$")]))
+    specs.append(Spec("Array.__neg__", _np(lambda a: -_as_np(a)), fn=operator.neg, good=[Good("int", lambda: (_arr(),)), Good("float", lambda: (_farr(),))], bad=[]))
+    return specs
+
+
+def _iadd(a, b):
+    a += b
+    return a
+
+
+# ---------------------------------------------------------------------------------------------
 # The Array type: constructors, methods, attributes, indexing. Oracles are NumPy (None where
 # NumPy is not installed, e.g. under python3.11-dbg: the leak check needs no oracle).
 
@@ -514,5 +581,5 @@ def call(spec: Spec, case) -> Any:
     return spec.func(*case.make(), **kwargs)
 
 
-SPECS += setting_specs() + array_specs()
+SPECS += setting_specs() + array_specs() + ufunc_specs()
 SPEC = {spec.name: spec for spec in SPECS}
