@@ -386,6 +386,57 @@ def ufunc_specs() -> list[Spec]:
     return specs
 
 
+def heavy_specs() -> list[Spec]:
+    """matmul and the FFTs: NumPy's functions are the oracles (results compared exactly for
+    matmul of small integer-valued operands; FFTs to the last bit is not promised, so their
+    good calls are compared after rounding to 9 decimals)."""
+    if not hasattr(rawcapi, "matmul"):
+        return []
+    A = rawcapi.Array
+    m = lambda: A([[1.0, 2.0], [3.0, 4.0]])  # noqa: E731
+    gufunc = r"with gufunc signature \(n\?,k\),\(k,m\?\)->\(n\?,m\?\)"
+    specs = [
+        Spec("matmul", _np(lambda a, b, out=None: np.matmul(_np_operand(a), _np_operand(b))),
+             good=[Good("2x2", lambda: (m(), m())), Good("vector-right", lambda: (m(), A([1.0, -1.0]))), Good("vector-left", lambda: (A([1.0, -1.0]), m())),
+                   Good("batched", lambda: (rawcapi.arange(12.0).reshape(3, 2, 2), m())), Good("int", lambda: (_arr(), _arr().T)),
+                   Good("transposed", lambda: (_farr().T, _farr())), Good("nested-lists", lambda: ([[1, 2]], [[3], [4]]))],
+             bad=[Bad("core-mismatch", lambda: (m(), A([[1.0, 2.0, 3.0]])), ValueError, r"^matmul: Input operand 1 has a mismatch in its core dimension 0, " + gufunc + r" \(size 1 is different from 2\); shapes \(2, 2\) and \(1, 3\)$"),
+                  Bad("0d", lambda: (A(2.0), m()), ValueError, r"^matmul: Input operand 0 does not have enough dimensions \(has 0, gufunc core with signature \(n\?,k\),\(k,m\?\)->\(n\?,m\?\) requires 1\)$"),
+                  Bad("batch-mismatch", lambda: (rawcapi.zeros((2, 2, 2)), rawcapi.zeros((3, 2, 2))), ValueError, r"^matmul: batch dimensions could not be broadcast together: shapes \(2, 2, 2\) and \(3, 2, 2\)"),
+                  Bad("impossible-size", lambda: (rawcapi.zeros((1 << 20, 1)), rawcapi.zeros((1, 1 << 20))), MemoryError, r"^Unable to allocate 8\.00 TiB for an array with shape \(1048576, 1048576\) and data type float64$"),
+                  Bad("str", lambda: ("x", m()), TypeError, r"not 'str'$"),
+                  Bad("ragged", lambda: ([[1], [2, 3]], m()), ValueError, r"inhomogeneous shape"),
+                  Bad("one-argument", lambda: (m(),), TypeError, r"^matmul\(\) missing required argument 'b' \(pos 2\)$"),
+                  Bad("unknown-keyword", lambda: (m(), m()), TypeError, r"^matmul\(\) got an unexpected keyword argument 'bogus'$", {"bogus": 1})]),
+    ]
+    if hasattr(A, "__matmul__"):
+        specs.append(Spec("Array.__matmul__", _np(lambda a, b: _as_np(a) @ _np_operand(b)), fn=lambda a, b: a @ b,
+                          good=[Good("2x2", lambda: (m(), m()))],
+                          bad=[Bad("core-mismatch", lambda: (m(), A([[1.0, 2.0, 3.0]])), ValueError, r"^matmul: Input operand 1 has a mismatch")]))
+    for name in ["fft", "ifft", "rfft", "irfft"]:
+        specs.append(Spec(name, _np(lambda a, name=name, **k: np.round(getattr(np.fft, name)(_np_operand(a), **k), 9)),
+                          fn=lambda a, name=name, **k: _round9(getattr(rawcapi, name)(a, **k)),
+                          good=[Good("8-points", lambda: ([1.0, 2.0, 0.0, -1.0, 3.0, 0.5, 0.0, 2.0],)), Good("prime-length", lambda: (list(range(7)),)),
+                                Good("n-pads", lambda: ([1.0, 2.0, 3.0],), {"n": 8}), Good("axis-0", lambda: (rawcapi.arange(12.0).reshape(4, 3),), {"axis": 0}),
+                                Good("ortho", lambda: ([1.0, 2.0, 3.0, 4.0],), {"norm": "ortho"})],
+                          bad=[Bad("n-zero", lambda: ([1.0, 2.0],), ValueError, r"^Invalid number of FFT data points \(0\) specified\.$", {"n": 0}),
+                               Bad("n-negative", lambda: ([1.0, 2.0],), ValueError, r"^Invalid number of FFT data points \(-1\) specified\.$", {"n": -1}),
+                               Bad("n-float", lambda: ([1.0],), TypeError, rf"^{name}: n must be an integer, not 'float'$", {"n": 2.5}),
+                               Bad("axis", lambda: ([1.0, 2.0],), IndexError, rf"^{name}: axis 3 is out of bounds for array of dimension 1$", {"axis": 3}),
+                               Bad("norm", lambda: ([1.0, 2.0],), ValueError, r'^Invalid norm value bogus; should be "backward","ortho" or "forward"\.$', {"norm": "bogus"}),
+                               Bad("0d", lambda: (A(1.0),), IndexError, rf"^{name}: axis -1 is out of bounds for array of dimension 0$"),
+                               Bad("str", lambda: ("abc",), TypeError, r"not 'str'$"),
+                               Bad("unknown-keyword", lambda: ([1.0],), TypeError, rf"^{name}\(\) got an unexpected keyword argument 'bogus'$", {"bogus": 1})]))
+    by_name = {spec.name: spec for spec in specs}
+    by_name["rfft"].bad.append(Bad("complex-input", lambda: ([1j, 2],), TypeError, r"^rfft: input must be real \(got complex128\); use fft for complex input$"))
+    by_name["fft"].bad.append(Bad("impossible-n", lambda: ([1.0],), MemoryError, r"^Unable to allocate 16\.00 TiB", {"n": 1 << 40}))
+    return specs
+
+
+def _round9(x):
+    return np.round(np.asarray(x), 9) if np is not None else x
+
+
 def _iadd(a, b):
     a += b
     return a
@@ -581,5 +632,5 @@ def call(spec: Spec, case) -> Any:
     return spec.func(*case.make(), **kwargs)
 
 
-SPECS += setting_specs() + array_specs() + ufunc_specs()
+SPECS += setting_specs() + array_specs() + ufunc_specs() + heavy_specs()
 SPEC = {spec.name: spec for spec in SPECS}

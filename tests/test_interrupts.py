@@ -5,7 +5,7 @@ for many seconds. In a subprocess the call starts on the main thread, SIGINT arr
 and KeyboardInterrupt must surface within 1 s of it (rawcapi checks `PyErr_CheckSignals` between
 blocks); afterwards the Rust heap is back where it was, no worker thread survives, and the module
 still computes correctly. fast_sum and count_lines are not listed: they are single passes that
-finish in well under a second per GiB of input.
+finish in well under a second per GiB of input. The entries appear as the functions land.
 """
 import os
 import subprocess
@@ -16,10 +16,15 @@ import pytest
 
 import rawcapi
 
-# (label, setup code run once, the long call's expression). The matmul slot is filled when the
-# heavy work (matmul) lands: e.g. ("matmul 4096^2 float64",
-#   "import numpy as np; a = rawcapi.asarray(np.ones((4096, 4096)))", "a @ a")
+# (label, setup code run once, the long call's expression): each runs for several seconds.
 LONG_RUNNING: list[tuple[str, str, str]] = []
+if hasattr(rawcapi, "matmul"):
+    # 5000^3 multiply-adds: ~7 s on the 2-core machine (1000^3 takes ~0.06 s).
+    LONG_RUNNING.append(("matmul 5000x5000 float64", "a = rawcapi.zeros((5000, 5000))", "rawcapi.matmul(a, a)"))
+    LONG_RUNNING.append(("matmul 5000x5000 int64 (exact integer loops)", "a = rawcapi.zeros((5000, 5000), dtype='int64')", "rawcapi.matmul(a, a)"))
+if hasattr(rawcapi, "fft"):
+    # Many long lines of a large prime length (Bluestein's algorithm).
+    LONG_RUNNING.append(("fft 64 x 1000003 points", "a = rawcapi.zeros((64, 1000003))", "rawcapi.fft(a)"))
 
 CHILD = textwrap.dedent(
     """

@@ -145,6 +145,21 @@ LARGE_REQUESTS = [
     ("Array(list) 10 M ints", "values = [0] * 10_000_000", "rawcapi.Array(values)"),
     ("Array.__getitem__ view, then a 128 MiB copy", "big = rawcapi.zeros((4096, 4096))", "big[::-1, ::-1].copy()"),
 ] if hasattr(rawcapi, "Array") else []
+if hasattr(rawcapi, "matmul"):
+    LARGE_REQUESTS += [
+        ("matmul output 128 MiB", "a = rawcapi.zeros((4096, 1)); b = rawcapi.zeros((1, 4096))", "rawcapi.matmul(a, b)"),
+        ("matmul of large operands (128 MiB result)", "a = rawcapi.zeros((4096, 4096))", "rawcapi.matmul(a.T, a)"),
+        ("fft 8 Mi points (output and scratch)", "a = rawcapi.zeros(1 << 23)", "rawcapi.fft(a)"),
+        # rustfft builds a plan's twiddle tables with infallible allocations: when the plan
+        # itself does not fit, the process aborts inside the dependency (docs/09-reliability.md).
+        ("fft of a large prime length (plan built by rustfft)", "a = rawcapi.zeros(1000003)", "rawcapi.fft(a, n=4000037)",
+         "rustfft allocates plan tables infallibly: the process aborts"),
+    ]
+if hasattr(rawcapi, "add"):
+    LARGE_REQUESTS += [
+        ("add output 128 MiB", "a = rawcapi.zeros((4096, 4096))", "rawcapi.add(a, 1.0)"),
+        ("broadcast add 128 MiB", "a = rawcapi.zeros((4096, 1)); b = rawcapi.zeros((1, 4096))", "a + b"),
+    ]
 
 LIMITED = textwrap.dedent(
     """
@@ -170,8 +185,16 @@ LIMITED = textwrap.dedent(
 )
 
 
+def _params():
+    for label, setup, request_, *known_abort in LARGE_REQUESTS:
+        # A known abort in a dependency stays in the table as a strict xfail: it is reported as
+        # long as it happens, and the test fails the day it stops (then drop the mark).
+        marks = [pytest.mark.xfail(strict=True, reason=known_abort[0])] if known_abort else []
+        yield pytest.param(label, setup, request_, id=label, marks=marks)
+
+
 @pytest.mark.skipif(not LARGE_REQUESTS, reason="no callable allocates by request yet")
-@pytest.mark.parametrize("label, setup, request_", LARGE_REQUESTS, ids=[r[0] for r in LARGE_REQUESTS])
+@pytest.mark.parametrize("label, setup, request_", list(_params()))
 def test_user_sized_allocations_raise_memoryerror_under_rlimit(label, setup, request_):
     root = os.path.dirname(os.path.abspath(rawcapi.__file__))
     code = LIMITED.format(setup=setup, request=request_)
