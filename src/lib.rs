@@ -25,19 +25,21 @@ use pyo3_ffi::{
 
 pub mod array;
 pub mod capi;
+pub mod capsule;
 pub mod functions;
 /// The counting `#[global_allocator]` the leak tests read through `_rust_heap()`.
 pub mod heap;
 pub mod kernels;
+pub mod layout;
 pub mod state;
 
-use functions::{count_lines, fast_sum, private, simd, threads};
+use functions::{count_lines, fast_sum, include, layout_check, private, simd, threads};
 
 /// The method table: `static PyMethodDef rawcapi_methods[] = { {...}, {NULL, NULL, 0, NULL} };`.
 /// `METH_O` functions receive their single argument directly (see src/functions/fast_sum.rs).
 /// Each docstring starts with a `name($module, ...)\n--\n\n` text signature, which CPython turns
 /// into `__text_signature__`, so `inspect.signature()` and `help()` show the parameters.
-static mut METHODS: [PyMethodDef; 14] = [
+static mut METHODS: [PyMethodDef; 16] = [
     PyMethodDef {
         ml_name: c"fast_sum".as_ptr(),
         ml_meth: PyMethodDefPointer { PyCFunction: fast_sum::fast_sum },
@@ -105,6 +107,18 @@ static mut METHODS: [PyMethodDef; 14] = [
         ml_flags: METH_O,
         ml_doc: simd::SET_PATH_DOC.as_ptr(),
     },
+    PyMethodDef {
+        ml_name: c"get_include".as_ptr(),
+        ml_meth: PyMethodDefPointer { PyCFunction: include::get_include },
+        ml_flags: METH_NOARGS,
+        ml_doc: include::DOC.as_ptr(),
+    },
+    PyMethodDef {
+        ml_name: c"_layout".as_ptr(),
+        ml_meth: PyMethodDefPointer { PyCFunction: layout_check::layout },
+        ml_flags: METH_NOARGS,
+        ml_doc: layout_check::DOC.as_ptr(),
+    },
     // METH_VARARGS | METH_KEYWORDS: the C signature (self, args tuple, kwargs dict or NULL).
     PyMethodDef {
         ml_name: c"zeros".as_ptr(),
@@ -141,6 +155,9 @@ unsafe extern "C" fn rawcapi_exec(module: *mut PyObject) -> c_int {
         if unsafe { pyo3_ffi::PyModule_AddStringConstant(module, c"__version__".as_ptr(), version.as_ptr().cast()) } < 0 {
             return Err(capi::error::PyErrSet::fetched());
         }
+        // rawcapi._C_API: the capsule other C extensions import (include/rawcapi.h).
+        // SAFETY: `module` is the module being executed; GIL held.
+        unsafe { capsule::add_to(module) }?;
         // RAWCAPI_SIMD and RAWCAPI_NUM_THREADS, read once per process: a value that cannot be
         // honoured fails the import with a message naming it, rather than being ignored.
         crate::kernels::simd::configure_from_env().map_err(|e| capi::error::raise(capi::error::Exc::ImportError, &e.0))?;
@@ -161,7 +178,8 @@ unsafe extern "C" fn rawcapi_exec(module: *mut PyObject) -> c_int {
 }
 
 /// The module's slots: what multi-phase initialisation (PEP 489) runs, in order.
-const SLOT_COUNT: usize = 2 + cfg!(Py_3_12) as usize + cfg!(Py_3_13) as usize;
+const SLOT_COUNT: usize =
+    2 + cfg!(Py_3_12) as usize + cfg!(Py_3_13) as usize + cfg!(all(Py_LIMITED_API, not(Py_3_12))) as usize;
 static mut SLOTS: [PyModuleDef_Slot; SLOT_COUNT] = [
     PyModuleDef_Slot { slot: pyo3_ffi::Py_mod_exec, value: rawcapi_exec as *mut c_void },
     // The module keeps no Python objects in Rust statics, so each (sub)interpreter can have its
@@ -173,8 +191,34 @@ static mut SLOTS: [PyModuleDef_Slot; SLOT_COUNT] = [
     // interpreter can keep its GIL off; without this slot it would turn the GIL back on at import.
     #[cfg(Py_3_13)]
     PyModuleDef_Slot { slot: pyo3_ffi::Py_mod_gil, value: pyo3_ffi::Py_MOD_GIL_NOT_USED },
+    // abi3 (built for 3.11, run on 3.11+): 3.11 rejects slot IDs it does not know (SystemError),
+    // so Py_mod_multiple_interpreters cannot be in the table at compile time. This entry starts
+    // as a second terminator and is filled in by `abi3_runtime_slots` on 3.12+.
+    #[cfg(all(Py_LIMITED_API, not(Py_3_12)))]
+    PyModuleDef_Slot { slot: 0, value: ptr::null_mut() },
     PyModuleDef_Slot { slot: 0, value: ptr::null_mut() },
 ];
+
+/// The abi3 build's slots that depend on the interpreter it runs on (see SLOTS): the C
+/// equivalent is a check of the running version, `Py_Version` (3.11+), instead of
+/// `#if PY_VERSION_HEX`, which only knows the version compiled against.
+#[cfg(all(Py_LIMITED_API, not(Py_3_12)))]
+fn abi3_runtime_slots() {
+    static FILLED: std::sync::Once = std::sync::Once::new();
+    // Once: PyInit_rawcapi may run in several interpreters at the same time (each with its own
+    // GIL); the first fills the entry, the others wait, and all return a finished table.
+    FILLED.call_once(|| {
+        // SAFETY: Py_Version is a constant the interpreter exports (stable ABI since 3.11).
+        if unsafe { pyo3_ffi::Py_Version } >= 0x030C_0000 {
+            // `Py_MOD_PER_INTERPRETER_GIL_SUPPORTED` is `(void *)2` (3.12's moduleobject.h);
+            // pyo3-ffi only defines it when compiling for 3.12+.
+            let entry = PyModuleDef_Slot { slot: pyo3_ffi::Py_mod_multiple_interpreters, value: 2 as *mut c_void };
+            // SAFETY: written once, inside call_once, before any PyInit_rawcapi returns the
+            // definition that points at SLOTS; CPython reads the table only after that.
+            unsafe { (&raw mut SLOTS).cast::<PyModuleDef_Slot>().add(SLOT_COUNT - 2).write(entry) };
+        }
+    });
+}
 
 /// `static struct PyModuleDef rawcapi_module = { PyModuleDef_HEAD_INIT, "rawcapi", doc, 0, ... }`.
 /// `m_size`: the bytes of per-module state CPython allocates for each module object
@@ -192,6 +236,12 @@ static mut MODULE_DEF: PyModuleDef = PyModuleDef {
     m_free: Some(state::free),
 };
 
+/// This module's definition, for code that must recognise a rawcapi module object
+/// (`PyModule_GetDef(module) == module_def()`). Only the address is handed out.
+pub(crate) fn module_def() -> *mut PyModuleDef {
+    &raw mut MODULE_DEF
+}
+
 /// The one exported symbol. `import rawcapi` finds `rawcapi.*.so`, looks up `PyInit_rawcapi`
 /// and calls it. With multi-phase initialisation it returns the *definition* (`PyModuleDef_Init`
 /// marks it as an object and returns it, a borrowed reference to a static), not a module:
@@ -199,6 +249,8 @@ static mut MODULE_DEF: PyModuleDef = PyModuleDef {
 #[allow(non_snake_case)]
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PyInit_rawcapi() -> *mut PyObject {
+    #[cfg(all(Py_LIMITED_API, not(Py_3_12)))]
+    abi3_runtime_slots();
     // SAFETY: MODULE_DEF is a static with the layout CPython expects; PyModuleDef_Init only
     // initialises its object header and returns it cast to PyObject*. It cannot fail or panic.
     unsafe { PyModuleDef_Init(&raw mut MODULE_DEF) }

@@ -243,6 +243,16 @@ SPECS: list[Spec] = [
 ]
 
 
+def abi_specs() -> list[Spec]:
+    """The C-API helpers (the capsule's functions are exercised from C by tests/test_c_api.py)."""
+    specs = []
+    for name in ["get_include", "_layout"]:
+        if hasattr(rawcapi, name):
+            specs.append(Spec(name, None, good=[Good("no-arguments", lambda: ())],
+                              bad=[Bad("one-argument", lambda: (1,), TypeError, rf"^rawcapi\.{name}\(\) takes no arguments \(1 given\)$")]))
+    return specs
+
+
 def setting_specs() -> list[Spec]:
     """Process-wide settings (threads, SIMD path): good cases set the current value back, so the
     tests leave the module as they found it; not hammered from threads (no per-call answer)."""
@@ -632,5 +642,5 @@ def call(spec: Spec, case) -> Any:
     return spec.func(*case.make(), **kwargs)
 
 
-SPECS += setting_specs() + array_specs() + ufunc_specs() + heavy_specs()
+SPECS += setting_specs() + abi_specs() + array_specs() + ufunc_specs() + heavy_specs()
 SPEC = {spec.name: spec for spec in SPECS}

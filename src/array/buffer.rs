@@ -128,7 +128,7 @@ pub unsafe extern "C" fn getbuffer(obj: *mut PyObject, view: *mut Py_buffer, fla
         // INCREF: view->obj. The consumer's PyBuffer_Release will call our releasebuffer and then
         // Py_DECREF(view->obj); until then this reference keeps the Array (and its memory) alive.
         // SAFETY: `obj` is alive (we are called on it); Py_NewRef returns a new reference.
-        v.obj = unsafe { pyo3_ffi::Py_NewRef(obj) };
+        v.obj = unsafe { crate::capi::object::new_ref(obj) };
         Ok(0)
     })
 }

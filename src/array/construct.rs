@@ -209,16 +209,11 @@ unsafe fn fast(obj: *mut PyObject) -> PyResult<Owned> {
 }
 
 /// The items of a tuple from [`fast`] (borrowed from it).
-unsafe fn items(seq: &Owned) -> &[*mut PyObject] {
-    // SAFETY: `seq` is a tuple; ITEMS points at its SIZE borrowed item pointers, valid (and
-    // unchanging) while `seq` is alive.
-    unsafe {
-        let n = pyo3_ffi::PySequence_Fast_GET_SIZE(seq.as_ptr()) as usize;
-        if n == 0 {
-            return &[];
-        }
-        std::slice::from_raw_parts(pyo3_ffi::PySequence_Fast_ITEMS(seq.as_ptr()), n)
-    }
+unsafe fn items(seq: &Owned) -> std::borrow::Cow<'_, [*mut PyObject]> {
+    // SAFETY: `seq` is a tuple; its items are borrowed pointers, valid (and unchanging) while
+    // `seq` is alive. (capi::compat: the tuple's own item array, or under abi3 a copy of the
+    // pointers.)
+    unsafe { crate::capi::compat::fast_items(seq.as_ptr()) }
 }
 
 /// Nested sequences of numbers → Array: find the shape along the first items, check that every
@@ -307,7 +302,7 @@ unsafe fn collect(
         if items(&seq).len() != shape[depth] {
             return Err(ragged(shape, depth));
         }
-        for &item in items(&seq) {
+        for &item in items(&seq).iter() {
             collect(item, depth + 1, shape, leaves, holders)?;
         }
         holders.push(seq);

@@ -29,7 +29,7 @@ pub fn int_tuple<T: Copy + Into<i64>>(values: &[T]) -> PyResult<Owned> {
         // SAFETY: new reference, or NULL with MemoryError set.
         let item = unsafe { Owned::from_new(pyo3_ffi::PyLong_FromLongLong(v.into())) }?;
         // SAFETY: PyTuple_SET_ITEM *steals* the item's reference; the slot is empty (fresh tuple).
-        unsafe { pyo3_ffi::PyTuple_SET_ITEM(tuple.as_ptr(), i as isize, item.into_raw()) };
+        unsafe { crate::capi::compat::tuple_fill(tuple.as_ptr(), i as isize, item) };
     }
     Ok(tuple)
 }
@@ -118,7 +118,7 @@ unsafe extern "C" fn get_base(obj: *mut PyObject, _closure: *mut c_void) -> *mut
         getter(obj, |a| {
             let base = a.base_object();
             // Py_NewRef: the getter returns a new reference; None is returned the same way.
-            Ok(pyo3_ffi::Py_NewRef(if base.is_null() { pyo3_ffi::Py_None() } else { base }))
+            Ok(crate::capi::object::new_ref(if base.is_null() { pyo3_ffi::Py_None() } else { base }))
         })
     }
 }

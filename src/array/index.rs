@@ -76,8 +76,8 @@ pub unsafe fn select(a: &ArrayObject, key: *mut PyObject) -> PyResult<Selection>
     unsafe {
         let mut items = Vec::new();
         if pyo3_ffi::PyTuple_Check(key) != 0 {
-            for i in 0..pyo3_ffi::PyTuple_GET_SIZE(key) {
-                items.push(classify(pyo3_ffi::PyTuple_GET_ITEM(key, i))?);
+            for i in 0..crate::capi::compat::tuple_len(key) {
+                items.push(classify(crate::capi::compat::tuple_item(key, i))?);
             }
         } else {
             items.push(classify(key)?);

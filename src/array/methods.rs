@@ -75,7 +75,7 @@ unsafe fn to_list(dtype: DType, data: *const u8, shape: &[usize], strides: &[isi
         for i in 0..n {
             let item = to_list(dtype, data.wrapping_offset(i as isize * strides[0]), rest, &strides[1..])?;
             // PyList_SET_ITEM steals the item's reference into the (empty) slot.
-            pyo3_ffi::PyList_SET_ITEM(list.as_ptr(), i as isize, item.into_raw());
+            crate::capi::compat::list_fill(list.as_ptr(), i as isize, item);
         }
         Ok(list)
     }
@@ -96,7 +96,7 @@ unsafe extern "C" fn reshape(obj: *mut PyObject, args: *mut PyObject) -> *mut Py
     // SAFETY: METH_VARARGS: `args` is a tuple (borrowed); GIL held.
     unsafe {
         method(obj, |a| {
-            let spec = if pyo3_ffi::PyTuple_GET_SIZE(args) == 1 { pyo3_ffi::PyTuple_GET_ITEM(args, 0) } else { args };
+            let spec = if crate::capi::compat::tuple_len(args) == 1 { crate::capi::compat::tuple_item(args, 0) } else { args };
             let shape = parse_reshape(spec, a.size())?;
             let itemsize = a.dtype().itemsize();
             if let Some(strides) = nocopy_strides(a.shape(), a.strides(), &shape, itemsize) {

@@ -101,8 +101,16 @@ impl ArrayObject {
     /// `obj` is a valid object (borrowed) and the GIL is held. The reference is valid while
     /// `obj` is alive.
     pub unsafe fn downcast<'a>(obj: *mut PyObject) -> Option<&'a ArrayObject> {
-        // SAFETY: `obj` valid; Py_TYPE is a borrowed pointer to its (live) type; GetSlot reads it.
-        let dealloc_slot = unsafe { pyo3_ffi::PyType_GetSlot(pyo3_ffi::Py_TYPE(obj), pyo3_ffi::Py_tp_dealloc) };
+        // SAFETY: `obj` valid; Py_TYPE is a borrowed pointer to its (live) type.
+        let ty = unsafe { pyo3_ffi::Py_TYPE(obj) };
+        // Array is a heap type. Checking that first is also what makes PyType_GetSlot legal on
+        // 3.9, where it raises SystemError for a static type (int, list ...); 3.10+ accepts both.
+        // SAFETY: `ty` is a live type object; PyType_GetFlags only reads it.
+        if unsafe { pyo3_ffi::PyType_GetFlags(ty) } & pyo3_ffi::Py_TPFLAGS_HEAPTYPE == 0 {
+            return None;
+        }
+        // SAFETY: a heap type; GetSlot reads its slot without side effects.
+        let dealloc_slot = unsafe { pyo3_ffi::PyType_GetSlot(ty, pyo3_ffi::Py_tp_dealloc) };
         if dealloc_slot == dealloc as *mut c_void {
             // SAFETY: only objects allocated by `alloc_object` have our dealloc: an ArrayObject.
             Some(unsafe { &*(obj as *const ArrayObject) })
@@ -207,7 +215,7 @@ impl ArrayObject {
     pub fn memory_owner(&self) -> Owned {
         let owner = if self.base.is_null() { self.as_ptr() } else { self.base };
         // SAFETY: `owner` is alive (self, or held by self); Py_NewRef returns a new reference.
-        unsafe { Owned::from_new(pyo3_ffi::Py_NewRef(owner)).expect("Py_NewRef never fails") }
+        unsafe { Owned::from_new(crate::capi::object::new_ref(owner)).expect("new_ref never returns NULL") }
     }
 
     /// The `base` attribute: the Array viewed, or the exporter of an imported buffer, or None.

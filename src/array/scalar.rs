@@ -119,11 +119,8 @@ pub unsafe fn store_python(obj: *mut PyObject, dtype: DType, p: *mut u8) -> PyRe
                 }
             }
             DType::Complex128 => {
-                let c = pyo3_ffi::PyComplex_AsCComplex(obj);
-                if c.real == -1.0 && !pyo3_ffi::PyErr_Occurred().is_null() {
-                    return Err(PyErrSet::fetched());
-                }
-                C128 { re: c.real, im: c.imag }.store(p);
+                let (re, im) = crate::capi::compat::complex_parts(obj)?;
+                C128 { re, im }.store(p);
             }
         }
         Ok(())

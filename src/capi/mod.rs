@@ -8,11 +8,15 @@
 //! | `error.rs`  | `return NULL` with an exception set; `PyErr_SetString`          |
 //! | `panic.rs`  | (none in C) catching a Rust panic at the `extern "C"` boundary  |
 //! | `object.rs` | `Py_DECREF` on every path: an owned (new) reference             |
+//! | `compat.rs` | `PyTuple_GET_ITEM` & co.: the macros abi3 replaces by functions  |
+//! | `bytes.rs`  | `PyBytes_AS_STRING` / `Py_SIZE`: reading a `bytes` in place     |
 //! | `buffer.rs` | `PyObject_GetBuffer` … `PyBuffer_Release`                       |
 //! | `gil.rs`    | `Py_BEGIN_ALLOW_THREADS` … `Py_END_ALLOW_THREADS`               |
 //! | `strings.rs`| `PyUnicode_KIND` / `PyUnicode_DATA`: reading a `str` in place   |
 
 pub mod buffer;
+pub mod compat;
+pub mod bytes;
 pub mod error;
 pub mod gil;
 pub mod object;

@@ -6,7 +6,6 @@
 //! [`Owned`], whose `Drop` is the `Py_DECREF`, so an early return or `?` cannot leak it, and
 //! [`Owned::into_raw`] is the hand-over when the reference is returned to the caller.
 
-use std::ffi::CStr;
 use std::ptr::NonNull;
 
 use pyo3_ffi::{Py_DECREF, PyObject};
@@ -61,16 +60,49 @@ pub fn int_from_u128(value: u128) -> PyResult<Owned> {
     unsafe { Owned::from_new(pyo3_ffi::PyLong_FromString(digits.as_ptr(), std::ptr::null_mut(), 10)) }
 }
 
-/// The name of `obj`'s type, for error messages (`Py_TYPE(obj)->tp_name`, as CPython's own
-/// messages print it: "not 'str'").
+/// The name of `obj`'s type, for error messages ("not 'str'").
+///
+/// Full API: `Py_TYPE(obj)->tp_name`, as CPython's own messages print it. The limited API hides
+/// `PyTypeObject`'s fields, so the abi3 build asks `PyType_GetName` (3.11+), which returns the
+/// type's `__name__`: the same for built-in and Python-defined classes, but without the module
+/// prefix some C types carry in `tp_name` (`collections.OrderedDict` becomes `OrderedDict`).
 ///
 /// # Safety
 /// `obj` is a valid object (borrowed is fine) and the GIL is held.
+#[cfg(not(Py_LIMITED_API))]
 pub unsafe fn type_name(obj: *mut PyObject) -> String {
     // SAFETY: `Py_TYPE` returns a borrowed pointer to the object's type, which outlives the
     // object; `tp_name` is a NUL-terminated string owned by the type.
-    let name = unsafe { CStr::from_ptr((*pyo3_ffi::Py_TYPE(obj)).tp_name) };
+    let name = unsafe { std::ffi::CStr::from_ptr((*pyo3_ffi::Py_TYPE(obj)).tp_name) };
     name.to_string_lossy().into_owned()
+}
+
+/// See the full-API version above.
+///
+/// # Safety
+/// `obj` is a valid object (borrowed is fine) and the GIL is held.
+#[cfg(Py_LIMITED_API)]
+pub unsafe fn type_name(obj: *mut PyObject) -> String {
+    // SAFETY: GIL held. Py_TYPE is a borrowed reference; PyType_GetName returns a new reference
+    // to a str (NULL with an exception set on failure).
+    let Ok(name) = (unsafe { Owned::from_new(pyo3_ffi::PyType_GetName(pyo3_ffi::Py_TYPE(obj))) }) else {
+        // Only for an error message: drop the secondary error rather than replace the real one.
+        // SAFETY: GIL held; the exception PyType_GetName set is discarded deliberately.
+        unsafe { pyo3_ffi::PyErr_Clear() };
+        return "?".to_string();
+    };
+    let mut size: pyo3_ffi::Py_ssize_t = 0;
+    // SAFETY: GIL held; `name` is a str. The pointer is into its cached UTF-8 (borrowed: valid
+    // while `name` lives, which is until the end of this function).
+    let utf8 = unsafe { pyo3_ffi::PyUnicode_AsUTF8AndSize(name.as_ptr(), &mut size) };
+    if utf8.is_null() {
+        // SAFETY: as above, a secondary error from building a message.
+        unsafe { pyo3_ffi::PyErr_Clear() };
+        return "?".to_string();
+    }
+    // SAFETY: `utf8` points at `size` bytes that stay valid while `name` is alive.
+    let bytes = unsafe { std::slice::from_raw_parts(utf8 as *const u8, size as usize) };
+    String::from_utf8_lossy(bytes).into_owned()
 }
 
 /// A non-negative Python int as `usize` (`PyLong_AsSsize_t`): TypeError for a non-int,
@@ -111,4 +143,15 @@ pub fn none() -> Owned {
         pyo3_ffi::Py_INCREF(none);
         Owned(NonNull::new_unchecked(none))
     }
+}
+
+/// `Py_NewRef(obj)`: take a new (strong) reference to `obj` and return it. Spelled out because
+/// the C function exists only from 3.10 on, and rawcapi builds for 3.9 too.
+///
+/// # Safety
+/// `obj` is a valid object (borrowed) and the GIL is held.
+pub unsafe fn new_ref(obj: *mut PyObject) -> *mut PyObject {
+    // SAFETY: forwarded from the caller.
+    unsafe { pyo3_ffi::Py_INCREF(obj) };
+    obj
 }

@@ -1,25 +1,40 @@
-//! Reading a `str` in place (PEP 393), without encoding or copying it.
+//! Reading a `str`'s characters without encoding it when possible.
 //!
-//! CPython stores a `str` as an array of fixed-width code units, the narrowest that fits its
-//! largest character: 1 byte (Latin-1), 2 bytes (UCS-2) or 4 bytes (UCS-4). The C macros
-//! `PyUnicode_KIND`, `PyUnicode_DATA` and `PyUnicode_GET_LENGTH` read that representation
-//! directly — no UTF-8 encoding (which `PyUnicode_AsUTF8AndSize` would do, and cache, and which
-//! fails on lone surrogates), no copy.
+//! **Full API (PEP 393, in place).** CPython stores a `str` as an array of fixed-width code units,
+//! the narrowest that fits its largest character: 1 byte (Latin-1), 2 bytes (UCS-2) or 4 bytes
+//! (UCS-4). The C macros `PyUnicode_KIND`, `PyUnicode_DATA` and `PyUnicode_GET_LENGTH` read
+//! that representation directly — no encoding, no copy, lone surrogates included.
 //!
-//! A `str` is immutable, so its code units can be read with the GIL released for as long as a
-//! reference to it is held.
+//! **Limited API (abi3 build).** Those macros read the `str`'s internal struct, which the stable
+//! ABI does not show. What it offers instead (docs/08-abi.md measures each):
+//! - `PyUnicode_AsUTF8AndSize` (limited API from 3.10): a pointer to the `str`'s UTF-8 form.
+//!   For an ASCII `str` that *is* its storage (no copy); otherwise CPython encodes once and caches
+//!   the result in the `str` (memory held until the `str` dies). UTF-8 keeps every `'\n'` as the
+//!   byte 0x0A and no other character contains that byte, so a newline count is unchanged. It
+//!   fails (UnicodeEncodeError) on a lone surrogate, which has no UTF-8 form, so then:
+//! - `PyUnicode_AsUCS4Copy`: a fresh UCS-4 copy (`PyMem_Malloc`ed; 4 bytes a character) that
+//!   [`StrUnits`] frees when dropped.
+//!
+//! A `str` is immutable, so its units can be read with the GIL released for as long as a
+//! reference to it (and the [`StrUnits`], for a copy) is held.
 
 use pyo3_ffi::PyObject;
 
-use crate::capi::error::{PyErrSet, PyResult};
+use crate::capi::error::PyResult;
+#[cfg(not(Py_LIMITED_API))]
+use crate::capi::error::PyErrSet;
 use crate::kernels::memory::Units;
 
-/// The code units of a `str`, in the width CPython stores them.
+/// The code units of a `str`: in the width CPython stores them (full API), or its UTF-8 form
+/// (limited API).
 #[derive(Clone, Copy)]
 pub enum CodeUnits {
     Latin1(Units<u8>),
     Ucs2(Units<u16>),
     Ucs4(Units<u32>),
+    /// Only the abi3 build reads a `str` as UTF-8 (see the module comment).
+    #[cfg(Py_LIMITED_API)]
+    Utf8(Units<u8>),
 }
 
 impl CodeUnits {
@@ -29,6 +44,35 @@ impl CodeUnits {
             CodeUnits::Latin1(u) => u.len(),
             CodeUnits::Ucs2(u) => u.len() * 2,
             CodeUnits::Ucs4(u) => u.len() * 4,
+            #[cfg(Py_LIMITED_API)]
+            CodeUnits::Utf8(u) => u.len(),
+        }
+    }
+}
+
+/// A `str`'s code units, and whatever keeps them alive beyond the `str` itself. Not `Send`:
+/// it stays with the GIL-holding caller while the `Copy` [`CodeUnits`] go to the kernel.
+pub struct StrUnits {
+    units: CodeUnits,
+    /// The `PyUnicode_AsUCS4Copy` buffer the units point into, if they were copied.
+    #[cfg(Py_LIMITED_API)]
+    copy: *mut pyo3_ffi::Py_UCS4,
+}
+
+impl StrUnits {
+    pub fn units(&self) -> CodeUnits {
+        self.units
+    }
+}
+
+#[cfg(Py_LIMITED_API)]
+impl Drop for StrUnits {
+    fn drop(&mut self) {
+        if !self.copy.is_null() {
+            // SAFETY: `copy` came from PyUnicode_AsUCS4Copy (PyMem_Malloc) and is freed once, here,
+            // with the GIL held: `StrUnits` is !Send (raw pointer), so it is dropped by the thread
+            // that made it, which holds the GIL outside `allow_threads` closures.
+            unsafe { pyo3_ffi::PyMem_Free(self.copy.cast()) }
         }
     }
 }
@@ -37,8 +81,9 @@ impl CodeUnits {
 ///
 /// # Safety
 /// `text` is a valid `str` object, the GIL is held, and the caller keeps a reference to `text`
-/// for as long as the returned units are read.
-pub unsafe fn code_units(text: *mut PyObject) -> PyResult<CodeUnits> {
+/// (and the returned `StrUnits`) for as long as the units are read.
+#[cfg(not(Py_LIMITED_API))]
+pub unsafe fn code_units(text: *mut PyObject) -> PyResult<StrUnits> {
     // SAFETY (whole body): `text` is a str (caller's promise), GIL held.
     unsafe {
         // Before 3.12 a str made by the legacy C API may not be in PEP 393 form yet;
@@ -49,10 +94,44 @@ pub unsafe fn code_units(text: *mut PyObject) -> PyResult<CodeUnits> {
         let len = pyo3_ffi::PyUnicode_GET_LENGTH(text) as usize;
         let data = pyo3_ffi::PyUnicode_DATA(text);
         // The data pointer is aligned for its kind: CPython allocates it that way.
-        Ok(match pyo3_ffi::PyUnicode_KIND(text) {
+        let units = match pyo3_ffi::PyUnicode_KIND(text) {
             pyo3_ffi::PyUnicode_1BYTE_KIND => CodeUnits::Latin1(Units::new(data as *const u8, len)),
             pyo3_ffi::PyUnicode_2BYTE_KIND => CodeUnits::Ucs2(Units::new(data as *const u16, len)),
             _ => CodeUnits::Ucs4(Units::new(data as *const u32, len)),
-        })
+        };
+        Ok(StrUnits { units })
     }
+}
+
+/// The limited-API version: UTF-8 (cached in the `str`), or a UCS-4 copy for a `str` with a lone
+/// surrogate. Same contract as the full-API version.
+///
+/// # Safety
+/// As above.
+#[cfg(Py_LIMITED_API)]
+pub unsafe fn code_units(text: *mut PyObject) -> PyResult<StrUnits> {
+    use crate::capi::error::PyErrSet;
+    let mut size: pyo3_ffi::Py_ssize_t = 0;
+    // SAFETY: GIL held, `text` a str. Returns a pointer into `text`'s own UTF-8 (borrowed: valid
+    // while `text` lives), or NULL with an exception set.
+    let utf8 = unsafe { pyo3_ffi::PyUnicode_AsUTF8AndSize(text, &mut size) };
+    if !utf8.is_null() {
+        let units = CodeUnits::Utf8(Units::new(utf8 as *const u8, size as usize));
+        return Ok(StrUnits { units, copy: std::ptr::null_mut() });
+    }
+    // SAFETY: an exception is set (the call above failed); PyExc_UnicodeEncodeError is a
+    // borrowed reference to a built-in class.
+    if unsafe { pyo3_ffi::PyErr_ExceptionMatches(pyo3_ffi::PyExc_UnicodeEncodeError) } == 0 {
+        return Err(PyErrSet::fetched()); // MemoryError and the like: pass it on
+    }
+    // A lone surrogate: no UTF-8 form. Drop that error and copy the characters out as UCS-4.
+    // SAFETY: GIL held; an exception is set and we discard it deliberately.
+    unsafe { pyo3_ffi::PyErr_Clear() };
+    // SAFETY: GIL held, `text` a str. Both borrow `text`; the copy is a new PyMem buffer (NULL
+    // with MemoryError set on failure) that we own and StrUnits frees.
+    let (copy, len) = unsafe { (pyo3_ffi::PyUnicode_AsUCS4Copy(text), pyo3_ffi::PyUnicode_GetLength(text)) };
+    if copy.is_null() {
+        return Err(PyErrSet::fetched());
+    }
+    Ok(StrUnits { units: CodeUnits::Ucs4(Units::new(copy as *const u32, len as usize)), copy })
 }

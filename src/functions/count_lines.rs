@@ -7,12 +7,12 @@
 use pyo3_ffi::PyObject;
 
 use crate::capi::buffer::{Buffer, READ_ANY_LAYOUT};
+use crate::capi::bytes::bytes_units;
 use crate::capi::error::{raise, Exc};
 use crate::capi::gil::allow_threads_above;
 use crate::capi::object::{int_from_u128, type_name};
 use crate::capi::panic;
 use crate::capi::strings::{code_units, CodeUnits};
-use crate::kernels::memory::Units;
 use crate::kernels::newlines::{count_newlines_layout, count_newlines_threaded};
 
 pub const DOC: &std::ffi::CStr = c"count_lines($module, text, /)
@@ -30,15 +30,18 @@ pub unsafe extern "C" fn count_lines(_module: *mut PyObject, text: *mut PyObject
         // SAFETY (the checks below): `text` is a valid object and the GIL is held.
         let count: u128 = if unsafe { pyo3_ffi::PyUnicode_Check(text) } != 0 {
             // SAFETY: a str, GIL held; `text` outlives the call, so its units stay readable.
-            let units = unsafe { code_units(text) }?;
+            let text_units = unsafe { code_units(text) }?;
+            let units = text_units.units();
             u128::from(allow_threads_above(units.nbytes(), || match units {
                 CodeUnits::Latin1(u) => count_newlines_threaded(u),
                 CodeUnits::Ucs2(u) => count_newlines_threaded(u),
                 CodeUnits::Ucs4(u) => count_newlines_threaded(u),
+                #[cfg(Py_LIMITED_API)]
+                CodeUnits::Utf8(u) => count_newlines_threaded(u),
             }))
         } else if unsafe { pyo3_ffi::PyBytes_CheckExact(text) } != 0 {
             // SAFETY: an exact bytes object's immutable storage, alive as long as `text`.
-            let units = unsafe { Units::new(pyo3_ffi::PyBytes_AS_STRING(text) as *const u8, pyo3_ffi::Py_SIZE(text) as usize) };
+            let units = unsafe { bytes_units(text) };
             u128::from(allow_threads_above(units.len(), || count_newlines_threaded(units)))
         } else if unsafe { pyo3_ffi::PyObject_CheckBuffer(text) } == 0 {
             // SAFETY: `text` valid, GIL held.

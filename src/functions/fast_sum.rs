@@ -12,11 +12,11 @@
 use pyo3_ffi::PyObject;
 
 use crate::capi::buffer::{Buffer, READ_ANY_LAYOUT};
+use crate::capi::bytes::bytes_units;
 use crate::capi::error::{raise, Exc};
 use crate::capi::gil::allow_threads_above;
 use crate::capi::object::int_from_u128;
 use crate::capi::panic;
-use crate::kernels::memory::Units;
 use crate::kernels::strided::Layout;
 use crate::kernels::sum::{sum_bytes_threaded, sum_layout};
 
@@ -34,9 +34,9 @@ pub unsafe extern "C" fn fast_sum(_module: *mut PyObject, data: *mut PyObject) -
     panic::guard(std::ptr::null_mut(), || {
         // SAFETY: `data` is a valid object and the GIL is held (we are called by the interpreter).
         let total = if unsafe { pyo3_ffi::PyBytes_CheckExact(data) } != 0 {
-            // SAFETY: an exact bytes object: PyBytes_AS_STRING points at its Py_SIZE immutable
-            // bytes, which live as long as `data`, which outlives this call.
-            let units = unsafe { Units::new(pyo3_ffi::PyBytes_AS_STRING(data) as *const u8, pyo3_ffi::Py_SIZE(data) as usize) };
+            // SAFETY: an exact bytes object (src/capi/bytes.rs reads it in place): its immutable
+            // bytes live as long as `data`, which outlives this call.
+            let units = unsafe { bytes_units(data) };
             u128::from(allow_threads_above(units.len(), || sum_bytes_threaded(units)))
         } else {
             // SAFETY: `data` valid (borrowed), GIL held.

@@ -6,6 +6,8 @@
 
 pub mod count_lines;
 pub mod fast_sum;
+pub mod include;
+pub mod layout_check;
 pub mod private;
 pub mod simd;
 pub mod threads;

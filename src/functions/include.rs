@@ -1,0 +1,60 @@
+//! `get_include() -> str`: the folder holding `rawcapi.h`, for C extensions that use rawcapi's
+//! C API (src/capsule.rs) — the counterpart of `numpy.get_include()`.
+//!
+//! rawcapi is one extension module, not a package, so the header cannot sit inside it. It is
+//! installed beside it instead, as the data-only package `rawcapi_include` (setup.py), and in a
+//! source checkout it is the repository's `include/`, next to the in-place build.
+
+use std::path::{Path, PathBuf};
+
+use pyo3_ffi::PyObject;
+
+use crate::capi::error::{raise, Exc, PyErrSet, PyResult};
+use crate::capi::object::{str_from, Owned};
+use crate::capi::panic;
+
+pub const DOC: &std::ffi::CStr = c"get_include($module, /)
+--
+
+Return the directory that contains rawcapi.h, the header of rawcapi's C API
+(the capsule rawcapi._C_API). Pass it to the C compiler: -I<dir>, or
+Extension(..., include_dirs=[rawcapi.get_include()]).";
+
+/// Where the header may be, relative to the directory of the module's file, in order.
+const CANDIDATES: [&str; 2] = ["rawcapi_include", "include"];
+
+/// `METH_NOARGS`: `module` is the rawcapi module (borrowed).
+pub unsafe extern "C" fn get_include(module: *mut PyObject, _unused: *mut PyObject) -> *mut PyObject {
+    panic::guard(std::ptr::null_mut(), || {
+        // SAFETY: `module` is a module object (borrowed); GIL held.
+        let file = unsafe { module_file(module) }?;
+        let dir = Path::new(&file).parent().unwrap_or(Path::new("."));
+        let found: Option<PathBuf> =
+            CANDIDATES.iter().map(|c| dir.join(c)).find(|d| d.join("rawcapi.h").is_file());
+        match found {
+            Some(include) => Ok(str_from(&include.to_string_lossy())?.into_raw()),
+            None => Err(raise(
+                Exc::FileNotFoundError,
+                &format!("rawcapi.h is in neither {}/rawcapi_include nor {}/include", dir.display(), dir.display()),
+            )),
+        }
+    })
+}
+
+/// `module.__file__` as UTF-8 (`PyModule_GetFilenameObject`).
+///
+/// # Safety
+/// `module` is a module object (borrowed); GIL held.
+unsafe fn module_file(module: *mut PyObject) -> PyResult<String> {
+    // SAFETY: GIL held; returns a new reference to the str, or NULL with SystemError set.
+    let name = unsafe { Owned::from_new(pyo3_ffi::PyModule_GetFilenameObject(module)) }?;
+    let mut size: pyo3_ffi::Py_ssize_t = 0;
+    // SAFETY: GIL held; `name` is a str; the pointer is into its UTF-8 cache, valid while `name`.
+    let utf8 = unsafe { pyo3_ffi::PyUnicode_AsUTF8AndSize(name.as_ptr(), &mut size) };
+    if utf8.is_null() {
+        return Err(PyErrSet::fetched());
+    }
+    // SAFETY: `utf8` points at `size` bytes of UTF-8, alive while `name` is.
+    let bytes = unsafe { std::slice::from_raw_parts(utf8 as *const u8, size as usize) };
+    Ok(String::from_utf8_lossy(bytes).into_owned())
+}
