@@ -1,206 +1,236 @@
-"""Item 4: many threads call every function at once while other threads create, mutate, resize
-and drop the inputs. Nothing may crash, deadlock or return an impossible answer.
+"""Splitting one call across threads: the setting, its validation, results, fork() and mmap.
 
-Writers keep every byte of the shared inputs 0 or 1 (the promise rawcapi makes is per byte, not
-a snapshot of the whole buffer), so for an input of at most MAX_LEN bytes:
-    0 <= fast_sum(x) <= MAX_LEN   and   count_lines(x) == 0     whatever interleaving happens.
-Readers also run every good case of tests/callables.py against its exact oracle, concurrently.
-The GIL-release threshold is 0 for the test, so every call releases the GIL and the writers run
-while rawcapi reads. Time is bounded (DURATION seconds); a thread still alive after the join
-timeout is a deadlock and fails the test.
+Oracles are plain Python (`sum`, `bytes.count`, `str.count`) and, for strided buffers, NumPy.
+`_set_parallel_threshold` (private, test-only) lowers the size above which a call is split, so
+small inputs exercise the same splitting code as gigabyte ones.
 """
-import faulthandler
-import random
+import mmap
+import os
+import signal
+import subprocess
 import sys
 import threading
-import time
 
 import pytest
 
 import rawcapi
-from callables import SPECS, good_and_expected
 
-np = pytest.importorskip("numpy")
-
-DURATION = 3.0
-READERS = 6
-WRITERS = 3
-MAX_LEN = 4096
-SLOTS = 16
-
-# For each callable that takes a bytes-like input: what must hold for any buffer of 0/1 bytes
-# of at most MAX_LEN bytes, mutated concurrently. A new buffer-taking function adds a line.
-MUTABLE_INVARIANTS = {
-    "fast_sum": lambda result: 0 <= result <= MAX_LEN,
-    "count_lines": lambda result: result == 0,
-}
-# Callables of rawcapi's own types on the shared inputs that are of that type: name -> (call,
-# invariant). Array elements are kept 0/1 like every other byte.
-ARRAY_INVARIANTS = {
-    "Array.sum": (lambda a: a.sum(), lambda result: 0 <= result <= MAX_LEN),
-    "Array.copy": (lambda a: a.copy().sum(), lambda result: 0 <= result <= MAX_LEN),
-    "Array.tolist": (lambda a: a.tolist(), lambda result: set(_flat(result)) <= {0, 1}),
-    "Array.__getitem__": (lambda a: a[::-1].sum() if a.ndim else a.sum(), lambda result: 0 <= result <= MAX_LEN),
-} if hasattr(rawcapi, "Array") else {}
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
-def _flat(x):
-    if isinstance(x, list):
-        for item in x:
-            yield from _flat(item)
-    else:
-        yield x
-
-
-def _zero_one(rng, n):
-    return bytes(rng.getrandbits(1) for _ in range(n))
-
-
-def _new_input(rng):
-    kind = rng.randrange(6 if ARRAY_INVARIANTS else 4)
-    n = rng.randrange(0, MAX_LEN + 1)
-    if kind == 4:  # an Array that owns its memory
-        return rawcapi.Array(_zero_one(rng, n))
-    if kind == 5:  # an Array viewing a bytearray: the bytearray cannot resize while it lives
-        return rawcapi.Array.frombuffer(bytearray(_zero_one(rng, n)))
-    if kind == 0:
-        return bytearray(_zero_one(rng, n))
-    if kind == 1:
-        return np.frombuffer(_zero_one(rng, n), dtype=np.uint8).copy()
-    if kind == 2:
-        a = np.frombuffer(_zero_one(rng, n - n % 4), dtype=np.uint8).copy().reshape(-1, 4)
-        return a[::-1, ::2]  # a strided view that keeps its base alive
-    return memoryview(bytearray(_zero_one(rng, n)))[::3]
-
-
-def _mutate(rng, obj):
-    """Change an input in place, keeping every byte 0 or 1 and the length <= MAX_LEN.
-    Returns True when a bytearray refused to resize because its buffer was exported."""
-    if isinstance(obj, bytearray):
-        op = rng.randrange(4)
-        try:
-            if op == 0 and len(obj) < MAX_LEN:
-                obj.append(rng.getrandbits(1))
-            elif op == 1 and obj:
-                obj.pop()
-            elif op == 2 and obj:
-                i = rng.randrange(len(obj))
-                obj[i] ^= 1
-            else:
-                obj[:] = _zero_one(rng, min(len(obj), MAX_LEN))  # same length: no resize
-        except BufferError as e:
-            assert "Existing exports of data: object cannot be re-sized" in str(e)
-            return True
-    elif isinstance(obj, np.ndarray) and obj.size:
-        obj ^= 1  # 0 <-> 1, in place, through every layout (views write into their base)
-    elif ARRAY_INVARIANTS and isinstance(obj, rawcapi.Array) and obj.size:
-        obj[rng.randrange(obj.size)] = rng.getrandbits(1)
-    return False
-
-
-@pytest.mark.valgrind
-def test_stress_every_function_while_inputs_mutate():
-    faulthandler.dump_traceback_later(120, exit=True)  # a deadlock must not hang CI forever
-    previous_threshold = rawcapi._set_gil_release_threshold(0)
-    previous_switch = sys.getswitchinterval()
-    sys.setswitchinterval(1e-5)
-    shared = [bytearray()] * SLOTS
-    stop = threading.Event()
-    errors, counts = [], {"calls": 0, "mutations": 0, "refused_resizes": 0}
-    lock = threading.Lock()
-    hammered = [spec for spec in SPECS if spec.thread_safe_to_hammer and spec.oracle]
-
-    def reader(seed):
-        rng = random.Random(seed)
-        calls = 0
-        try:
-            while not stop.is_set():
-                r = rng.random()
-                obj = shared[rng.randrange(SLOTS)]
-                if r < 0.2 and ARRAY_INVARIANTS and isinstance(obj, rawcapi.Array):
-                    name = rng.choice(sorted(ARRAY_INVARIANTS))
-                    fn, invariant = ARRAY_INVARIANTS[name]
-                    result = fn(obj)
-                    if not invariant(result):
-                        errors.append(f"{name} returned {result!r} on a 0/1 Array of <= {MAX_LEN} elements")
-                elif r < 0.7:
-                    name = rng.choice(sorted(MUTABLE_INVARIANTS))
-                    result = getattr(rawcapi, name)(shared[rng.randrange(SLOTS)])
-                    if not MUTABLE_INVARIANTS[name](result):
-                        errors.append(f"{name} returned {result} on a 0/1 buffer of <= {MAX_LEN} bytes")
-                else:
-                    spec = rng.choice(hammered)
-                    case = rng.choice(spec.good)
-                    result, expected = good_and_expected(spec, case)
-                    if result != expected:
-                        errors.append(f"{spec.name} [{case.label}] gave {result}, oracle {expected}")
-                calls += 1
-        except BaseException as e:  # noqa: BLE001 - any exception in a thread is a failure
-            errors.append(f"reader: {e!r}")
-        with lock:
-            counts["calls"] += calls
-
-    def writer(seed):
-        rng = random.Random(seed)
-        mutations = refused = 0
-        try:
-            while not stop.is_set():
-                i = rng.randrange(SLOTS)
-                if rng.random() < 0.2:
-                    shared[i] = _new_input(rng)  # the old one is dropped (maybe mid-call)
-                else:
-                    refused += _mutate(rng, shared[i])
-                mutations += 1
-        except BaseException as e:  # noqa: BLE001
-            errors.append(f"writer: {e!r}")
-        with lock:
-            counts["mutations"] += mutations
-            counts["refused_resizes"] += refused
-
-    threads = [threading.Thread(target=reader, args=(s,), daemon=True) for s in range(READERS)]
-    threads += [threading.Thread(target=writer, args=(100 + s,), daemon=True) for s in range(WRITERS)]
+@pytest.fixture
+def restore_threads():
+    old_threads = rawcapi.get_num_threads()
+    old_threshold = rawcapi._set_parallel_threshold(4 << 20)
+    rawcapi._set_parallel_threshold(old_threshold)
     try:
-        for t in threads:
-            t.start()
-        time.sleep(DURATION)
-        stop.set()
-        for t in threads:
-            t.join(timeout=30)
-        alive = [t.name for t in threads if t.is_alive()]
-        assert not alive, f"threads still running 30 s after stop (deadlock?): {alive}"
+        yield
     finally:
-        stop.set()
-        sys.setswitchinterval(previous_switch)
-        rawcapi._set_gil_release_threshold(previous_threshold)
-        faulthandler.cancel_dump_traceback_later()
-    assert not errors, errors[:10]
-    print(f"\n{READERS} readers, {WRITERS} writers, {DURATION} s: {counts}")
-    assert counts["calls"] > 100 and counts["mutations"] > 100
+        rawcapi.set_num_threads(old_threads)
+        rawcapi._set_parallel_threshold(old_threshold)
 
 
-def test_resizing_while_rawcapi_reads_raises_buffererror():
-    """A bytearray whose buffer rawcapi holds (GIL released, long input) refuses to resize; the
-    sum is of the length at export time. Repeated until a resize attempt lands during a call."""
-    faulthandler.dump_traceback_later(120, exit=True)
-    n = 32 << 20
-    seen_refusal = False
-    try:
+def pattern(n, seed=0):
+    return bytes(((i + seed) * 2654435761 >> 13) & 0xFF for i in range(n))
+
+
+DATA = pattern(200_003)
+
+
+def default_threshold():
+    """The built-in minimum bytes per thread (the private setter returns the previous value)."""
+    current = rawcapi._set_parallel_threshold(1)
+    rawcapi._set_parallel_threshold(current)
+    return current
+
+
+def large_enough_to_split():
+    """Bytes that the default threshold splits across 2 threads."""
+    size = 2 * default_threshold() + 12_345
+    return (DATA * (size // len(DATA) + 1))[:size]
+
+
+def run_child(code, **env_vars):
+    env = dict(os.environ)
+    env.pop("RAWCAPI_NUM_THREADS", None)
+    env.update(env_vars)
+    env["PYTHONPATH"] = REPO + os.pathsep + env.get("PYTHONPATH", "")
+    return subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
+
+
+# --- the setting -------------------------------------------------------------------------------
+
+def test_default_is_the_cpus_this_process_may_use():
+    child = run_child("import os, rawcapi; print(rawcapi.get_num_threads(), len(os.sched_getaffinity(0)))")
+    assert child.returncode == 0, child.stderr
+    got, cpus = child.stdout.split()
+    assert got == cpus
+
+
+def test_default_follows_affinity():
+    if len(os.sched_getaffinity(0)) < 2:
+        pytest.skip("needs 2 CPUs to restrict to 1")
+    code = "import os; os.sched_setaffinity(0, {min(os.sched_getaffinity(0))}); import rawcapi; print(rawcapi.get_num_threads())"
+    assert run_child(code).stdout.split() == ["1"]
+
+
+def test_env_var_sets_the_default():
+    child = run_child("import rawcapi; print(rawcapi.get_num_threads())", RAWCAPI_NUM_THREADS="3")
+    assert child.stdout.split() == ["3"], child.stderr
+
+
+@pytest.mark.parametrize("value, message", [
+    ("0", '"0": 0 is out of range: expected 1 to 1024'),
+    ("-4", "-4 is out of range"),
+    ("lots", '"lots" is not an integer'),
+    ("2000", "2000 is out of range"),
+])
+def test_bad_env_var_fails_the_import_clearly(value, message):
+    child = run_child("import rawcapi", RAWCAPI_NUM_THREADS=value)
+    assert child.returncode != 0
+    assert "ImportError: RAWCAPI_NUM_THREADS=" in child.stderr and message in child.stderr, child.stderr
+
+
+def test_default_threshold_is_at_least_a_mebibyte():
+    # Splitting below ~1 MiB cannot pay for a thread's creation (docs/04-speed.md).
+    assert default_threshold() >= 1 << 20
+
+
+def test_set_and_get(restore_threads):
+    for n in (1, 2, 7, 1024):
+        assert rawcapi.set_num_threads(n) is None
+        assert rawcapi.get_num_threads() == n
+
+
+@pytest.mark.parametrize("bad", [0, -1, 1025, 2**70, -(2**70)])
+def test_set_refuses_out_of_range(restore_threads, bad):
+    before = rawcapi.get_num_threads()
+    with pytest.raises(ValueError, match=r"set_num_threads\(n\): n must be between 1 and 1024, got "):
+        rawcapi.set_num_threads(bad)
+    assert rawcapi.get_num_threads() == before
+
+
+@pytest.mark.parametrize("bad, type_name", [(2.0, "float"), ("2", "str"), (None, "NoneType"), (True, "bool")])
+def test_set_refuses_non_ints(restore_threads, bad, type_name):
+    with pytest.raises(TypeError, match=f"set_num_threads\\(\\) argument must be int, not '{type_name}'"):
+        rawcapi.set_num_threads(bad)
+
+
+def test_set_takes_one_argument():
+    with pytest.raises(TypeError):
+        rawcapi.set_num_threads()
+    with pytest.raises(TypeError):
+        rawcapi.get_num_threads(1)
+
+
+def test_threshold_validation(restore_threads):
+    with pytest.raises(ValueError):
+        rawcapi._set_parallel_threshold(-1)
+    with pytest.raises(TypeError):
+        rawcapi._set_parallel_threshold("1")
+
+
+# --- results when split ------------------------------------------------------------------------
+
+@pytest.mark.parametrize("threads", [1, 2, 3, 4, 7, 64])
+def test_split_results_match(restore_threads, threads):
+    rawcapi.set_num_threads(threads)
+    rawcapi._set_parallel_threshold(1000)
+    for n in (0, 1, 999, 1000, 1999, 2000, 2001, 77_777, len(DATA)):
+        data = DATA[:n]
+        assert rawcapi.fast_sum(data) == sum(data), (threads, n)
+        assert rawcapi.count_lines(data) == data.count(b"\n"), (threads, n)
+        assert rawcapi.fast_sum(bytearray(data)) == sum(data)
+        text = data.decode("latin-1")
+        for suffix in ("", "\u0100", "\U00010000"):
+            assert rawcapi.count_lines(text + suffix) == (text + suffix).count("\n"), (threads, n, suffix)
+
+
+def test_strided_runs_are_split(restore_threads):
+    np = pytest.importorskip("numpy")
+    rawcapi.set_num_threads(3)
+    rawcapi._set_parallel_threshold(500)
+    a = np.frombuffer(DATA, dtype=np.uint8)[:200_000].reshape(40, 5000)
+    for view in (a[:, 3:4001], a[::-1, ::2], a[::3], a.T):
+        assert rawcapi.fast_sum(view) == int(view.sum(dtype=np.uint64)), view.strides
+        assert rawcapi.count_lines(view) == int((view == 10).sum())
+
+
+def test_default_threshold_multi_threaded_size(restore_threads):
+    rawcapi.set_num_threads(2)
+    data = large_enough_to_split()
+    assert rawcapi.fast_sum(data) == sum(data)
+    assert rawcapi.count_lines(data) == data.count(b"\n")
+    text = data.decode("latin-1")
+    assert rawcapi.count_lines(text) == text.count("\n")
+
+
+def test_python_threads_each_splitting(restore_threads):
+    rawcapi.set_num_threads(3)
+    rawcapi._set_parallel_threshold(4096)
+    buffers = [pattern(300_001, seed) for seed in range(4)]
+    expected = [sum(b) for b in buffers]
+    results = [[] for _ in buffers]
+
+    def work(i):
         for _ in range(20):
-            data = bytearray(b"\x01") * n
-            result = []
-            t = threading.Thread(target=lambda: result.append(rawcapi.fast_sum(data)), daemon=True)
-            t.start()
-            while t.is_alive():
-                try:
-                    data.pop()  # length n-1 ...
-                    data.append(1)  # ... and back to n: only these two lengths ever exist
-                except BufferError as e:
-                    assert str(e) == "Existing exports of data: object cannot be re-sized"
-                    seen_refusal = True
-            t.join(timeout=30)
-            assert result and result[0] in (n - 1, n)
-            if seen_refusal:
-                break
-    finally:
-        faulthandler.cancel_dump_traceback_later()
-    assert seen_refusal, "no resize attempt ever overlapped a 32 MiB fast_sum in 20 tries"
+            results[i].append(rawcapi.fast_sum(buffers[i]))
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(len(buffers))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert results == [[e] * 20 for e in expected]
+
+
+def test_mmap_of_a_file(restore_threads, tmp_path):
+    data = (DATA * 30)[:5_000_000]
+    path = tmp_path / "lines.bin"
+    path.write_bytes(data)
+    rawcapi.set_num_threads(2)
+    rawcapi._set_parallel_threshold(1 << 20)
+    with open(path, "rb") as f, mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as m:
+        assert rawcapi.fast_sum(m) == sum(data)
+        assert rawcapi.count_lines(m) == data.count(b"\n")
+        assert rawcapi.count_lines(memoryview(m)[7:-7]) == data[7:-7].count(b"\n")
+
+
+# --- fork --------------------------------------------------------------------------------------
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
+def test_multi_threaded_calls_work_after_fork(restore_threads):
+    rawcapi.set_num_threads(2)
+    data = large_enough_to_split()
+    expected = (sum(data), data.count(b"\n"))
+    assert (rawcapi.fast_sum(data), rawcapi.count_lines(data)) == expected  # threads used before fork
+    pid = os.fork()
+    if pid == 0:
+        # The child: only this thread exists. A hang must not hang the test suite.
+        status = 1
+        try:
+            signal.alarm(60)
+            rawcapi._set_parallel_threshold(1000)
+            ok = rawcapi.get_num_threads() == 2
+            ok = ok and (rawcapi.fast_sum(data), rawcapi.count_lines(data)) == expected
+            rawcapi.set_num_threads(5)
+            ok = ok and rawcapi.fast_sum(DATA) == sum(DATA)
+            status = 0 if ok else 1
+        finally:
+            os._exit(status)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    # The parent is unaffected.
+    assert (rawcapi.fast_sum(data), rawcapi.count_lines(data)) == expected
+
+
+def test_multiprocessing_fork_pool(restore_threads):
+    import multiprocessing
+
+    if "fork" not in multiprocessing.get_all_start_methods():
+        pytest.skip("no fork start method")
+    rawcapi.set_num_threads(2)
+    rawcapi._set_parallel_threshold(1000)
+    rawcapi.fast_sum(DATA)
+    with multiprocessing.get_context("fork").Pool(2) as pool:
+        assert pool.map(rawcapi.fast_sum, [DATA, DATA[1:], DATA[:-5]]) == [sum(DATA), sum(DATA[1:]), sum(DATA[:-5])]

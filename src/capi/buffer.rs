@@ -72,29 +72,70 @@ impl Buffer {
     /// The buffer's memory as the kernels' [`Layout`], borrowing the shape/strides arrays that
     /// the exporter keeps alive until release (hence the lifetime tied to `&self`).
     pub fn layout(&self) -> Layout<'_> {
-        let v = &*self.view;
-        let ndim = usize::try_from(v.ndim).unwrap_or(0);
-        if v.shape.is_null() && ndim > 0 {
-            // No shape given: the protocol says the memory is `len` contiguous bytes.
-            return Layout::contiguous(v.buf as *const u8, self.len_bytes());
+        layout_of(&self.view)
+    }
+}
+
+/// The layout a filled view describes.
+fn layout_of(v: &Py_buffer) -> Layout<'_> {
+    let len_bytes = usize::try_from(v.len).unwrap_or(0);
+    let ndim = usize::try_from(v.ndim).unwrap_or(0);
+    if v.shape.is_null() && ndim > 0 {
+        // No shape given: the protocol says the memory is `len` contiguous bytes.
+        return Layout::contiguous(v.buf as *const u8, len_bytes);
+    }
+    // SAFETY: when `shape` is non-NULL it points at `ndim` Py_ssize_t owned by the exporter,
+    // valid until PyBuffer_Release, which cannot happen while the view is borrowed.
+    let shape = if ndim == 0 { &[][..] } else { unsafe { std::slice::from_raw_parts(v.shape, ndim) } };
+    if v.strides.is_null() {
+        // No strides: C-contiguous, which the kernels treat as one run.
+        return Layout::contiguous(v.buf as *const u8, len_bytes);
+    }
+    // SAFETY: as for `shape`; `strides` and (when non-NULL) `suboffsets` have `ndim` entries.
+    let strides = unsafe { std::slice::from_raw_parts(v.strides, ndim) };
+    let suboffsets = (!v.suboffsets.is_null()).then(|| unsafe { std::slice::from_raw_parts(v.suboffsets, ndim) });
+    Layout { buf: v.buf as *const u8, itemsize: usize::try_from(v.itemsize).unwrap_or(1), shape, strides, suboffsets }
+}
+
+/// [`Buffer`] without the heap allocation: the view lives in a slot the caller provides, usually
+/// a local (`let mut slot = Py_buffer::new();`), as C code declares `Py_buffer view;` on its
+/// stack. The exclusive borrow of the slot for the lifetime `'slot` is what keeps it from
+/// moving while filled. Used on the per-call fast paths, where a `calloc`/`free` pair is a
+/// measurable share of a ~100 ns call (docs/04-speed.md).
+pub struct BufferIn<'slot> {
+    view: &'slot mut Py_buffer,
+}
+
+impl<'slot> BufferIn<'slot> {
+    /// `PyObject_GetBuffer(obj, slot, flags)`.
+    ///
+    /// # Safety
+    /// `obj` is a valid object (borrowed) and the GIL is held.
+    pub unsafe fn get(obj: *mut PyObject, flags: c_int, slot: &'slot mut Py_buffer) -> PyResult<BufferIn<'slot>> {
+        // SAFETY: as in `Buffer::get`; `slot` is writable and cannot move while borrowed.
+        // On success `slot.obj` holds a NEW reference to the exporter, dropped by release.
+        if unsafe { PyObject_GetBuffer(obj, &mut *slot, flags) } < 0 {
+            return Err(PyErrSet::fetched());
         }
-        // SAFETY: when `shape` is non-NULL it points at `ndim` Py_ssize_t owned by the exporter,
-        // valid until PyBuffer_Release, which cannot happen while `&self` is borrowed.
-        let shape = if ndim == 0 { &[][..] } else { unsafe { std::slice::from_raw_parts(v.shape, ndim) } };
-        if v.strides.is_null() {
-            // No strides: C-contiguous, which the kernels treat as one run.
-            return Layout::contiguous(v.buf as *const u8, self.len_bytes());
-        }
-        // SAFETY: as for `shape`; `strides` and (when non-NULL) `suboffsets` have `ndim` entries.
-        let strides = unsafe { std::slice::from_raw_parts(v.strides, ndim) };
-        let suboffsets = (!v.suboffsets.is_null()).then(|| unsafe { std::slice::from_raw_parts(v.suboffsets, ndim) });
-        Layout {
-            buf: v.buf as *const u8,
-            itemsize: usize::try_from(v.itemsize).unwrap_or(1),
-            shape,
-            strides,
-            suboffsets,
-        }
+        Ok(BufferIn { view: slot })
+    }
+
+    /// The number of bytes the buffer covers (`view.len`).
+    pub fn len_bytes(&self) -> usize {
+        usize::try_from(self.view.len).unwrap_or(0)
+    }
+
+    /// As [`Buffer::layout`].
+    pub fn layout(&self) -> Layout<'_> {
+        layout_of(self.view)
+    }
+}
+
+impl Drop for BufferIn<'_> {
+    fn drop(&mut self) {
+        // SAFETY: filled by a successful PyObject_GetBuffer, released exactly once, here, with
+        // the GIL held (`BufferIn` is !Send: it holds a `&mut Py_buffer`, which has raw pointers).
+        unsafe { PyBuffer_Release(&mut *self.view) }
     }
 }
 

@@ -6,7 +6,7 @@
 
 use pyo3_ffi::PyObject;
 
-use crate::capi::buffer::{Buffer, READ_ANY_LAYOUT};
+use crate::capi::buffer::{BufferIn, READ_ANY_LAYOUT};
 use crate::capi::bytes::bytes_units;
 use crate::capi::error::{raise, Exc};
 use crate::capi::gil::allow_threads_above;
@@ -49,7 +49,9 @@ pub unsafe extern "C" fn count_lines(_module: *mut PyObject, text: *mut PyObject
             return Err(raise(Exc::TypeError, &format!("count_lines() argument must be str or a bytes-like object, not '{name}'")));
         } else {
             // SAFETY: `text` valid (borrowed), GIL held.
-            let buffer = unsafe { Buffer::get(text, READ_ANY_LAYOUT) }?;
+            // The view lives in this frame, like C's `Py_buffer view;`: no allocation per call.
+            let mut slot = pyo3_ffi::Py_buffer::new();
+            let buffer = unsafe { BufferIn::get(text, READ_ANY_LAYOUT, &mut slot) }?;
             let layout = buffer.layout();
             // SAFETY: `buffer` stays exported until it drops after the scan.
             allow_threads_above(buffer.len_bytes(), || unsafe { count_newlines_layout(&layout) })

@@ -11,7 +11,7 @@
 
 use pyo3_ffi::PyObject;
 
-use crate::capi::buffer::{Buffer, READ_ANY_LAYOUT};
+use crate::capi::buffer::{BufferIn, READ_ANY_LAYOUT};
 use crate::capi::bytes::bytes_units;
 use crate::capi::error::{raise, Exc};
 use crate::capi::gil::allow_threads_above;
@@ -40,7 +40,9 @@ pub unsafe extern "C" fn fast_sum(_module: *mut PyObject, data: *mut PyObject) -
             u128::from(allow_threads_above(units.len(), || sum_bytes_threaded(units)))
         } else {
             // SAFETY: `data` valid (borrowed), GIL held.
-            let buffer = unsafe { Buffer::get(data, READ_ANY_LAYOUT) }?;
+            // The view lives in this frame, like C's `Py_buffer view;`: no allocation per call.
+            let mut slot = pyo3_ffi::Py_buffer::new();
+            let buffer = unsafe { BufferIn::get(data, READ_ANY_LAYOUT, &mut slot) }?;
             let layout: Layout = buffer.layout();
             // SAFETY: `buffer` is not released until it drops at the end of this closure, after
             // the scan, so the layout's memory stays exported and readable throughout.

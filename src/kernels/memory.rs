@@ -71,3 +71,16 @@ impl<T: Copy> Units<T> {
         unsafe { (Units::new(self.ptr, mid), Units::new(self.ptr.add(mid), self.len - mid)) }
     }
 }
+
+impl Units<u8> {
+    /// Bytes `i..i + 8` as one little-endian `u64`, each byte read once (one unaligned load).
+    ///
+    /// # Safety
+    /// `i + 8 <= self.len()`.
+    #[inline(always)]
+    pub unsafe fn read_u64_le(&self, i: usize) -> u64 {
+        // SAFETY: in bounds by the caller's promise; readable by `new`'s contract; any 8 bytes
+        // are a valid u64.
+        u64::from_le(unsafe { (self.ptr.add(i) as *const u64).read_unaligned() })
+    }
+}

@@ -83,6 +83,7 @@ pub fn count_newlines<T: CodeUnit>(units: Units<T>) -> u64 {
 }
 
 /// [`count_newlines`], split across threads when the input is large (`parallel::fold`).
+#[inline]
 pub fn count_newlines_threaded<T: CodeUnit>(units: Units<T>) -> u64 {
     parallel::fold(units, count_newlines::<T>)
 }

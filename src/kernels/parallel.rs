@@ -15,8 +15,8 @@
 //! A thread that cannot be spawned (`Builder::spawn_scoped` returns the OS error, e.g. EAGAIN at
 //! a process limit) is not an error: its piece runs on the calling thread instead.
 //!
-//! The caller must not hold the GIL's attention: the glue releases the GIL before calling in,
-//! so the workers and the calling thread only touch memory, never Python objects.
+//! The glue releases the GIL before calling in, so the workers and the calling thread only
+//! touch memory, never Python objects.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::OnceLock;
@@ -24,15 +24,17 @@ use std::sync::OnceLock;
 use super::memory::Units;
 
 /// Below this many bytes per thread, another thread costs more than it saves. Measured with
-/// `examples/bench.py --threshold` (docs/04-speed.md): on the 2-core AVX-512 VM a second thread
-/// breaks even at about 2 MiB of input already in cache and about 1 MiB from DRAM.
-pub const DEFAULT_MIN_BYTES_PER_THREAD: usize = 4 << 20;
+/// `examples/bench.py --threshold` (table in docs/04-speed.md): creating and joining a thread
+/// costs ~45 µs on the 2-core AVX-512 VM, one thread reads a buffer in its large L3 at 80+ GB/s
+/// and DRAM at 13–19 GB/s, and with the other core busy a new thread waits for it; a forced
+/// split stayed slower than one thread up to 16 MiB there. So calls split only from 32 MiB.
+pub const DEFAULT_MIN_BYTES_PER_THREAD: usize = 16 << 20;
 
 /// The largest thread count `set_num_threads` accepts: far above any core count, low enough
 /// that a typo (`set_num_threads(10**9)`) is refused rather than attempted.
 pub const MAX_THREADS: usize = 1024;
 
-/// 0 = not chosen yet (then [`default_num_threads`]).
+/// 0 = not chosen yet (then [`configure_from_env`] decides).
 static NUM_THREADS: AtomicUsize = AtomicUsize::new(0);
 static MIN_BYTES_PER_THREAD: AtomicUsize = AtomicUsize::new(DEFAULT_MIN_BYTES_PER_THREAD);
 
@@ -104,24 +106,31 @@ pub fn pieces_for(nbytes: usize, threads: usize, min_bytes_per_thread: usize) ->
 /// `kernel(units)`, or the sum of `kernel` over pieces of `units` scanned on scoped threads
 /// when the input is large enough (see the module comment). `kernel` must be additive:
 /// `kernel(a ++ b) == kernel(a) + kernel(b)`.
-#[inline]
+#[inline(always)]
 pub fn fold<T: Copy + Sync>(units: Units<T>, kernel: impl Fn(Units<T>) -> u64 + Sync) -> u64 {
     let nbytes = units.len().saturating_mul(std::mem::size_of::<T>());
     let min_bytes = MIN_BYTES_PER_THREAD.load(Ordering::Relaxed);
-    // The common small call: one compare, no division, no thread count.
+    // The common small call: one compare, then the kernel, inlined into the caller. The split
+    // is out of line so its stack frame and spills are not paid by every tiny call.
     if nbytes < min_bytes.saturating_mul(2) {
         return kernel(units);
     }
+    fold_large(units, nbytes, min_bytes, &kernel)
+}
+
+#[inline(never)]
+fn fold_large<T: Copy + Sync>(units: Units<T>, nbytes: usize, min_bytes: usize, kernel: &(impl Fn(Units<T>) -> u64 + Sync)) -> u64 {
     let pieces = pieces_for(nbytes, num_threads(), min_bytes);
     if pieces <= 1 {
         return kernel(units);
     }
-    fold_in_pieces(units, pieces, &kernel)
+    fold_in_pieces(units, pieces, kernel)
 }
 
 /// Cut `units` into `pieces` near-equal pieces; scan `pieces - 1` on new threads and the last
 /// on this one. (`fold` chooses `pieces`; tests call this directly to force a split.)
 pub fn fold_in_pieces<T: Copy + Sync>(units: Units<T>, pieces: usize, kernel: &(impl Fn(Units<T>) -> u64 + Sync)) -> u64 {
+    let pieces = pieces.max(1);
     std::thread::scope(|scope| {
         let mut workers = Vec::with_capacity(pieces - 1);
         let mut total = 0u64;
@@ -129,9 +138,7 @@ pub fn fold_in_pieces<T: Copy + Sync>(units: Units<T>, pieces: usize, kernel: &(
         for k in 0..pieces - 1 {
             let (piece, after) = rest.split_at(rest.len() / (pieces - k));
             rest = after;
-            let spawned = std::thread::Builder::new()
-                .name("rawcapi-scan".into())
-                .spawn_scoped(scope, move || kernel(piece));
+            let spawned = builder().spawn_scoped(scope, move || kernel(piece));
             match spawned {
                 Ok(handle) => workers.push(handle),
                 // No thread to be had: do the piece here rather than fail the call.
@@ -148,9 +155,39 @@ pub fn fold_in_pieces<T: Copy + Sync>(units: Units<T>, pieces: usize, kernel: &(
     })
 }
 
+/// The builder for a worker. Under `cargo test` it can be made to ask for an impossible stack,
+/// so the OS refuses the thread and the fallback path runs for real.
+fn builder() -> std::thread::Builder {
+    let builder = std::thread::Builder::new().name("rawcapi-scan".into());
+    #[cfg(test)]
+    if tests::REFUSE_SPAWNS.load(Ordering::Relaxed) {
+        return builder.stack_size(1 << 62);
+    }
+    builder
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::sync::atomic::AtomicBool;
+
+    pub(super) static REFUSE_SPAWNS: AtomicBool = AtomicBool::new(false);
+
+    #[test]
+    fn a_refused_spawn_runs_the_piece_here() {
+        let data: Vec<u8> = (0..5000u32).map(|i| i as u8).collect();
+        let expected: u64 = data.iter().map(|&b| u64::from(b)).sum();
+        let threads_seen = std::sync::Mutex::new(std::collections::HashSet::new());
+        let kernel = |u: Units<u8>| {
+            threads_seen.lock().unwrap().insert(std::thread::current().id());
+            (0..u.len()).map(|i| u64::from(unsafe { u.read(i) })).sum::<u64>()
+        };
+        REFUSE_SPAWNS.store(true, Ordering::Relaxed);
+        let total = fold_in_pieces(Units::from_slice(&data), 4, &kernel);
+        REFUSE_SPAWNS.store(false, Ordering::Relaxed);
+        assert_eq!(total, expected);
+        assert_eq!(threads_seen.lock().unwrap().len(), 1, "every piece ran on the calling thread");
+    }
 
     #[test]
     fn pieces_never_exceed_threads_or_size() {
@@ -168,7 +205,7 @@ mod tests {
         let units = Units::from_slice(&data);
         let expected: u64 = data.iter().map(|&x| u64::from(x)).sum();
         let kernel = |u: Units<u32>| (0..u.len()).map(|i| u64::from(unsafe { u.read(i) })).sum::<u64>();
-        for pieces in 1..=13 {
+        for pieces in 0..=13 {
             assert_eq!(fold_in_pieces(units, pieces, &kernel), expected, "{pieces}");
         }
         // More pieces than elements: some pieces are empty, the total is unchanged.

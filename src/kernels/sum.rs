@@ -66,19 +66,52 @@ pub fn sum_bytes_on(path: Path, bytes: Units<u8>) -> u64 {
 /// would (`b'hello world'` is 11): the per-call fast path of docs/04-speed.md.
 const TINY: usize = 16;
 
+/// The sum of fewer than [`TINY`] bytes: one 8-byte word added lane-wise in a register (SWAR)
+/// when there are 8, then the rest one by one. Every byte is still read exactly once.
+#[inline(always)]
+fn sum_tiny(bytes: Units<u8>) -> u64 {
+    debug_assert!(bytes.len() < TINY);
+    let mut total = 0u64;
+    let mut i = 0;
+    if bytes.len() >= 8 {
+        // SAFETY: bytes 0..8 are in bounds.
+        let word = unsafe { bytes.read_u64_le(0) };
+        // Adjacent bytes into four 16-bit lanes (each <= 510), then the lanes into the top one.
+        const LOW: u64 = 0x00FF_00FF_00FF_00FF;
+        let pairs = (word & LOW) + ((word >> 8) & LOW);
+        total = pairs.wrapping_mul(0x0001_0001_0001_0001) >> 48;
+        i = 8;
+    }
+    while i < bytes.len() {
+        // SAFETY: `i < bytes.len()`.
+        total += u64::from(unsafe { bytes.read(i) });
+        i += 1;
+    }
+    total
+}
+
 /// The sum of every byte on the current path, one thread.
 #[inline]
 pub fn sum_bytes(bytes: Units<u8>) -> u64 {
     if bytes.len() < TINY {
-        // SAFETY: `i < bytes.len()`.
-        return (0..bytes.len()).map(|i| u64::from(unsafe { bytes.read(i) })).sum();
+        return sum_tiny(bytes);
     }
     // SAFETY: `simd::current()` only ever returns a supported path.
     unsafe { sum_bytes_unchecked(simd::current(), bytes) }
 }
 
-/// [`sum_bytes`], split across threads when the input is large (`parallel::fold`).
+/// [`sum_bytes`], split across threads when the input is large (`parallel::fold`). The tiny
+/// case is decided here, inline in the caller, before anything else.
+#[inline(always)]
 pub fn sum_bytes_threaded(bytes: Units<u8>) -> u64 {
+    if bytes.len() < TINY {
+        return sum_tiny(bytes);
+    }
+    sum_bytes_threaded_large(bytes)
+}
+
+#[inline(never)]
+fn sum_bytes_threaded_large(bytes: Units<u8>) -> u64 {
     parallel::fold(bytes, sum_bytes)
 }
 
@@ -125,6 +158,21 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn tiny_inputs_every_length_and_value() {
+        let mut data = [0u8; 15];
+        for fill in [0u8, 1, 10, 127, 128, 254, 255] {
+            for (k, b) in data.iter_mut().enumerate() {
+                *b = fill.wrapping_add((k * 37) as u8);
+            }
+            for len in 0..TINY {
+                let slice = &data[..len];
+                assert_eq!(sum_tiny(Units::from_slice(slice)), oracle(slice), "{fill} {len}");
+            }
+        }
+        assert_eq!(sum_tiny(Units::from_slice(&[255u8; 15])), 255 * 15);
     }
 
     #[test]

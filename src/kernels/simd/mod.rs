@@ -69,10 +69,6 @@ impl Path {
             _ => false,
         }
     }
-
-    fn from_u8(value: u8) -> Option<Path> {
-        Path::ALL.into_iter().find(|&p| p as u8 == value)
-    }
 }
 
 /// The paths this CPU supports, widest first (`scalar` is always last).
@@ -90,16 +86,21 @@ static CURRENT: AtomicU8 = AtomicU8::new(0);
 
 /// The path in use. Before any choice (e.g. in `cargo test`, which never imports the module)
 /// that is the best supported one.
-#[inline]
+#[inline(always)]
 pub fn current() -> Path {
-    match Path::from_u8(CURRENT.load(Ordering::Relaxed)) {
-        Some(path) => path,
-        None => {
-            let path = best();
-            CURRENT.store(path as u8, Ordering::Relaxed);
-            path
-        }
+    match CURRENT.load(Ordering::Relaxed) {
+        3 => Path::Avx512,
+        2 => Path::Avx2,
+        1 => Path::Scalar,
+        _ => choose_best(),
     }
+}
+
+#[cold]
+fn choose_best() -> Path {
+    let path = best();
+    CURRENT.store(path as u8, Ordering::Relaxed);
+    path
 }
 
 /// A path was requested that cannot be used; the message names the request and the choices.
@@ -108,10 +109,16 @@ pub struct Unavailable(pub String);
 
 /// Check a requested path name against what this CPU supports.
 pub fn resolve(name: &str) -> Result<Path, Unavailable> {
-    let names = || supported().iter().map(|p| p.name()).collect::<Vec<_>>().join(", ");
+    resolve_among(name, &supported())
+}
+
+/// Check a requested path name against a list of supported paths (separate from the CPU so the
+/// refusal can be tested on a CPU that supports everything).
+fn resolve_among(name: &str, supported: &[Path]) -> Result<Path, Unavailable> {
+    let names = || supported.iter().map(|p| p.name()).collect::<Vec<_>>().join(", ");
     match Path::from_name(name) {
         None => Err(Unavailable(format!("unknown SIMD path {name:?}: expected one of avx512, avx2, scalar"))),
-        Some(path) if !path.is_supported() => {
+        Some(path) if !supported.contains(&path) => {
             Err(Unavailable(format!("SIMD path {name:?} is not supported by this CPU (supported here: {})", names())))
         }
         Some(path) => Ok(path),
@@ -166,6 +173,14 @@ mod tests {
         let s = supported();
         assert_eq!(s.last(), Some(&Path::Scalar));
         assert_eq!(s[0], best());
+    }
+
+    #[test]
+    fn an_unsupported_path_is_refused_with_the_alternatives() {
+        let e = resolve_among("avx512", &[Path::Avx2, Path::Scalar]).unwrap_err();
+        assert_eq!(e.0, "SIMD path \"avx512\" is not supported by this CPU (supported here: avx2, scalar)");
+        assert_eq!(resolve_among("avx2", &[Path::Avx2, Path::Scalar]), Ok(Path::Avx2));
+        assert!(resolve_among("avx2", &[Path::Scalar]).is_err());
     }
 
     #[test]
