@@ -20,7 +20,7 @@ use std::ptr;
 
 use pyo3_ffi::{
     PyMethodDef, PyMethodDefPointer, PyModuleDef, PyModuleDef_HEAD_INIT, PyModuleDef_Init, PyModuleDef_Slot,
-    PyObject, METH_KEYWORDS, METH_NOARGS, METH_O, METH_VARARGS,
+    PyObject, METH_FASTCALL, METH_KEYWORDS, METH_NOARGS, METH_O, METH_VARARGS,
 };
 
 pub mod array;
@@ -33,13 +33,13 @@ pub mod kernels;
 pub mod layout;
 pub mod state;
 
-use functions::{count_lines, fast_sum, include, layout_check, private, simd, threads};
+use functions::{count_lines, fast_sum, fft, include, layout_check, matmul, private, simd, threads};
 
 /// The method table: `static PyMethodDef rawcapi_methods[] = { {...}, {NULL, NULL, 0, NULL} };`.
 /// `METH_O` functions receive their single argument directly (see src/functions/fast_sum.rs).
 /// Each docstring starts with a `name($module, ...)\n--\n\n` text signature, which CPython turns
 /// into `__text_signature__`, so `inspect.signature()` and `help()` show the parameters.
-static mut METHODS: [PyMethodDef; 16] = [
+static mut METHODS: [PyMethodDef; 21] = [
     PyMethodDef {
         ml_name: c"fast_sum".as_ptr(),
         ml_meth: PyMethodDefPointer { PyCFunction: fast_sum::fast_sum },
@@ -132,6 +132,38 @@ static mut METHODS: [PyMethodDef; 16] = [
         ml_flags: METH_VARARGS | METH_KEYWORDS,
         ml_doc: array::construct::ARANGE_DOC.as_ptr(),
     },
+    // METH_FASTCALL | METH_KEYWORDS (vectorcall): the C signature (self, args array, nargs,
+    // kwnames tuple or NULL) -- no argument tuple or dict is built (src/functions/fastcall.rs).
+    PyMethodDef {
+        ml_name: c"matmul".as_ptr(),
+        ml_meth: PyMethodDefPointer { PyCFunctionFastWithKeywords: matmul::matmul },
+        ml_flags: METH_FASTCALL | METH_KEYWORDS,
+        ml_doc: matmul::DOC.as_ptr(),
+    },
+    PyMethodDef {
+        ml_name: c"fft".as_ptr(),
+        ml_meth: PyMethodDefPointer { PyCFunctionFastWithKeywords: fft::fft },
+        ml_flags: METH_FASTCALL | METH_KEYWORDS,
+        ml_doc: fft::FFT_DOC.as_ptr().cast(),
+    },
+    PyMethodDef {
+        ml_name: c"ifft".as_ptr(),
+        ml_meth: PyMethodDefPointer { PyCFunctionFastWithKeywords: fft::ifft },
+        ml_flags: METH_FASTCALL | METH_KEYWORDS,
+        ml_doc: fft::IFFT_DOC.as_ptr().cast(),
+    },
+    PyMethodDef {
+        ml_name: c"rfft".as_ptr(),
+        ml_meth: PyMethodDefPointer { PyCFunctionFastWithKeywords: fft::rfft },
+        ml_flags: METH_FASTCALL | METH_KEYWORDS,
+        ml_doc: fft::RFFT_DOC.as_ptr().cast(),
+    },
+    PyMethodDef {
+        ml_name: c"irfft".as_ptr(),
+        ml_meth: PyMethodDefPointer { PyCFunctionFastWithKeywords: fft::irfft },
+        ml_flags: METH_FASTCALL | METH_KEYWORDS,
+        ml_doc: fft::IRFFT_DOC.as_ptr().cast(),
+    },
     // The sentinel: CPython stops reading the table at the first entry whose ml_name is NULL.
     PyMethodDef::zeroed(),
 ];
@@ -173,6 +205,8 @@ unsafe extern "C" fn rawcapi_exec(module: *mut PyObject) -> c_int {
         if unsafe { pyo3_ffi::PyModule_AddType(module, state.array_type.cast()) } < 0 {
             return Err(capi::error::PyErrSet::fetched());
         }
+        // The FFT plan cache: plain Rust, one per module object (src/kernels/fft.rs says why).
+        state.fft_plans = std::sync::Arc::into_raw(std::sync::Arc::new(kernels::fft::FftPlans::new()));
         Ok(0)
     })
 }

@@ -39,6 +39,7 @@ use std::ptr;
 use pyo3_ffi::{PyObject, PyTypeObject};
 
 use crate::capi::error::{raise, Exc, PyResult};
+use crate::kernels::fft::FftPlans;
 
 /// The module's state block (`PyModuleDef.m_size = size_of::<State>()`). CPython allocates it
 /// zeroed, so every pointer starts NULL.
@@ -46,6 +47,10 @@ use crate::capi::error::{raise, Exc, PyResult};
 pub struct State {
     /// `rawcapi.Array`, the heap type built by `src/array/spec.rs` (strong reference).
     pub array_type: *mut PyObject,
+    /// The FFT plan cache (src/kernels/fft.rs): not a Python object but an `Arc<FftPlans>` made
+    /// into a raw pointer in exec (NULL before). [`clear`] drops the module's count; a transform
+    /// running with the GIL released holds its own clone ([`fft_plans`]), so it cannot dangle.
+    pub fft_plans: *const FftPlans,
 }
 
 /// `m_size` for the `PyModuleDef`.
@@ -87,6 +92,24 @@ pub unsafe fn array_type(module: *mut PyObject) -> PyResult<*mut PyTypeObject> {
         return Err(raise(Exc::SystemError, "rawcapi: the Array type is gone (module state cleared)"));
     }
     Ok(ty.cast())
+}
+
+/// The module's FFT plan cache: a new `Arc` of it, usable with the GIL released.
+///
+/// # Safety
+/// As for [`of_module`].
+pub unsafe fn fft_plans(module: *mut PyObject) -> PyResult<std::sync::Arc<FftPlans>> {
+    // SAFETY: forwarded from the caller.
+    let plans = unsafe { of_module(module) }?.fft_plans;
+    if plans.is_null() {
+        return Err(raise(Exc::SystemError, "rawcapi: the FFT plan cache is gone (module state cleared)"));
+    }
+    // SAFETY: `plans` came from Arc::into_raw in exec and the state's count is still held (it is
+    // NULLed before being dropped, under the GIL), so adding a count and taking one is sound.
+    unsafe {
+        std::sync::Arc::increment_strong_count(plans);
+        Ok(std::sync::Arc::from_raw(plans))
+    }
 }
 
 /// The module that defined `ty` (`PyType_GetModule`, borrowed). Slots of a non-subclassable heap
@@ -142,6 +165,14 @@ pub unsafe extern "C" fn clear(module: *mut PyObject) -> c_int {
         let old = std::mem::replace(field, ptr::null_mut());
         // SAFETY: `old` is NULL or a reference we owned; the field no longer names it.
         unsafe { pyo3_ffi::Py_XDECREF(old) };
+    }
+    // The plan cache is no Python object: drop the module's Arc count (the plans are freed when
+    // no running transform holds a clone any more).
+    // SAFETY: a valid state block; the pointer came from Arc::into_raw and is taken once.
+    let plans = std::mem::replace(unsafe { &mut (*state).fft_plans }, ptr::null());
+    if !plans.is_null() {
+        // SAFETY: as above.
+        drop(unsafe { std::sync::Arc::from_raw(plans) });
     }
     0
 }

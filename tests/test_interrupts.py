@@ -3,8 +3,9 @@
 Table-driven: LONG_RUNNING names each interruptible callable and how to build a call that runs
 for many seconds. In a subprocess the call starts on the main thread, SIGINT arrives 0.3 s later,
 and KeyboardInterrupt must surface within 1 s of it (rawcapi checks `PyErr_CheckSignals` between
-blocks); afterwards the Rust heap is back where it was, no worker thread survives, and the module
-still computes correctly. fast_sum and count_lines are not listed: they are single passes that
+blocks); three times in a row. The second and third interrupted calls must leave the Rust heap
+exactly as they found it (the first may fill caches: FFT plans, matmul packing buffers), no
+worker thread survives, and the module still computes correctly. fast_sum and count_lines are not listed: they are single passes that
 finish in well under a second per GiB of input. The entries appear as the functions land.
 """
 import os
@@ -31,21 +32,29 @@ CHILD = textwrap.dedent(
     import os, signal, sys, threading, time
     import rawcapi
     {setup}
-    heap_before = rawcapi._rust_heap()
     threads_before = len(os.listdir("/proc/self/task"))
-    sent = []
-    def interrupt():
-        time.sleep(0.3)
-        sent.append(time.monotonic())
-        signal.pthread_kill(threading.main_thread().ident, signal.SIGINT)
-    threading.Thread(target=interrupt).start()
-    try:
-        {call}
-        print("FINISHED")
-    except KeyboardInterrupt:
-        print("LATENCY", time.monotonic() - sent[0])
-    time.sleep(0.2)  # let the interrupting thread finish
-    print("HEAP", rawcapi._rust_heap() == heap_before, "TASKS", len(os.listdir("/proc/self/task")) == threads_before)
+    latencies, heaps, finished = [], [], 0
+    for attempt in range(3):
+        sent = []
+        def interrupt():
+            time.sleep(0.3)
+            sent.append(time.monotonic())
+            signal.pthread_kill(threading.main_thread().ident, signal.SIGINT)
+        t = threading.Thread(target=interrupt)
+        t.start()
+        try:
+            {call}
+            finished += 1
+        except KeyboardInterrupt:
+            latencies.append(time.monotonic() - sent[0])
+        t.join()
+        heaps.append(rawcapi._rust_heap())
+    print("FINISHED", finished)
+    print("LATENCY", max(latencies) if latencies else -1)
+    # The first interrupted call may fill caches (FFT plans, matmul packing buffers); the later
+    # ones must leave nothing more behind.
+    print("HEAP", heaps[1] == heaps[2], heaps)
+    print("TASKS", len(os.listdir("/proc/self/task")) == threads_before)
     print("WORKS", rawcapi.fast_sum(b"\\x01\\x02") == 3)
     """
 )
@@ -59,8 +68,9 @@ def test_ctrl_c_interrupts_within_a_second(label, setup, call):
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
                          env=dict(os.environ, PYTHONPATH=root))
     assert out.returncode == 0, out.stderr
-    lines = dict(line.split(" ", 1) for line in out.stdout.splitlines() if " " in line)
-    assert "FINISHED" not in out.stdout, f"{label} finished before the interrupt: make the call longer"
+    lines = dict(line.split(" ", 1) for line in out.stdout.splitlines())
+    assert lines["FINISHED"] == "0", f"{label} finished before the interrupt: make the call longer\n{out.stdout}"
     assert float(lines["LATENCY"]) < 1.0, out.stdout
-    assert lines["HEAP"] == "True TASKS True", out.stdout
+    assert lines["HEAP"].startswith("True"), out.stdout
+    assert lines["TASKS"] == "True", out.stdout
     assert lines["WORKS"] == "True"

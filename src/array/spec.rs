@@ -84,12 +84,18 @@ static mut SLOTS: [PyType_Slot; 21] = [
     // The buffer protocol, exporter side: memoryview(a), numpy.asarray(a), bytes(a).
     slot!(pyo3_ffi::Py_bf_getbuffer, buffer::getbuffer),
     slot!(pyo3_ffi::Py_bf_releasebuffer, buffer::releasebuffer),
+    // `a @ b` (and `b @ a` with a non-Array b: CPython calls the same slot of whichever operand
+    // has it, with the operands in their original order). NumPy's matmul through the gemm kernel
+    // (src/functions/matmul.rs); NotImplemented for operands it cannot read.
+    slot!(pyo3_ffi::Py_nb_matrix_multiply, crate::functions::matmul::nb_matrix_multiply),
+    // `a @= b`: NumPy 2's in-place form, `matmul(a, b, out=a)` — valid only when the product has
+    // a's shape and dtype (a square b). Without it Python would fall back to `a = a @ b`, which
+    // silently rebinds instead of writing into a (and into every view of it).
+    slot!(pyo3_ffi::Py_nb_inplace_matrix_multiply, crate::functions::matmul::nb_inplace_matrix_multiply),
     // Reserved for the number protocol and comparisons (src/array/number.rs, another helper):
     // Py_nb_add, Py_nb_subtract, Py_nb_multiply, Py_nb_true_divide, Py_nb_inplace_*,
-    // Py_nb_negative, Py_nb_absolute, Py_tp_richcompare, Py_nb_matrix_multiply. Replace a
+    // Py_nb_negative, Py_nb_absolute, Py_tp_richcompare. Replace a
     // placeholder below with each slot; the array length is the count of real entries + 1.
-    PyType_Slot { slot: 0, pfunc: std::ptr::null_mut() },
-    PyType_Slot { slot: 0, pfunc: std::ptr::null_mut() },
     PyType_Slot { slot: 0, pfunc: std::ptr::null_mut() },
     PyType_Slot { slot: 0, pfunc: std::ptr::null_mut() },
     PyType_Slot { slot: 0, pfunc: std::ptr::null_mut() },

@@ -6,8 +6,12 @@
 
 pub mod count_lines;
 pub mod fast_sum;
+pub mod fastcall;
+pub mod fft;
 pub mod include;
 pub mod layout_check;
+pub mod matmul;
+pub mod operand;
 pub mod private;
 pub mod simd;
 pub mod threads;

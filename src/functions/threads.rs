@@ -15,8 +15,8 @@ use crate::kernels::parallel;
 pub const SET_DOC: &std::ffi::CStr = c"set_num_threads($module, n, /)
 --
 
-Use up to n threads (1 to 1024) for one large fast_sum or count_lines call;
-1 means the calling thread only. Small inputs always use one thread.
+Use up to n threads (1 to 1024) for one large fast_sum, count_lines, matmul
+or fft/ifft/rfft/irfft call; 1 means the calling thread only. Small inputs always use one thread.
 The default is RAWCAPI_NUM_THREADS if set, else the number of CPUs this
 process may run on. The setting is process-wide.";
 

@@ -1,0 +1,141 @@
+//! Turning an argument into a raw strided description of its memory, for the heavy functions.
+//!
+//! `matmul(a, b)` and `fft(x)` take an `Array`, any buffer-protocol object (a NumPy array in any
+//! layout, a `memoryview`, `array.array`...) or a nested sequence of numbers. Whatever the source,
+//! the result is a kernel [`ArrayView`] plus the thing that keeps its memory alive — the Array
+//! (borrowed from the caller's arguments), the filled `Py_buffer`, or a fresh Array copied from a
+//! list — held in [`Operand`] until the call returns.
+
+use pyo3_ffi::{PyObject, PyTypeObject};
+
+use crate::array::construct::{describe, from_object};
+use crate::array::object::ArrayObject;
+use crate::capi::buffer::Buffer;
+use crate::capi::error::{raise, Exc, PyResult};
+use crate::capi::object::{type_name, Owned};
+use crate::kernels::array::dtype::DType;
+use crate::kernels::array::view::{ArrayView, ArrayViewMut};
+
+/// What keeps an operand's memory alive while a kernel reads it.
+enum Keeper {
+    /// An Array argument (borrowed: the caller's argument array holds it for the call).
+    Array,
+    /// The filled buffer of another exporter; released when the operand drops.
+    Buffer(#[allow(dead_code)] Buffer),
+    /// A new Array converted from a sequence (owned; dropped with the operand).
+    Converted(#[allow(dead_code)] Owned),
+}
+
+/// An argument's memory as dtype, shape, byte strides and a data pointer.
+pub struct Operand {
+    _keeper: Keeper,
+    pub data: *mut u8,
+    pub dtype: DType,
+    pub shape: Vec<usize>,
+    pub strides: Vec<isize>,
+    pub writable: bool,
+}
+
+impl Operand {
+    /// Read access to `obj`: an Array as it is, an exporter through `PyBUF_RECORDS_RO` (shape,
+    /// strides, format; any layout), anything else through `Array(obj)` (nested sequences).
+    ///
+    /// # Safety
+    /// `obj` is valid (borrowed) and outlives the operand; `array_type` is the module's Array
+    /// type; GIL held.
+    pub unsafe fn read(obj: *mut PyObject, array_type: *mut PyTypeObject) -> PyResult<Operand> {
+        // SAFETY (whole body): GIL held, `obj` valid.
+        unsafe {
+            if let Some(a) = ArrayObject::downcast(obj) {
+                return Ok(Self::of_array(a, Keeper::Array));
+            }
+            if pyo3_ffi::PyObject_CheckBuffer(obj) != 0 {
+                return Self::of_buffer(Buffer::get(obj, pyo3_ffi::PyBUF_RECORDS_RO)?, false);
+            }
+            let converted = from_object(array_type, obj, None)?;
+            let a = ArrayObject::from_ptr(converted.as_ptr());
+            let (data, dtype, shape, strides) = (a.data(), a.dtype(), a.shape().to_vec(), a.strides().to_vec());
+            Ok(Operand { _keeper: Keeper::Converted(converted), data, dtype, shape, strides, writable: false })
+        }
+    }
+
+    /// Write access to `obj` (an `out=` argument): a writable Array, or an exporter that grants
+    /// `PyBUF_RECORDS` (writable, with strides and format). Anything else is a TypeError.
+    ///
+    /// # Safety
+    /// As for [`Operand::read`].
+    pub unsafe fn write(obj: *mut PyObject, what: &str) -> PyResult<Operand> {
+        // SAFETY (whole body): GIL held, `obj` valid.
+        unsafe {
+            if let Some(a) = ArrayObject::downcast(obj) {
+                a.view_mut()?;
+                return Ok(Self::of_array(a, Keeper::Array));
+            }
+            if pyo3_ffi::PyObject_CheckBuffer(obj) == 0 {
+                return Err(raise(
+                    Exc::TypeError,
+                    &format!("{what}: out must be an Array or a writable buffer-protocol object, not '{}'", type_name(obj)),
+                ));
+            }
+            Self::of_buffer(Buffer::get(obj, pyo3_ffi::PyBUF_RECORDS)?, true)
+        }
+    }
+
+    fn of_array(a: &ArrayObject, keeper: Keeper) -> Operand {
+        Operand {
+            _keeper: keeper,
+            data: a.data(),
+            dtype: a.dtype(),
+            shape: a.shape().to_vec(),
+            strides: a.strides().to_vec(),
+            writable: a.is_writable(),
+        }
+    }
+
+    fn of_buffer(buffer: Buffer, writable: bool) -> PyResult<Operand> {
+        let (dtype, mut shape, mut strides) = describe(buffer.raw())?;
+        if buffer.raw().ndim == 0 {
+            // A 0-d export (a NumPy scalar, a 0-d array) may leave `shape` NULL; `describe` reads
+            // that as "1-D of len/itemsize" (the rule for exporters that give no shape at all).
+            shape.clear();
+            strides.clear();
+        }
+        let data = buffer.raw().buf as *mut u8;
+        Ok(Operand { _keeper: Keeper::Buffer(buffer), data, dtype, shape, strides, writable })
+    }
+
+    pub fn view(&self) -> ArrayView<'_> {
+        ArrayView { data: self.data, dtype: self.dtype, shape: &self.shape, strides: &self.strides }
+    }
+
+    /// The writable view of an operand made by [`Operand::write`].
+    pub fn view_mut(&self) -> ArrayViewMut<'_> {
+        debug_assert!(self.writable);
+        ArrayViewMut { data: self.data, dtype: self.dtype, shape: &self.shape, strides: &self.strides }
+    }
+}
+
+/// `(2, 3)`, `(5,)`, `()`: a shape as NumPy prints it.
+pub fn shape_text(shape: &[usize]) -> String {
+    match shape {
+        [one] => format!("({one},)"),
+        _ => format!("({})", shape.iter().map(|d| d.to_string()).collect::<Vec<_>>().join(", ")),
+    }
+}
+
+/// The `out=` check both functions share: same shape and exactly the result's dtype.
+pub fn check_out(what: &str, out: &Operand, shape: &[usize], dtype: DType) -> PyResult<()> {
+    if out.shape != shape {
+        return Err(raise(
+            Exc::ValueError,
+            &format!("{what}: out has shape {}, but the result has shape {}", shape_text(&out.shape), shape_text(shape)),
+        ));
+    }
+    if out.dtype != dtype {
+        return Err(raise(
+            Exc::TypeError,
+            &format!("{what}: out has dtype {}, but the result is {} (rawcapi does not cast into out)", out.dtype.name(), dtype.name()),
+        ));
+    }
+    Ok(())
+}

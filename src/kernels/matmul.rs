@@ -1,0 +1,454 @@
+//! Matrix multiply `C = A·B` over strided operands, batched, split over threads.
+//!
+//! Floating types (f32, f64, complex128) go to the `gemm` crate — faer's BLAS-like kernel, which
+//! takes a row and a column stride per operand (in elements, either sign), so transposed,
+//! reversed and sliced operands are multiplied in place, without a copy. It picks its AVX-512,
+//! AVX2 or scalar micro-kernel at run time. Integer and bool types are computed exactly in their
+//! own dtype (wrapping on overflow, as NumPy does) by a plain loop.
+//!
+//! How the work is cut:
+//! - *between threads*: each batch item's C is split into row blocks, and into column blocks too
+//!   when there are too few rows to go round (a 64×4096 · 4096×4096 product); the blocks are tasks
+//!   pulled from a shared counter by `threads` threads (src/kernels/tasks.rs);
+//! - *within a task, for interrupt checks*: the inner dimension k is cut into chunks and the
+//!   chunks accumulate into C (`C += A[:, kc]·B[kc, :]`). Cutting k instead of rows costs no extra
+//!   packing: gemm packs A and B per k-panel anyway, and each chunk packs only its own panel, so a
+//!   1-thread 2048³ product makes the same packing passes as one call — while the calling thread
+//!   gets a `poll()` every 2–4·10⁹ flops (20–50 ms), which the glue turns into a signal check.
+//!
+//! Memory: gemm allocates its own packing buffers (cache-sized, a few MB at most) with the global
+//! allocator, which aborts on failure; everything sized by the operands (the result, cast copies,
+//! the batch index) is allocated fallibly by the glue, which raises MemoryError.
+//!
+//! A stopped multiply leaves C partly computed. The glue only ever hands this kernel a fresh C
+//! that it discards on a stop (out= is filled by a copy after success), so no partial result is
+//! ever visible from Python.
+
+use gemm::Parallelism;
+
+use super::elem::{Elem, Truth, C64};
+use super::tasks::{run_tasks, Stopped};
+
+/// One matrix operand: its first element and its row and column strides, in elements.
+#[derive(Clone, Copy, Debug)]
+pub struct Operand<T> {
+    pub ptr: *const T,
+    pub rs: isize,
+    pub cs: isize,
+}
+
+/// `C[b] = A[b] · B[b]` for every batch item `b`. `A` is m×k, `B` is k×n, `C` is m×n.
+#[derive(Clone, Copy, Debug)]
+pub struct Product<'a, T> {
+    pub m: usize,
+    pub n: usize,
+    pub k: usize,
+    pub a: Operand<T>,
+    pub b: Operand<T>,
+    pub c: *mut T,
+    pub c_rs: isize,
+    pub c_cs: isize,
+    /// For each batch item, the element offsets of its A, B and C from the pointers above
+    /// (broadcast batch dimensions repeat an offset). At least one item.
+    pub batch: &'a [[isize; 3]],
+}
+
+// SAFETY: a `Product` is a description of memory; `matmul`'s caller promises that A and B are
+// readable and C writable (by this call only) from any thread for the whole call.
+unsafe impl<T> Send for Product<'_, T> {}
+// SAFETY: as above; tasks write disjoint blocks of C.
+unsafe impl<T> Sync for Product<'_, T> {}
+
+/// Below this many multiply-adds the product runs on one thread: spawning costs ~50 µs.
+const MIN_MADDS_PER_THREAD: usize = 1 << 22;
+/// gemm's k-panel for f64 on AVX-512 and AVX2 machines (`kernel_params`: at least 512).
+const K_PANEL: usize = 512;
+/// Row or column blocks are not cut thinner than this (gemm's packing wants whole panels).
+const MIN_BLOCK: usize = 64;
+
+/// An element type with a block multiply `C[block] (+)= A[rows, kc] · B[kc, cols]`.
+pub trait MatmulElem: Elem {
+    /// Multiply-adds between two polls: ~20 ms of work for this type's kernel.
+    const POLL_MADDS: usize;
+    /// k-chunks are a multiple of this: gemm's k-panel for the gemm types (a thinner chunk makes
+    /// gemm store C more often), 1 for the plain loops, which have no panels — rounding their
+    /// chunks up to 512 made a 5000² int64 product poll only every ~3 s.
+    const K_GRAIN: usize = K_PANEL;
+
+    /// # Safety
+    /// The pointers and strides describe an m×k A, k×n B and m×n C, A/B readable and C writable
+    /// by this call only. `accumulate = false` overwrites C.
+    #[allow(clippy::too_many_arguments)]
+    unsafe fn block(m: usize, n: usize, k: usize, c: *mut Self, c_rs: isize, c_cs: isize, accumulate: bool, a: Operand<Self>, b: Operand<Self>);
+}
+
+macro_rules! gemm_elem {
+    ($t:ty, $one:expr) => {
+        impl MatmulElem for $t {
+            const POLL_MADDS: usize = 1 << 30;
+            unsafe fn block(m: usize, n: usize, k: usize, c: *mut Self, c_rs: isize, c_cs: isize, accumulate: bool, a: Operand<Self>, b: Operand<Self>) {
+                // SAFETY: the caller's contract is gemm's: valid m×k, k×n, m×n matrices with
+                // the given strides, C written by no one else. gemm computes
+                // dst = alpha·dst + beta·lhs·rhs, reading dst only when `read_dst`.
+                unsafe {
+                    gemm::gemm(
+                        m, n, k, c, c_cs, c_rs, accumulate, a.ptr, a.cs, a.rs, b.ptr, b.cs, b.rs, $one, $one, false, false, false,
+                        Parallelism::None,
+                    )
+                }
+            }
+        }
+    };
+}
+gemm_elem!(f32, 1.0f32);
+gemm_elem!(f64, 1.0f64);
+gemm_elem!(C64, C64::new(1.0, 0.0));
+
+macro_rules! exact_elem {
+    ($t:ty, |$acc:ident, $x:ident, $y:ident| $madd:expr) => {
+        impl MatmulElem for $t {
+            // The plain loop does ~1 multiply-add per ns: poll 32× more often than gemm.
+            const POLL_MADDS: usize = 1 << 25;
+            const K_GRAIN: usize = 1;
+            unsafe fn block(m: usize, n: usize, k: usize, c: *mut Self, c_rs: isize, c_cs: isize, accumulate: bool, a: Operand<Self>, b: Operand<Self>) {
+                // Row of C by row of B (i, p, j order): B and C are walked along their rows.
+                // SAFETY: every offset stays inside the m×k, k×n and m×n matrices described.
+                unsafe {
+                    for i in 0..m as isize {
+                        let crow = c.offset(i * c_rs);
+                        if !accumulate {
+                            for j in 0..n as isize {
+                                crow.offset(j * c_cs).write(<$t>::default());
+                            }
+                        }
+                        for p in 0..k as isize {
+                            let $x = a.ptr.offset(i * a.rs + p * a.cs).read();
+                            let brow = b.ptr.offset(p * b.rs);
+                            if c_cs == 1 && b.cs == 1 {
+                                // Unit strides: the same loop, in a form LLVM vectorises (with
+                                // a run-time check that C and B do not overlap).
+                                for j in 0..n {
+                                    let $acc = crow.add(j);
+                                    let $y = brow.add(j).read();
+                                    $acc.write($madd);
+                                }
+                            } else {
+                                for j in 0..n as isize {
+                                    let $acc = crow.offset(j * c_cs);
+                                    let $y = brow.offset(j * b.cs).read();
+                                    $acc.write($madd);
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    };
+}
+exact_elem!(u8, |acc, x, y| acc.read().wrapping_add(x.wrapping_mul(y)));
+exact_elem!(i32, |acc, x, y| acc.read().wrapping_add(x.wrapping_mul(y)));
+exact_elem!(i64, |acc, x, y| acc.read().wrapping_add(x.wrapping_mul(y)));
+// NumPy's bool matmul: OR of ANDs.
+exact_elem!(Truth, |acc, x, y| Truth(acc.read().0 | ((x.0 != 0) & (y.0 != 0)) as u8));
+
+/// How `matmul` cuts the work: row blocks × column blocks per batch item, and k chunks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Plan {
+    pub threads: usize,
+    pub row_block: usize,
+    pub col_block: usize,
+    pub k_chunk: usize,
+}
+
+/// Choose the threads and blocks for a batch of `batch` m×k·k×n products on up to `threads`.
+/// `poll_madds`: multiply-adds per k-chunk (the type's `POLL_MADDS`).
+pub fn plan(batch: usize, m: usize, n: usize, k: usize, threads: usize, poll_madds: usize) -> Plan {
+    plan_with_grain(batch, m, n, k, threads, poll_madds, K_PANEL)
+}
+
+/// [`plan`] with k-chunks a multiple of `k_grain` (the element type's `K_GRAIN`).
+pub fn plan_with_grain(batch: usize, m: usize, n: usize, k: usize, threads: usize, poll_madds: usize, k_grain: usize) -> Plan {
+    let item = m.saturating_mul(n).saturating_mul(k);
+    let total = item.saturating_mul(batch);
+    let threads = threads.max(1).min(total / MIN_MADDS_PER_THREAD + 1);
+    // Blocks per batch item: enough for every thread to have one (two when there are a few
+    // items, so uneven items balance), none when the batch alone keeps the threads busy.
+    let want = if threads == 1 || batch >= 4 * threads { 1 } else { (2 * threads).div_ceil(batch) };
+    let rows_can = m.div_ceil(MIN_BLOCK).max(1);
+    let row_blocks = want.min(rows_can);
+    let col_blocks = want.div_ceil(row_blocks).min(n.div_ceil(MIN_BLOCK).max(1));
+    let row_block = m.div_ceil(row_blocks).max(1);
+    let col_block = n.div_ceil(col_blocks).max(1);
+    let block_madds = row_block.saturating_mul(col_block).max(1);
+    // A whole number of gemm's own k-panels (it takes kc >= 512 when k allows): a thinner chunk
+    // would make gemm use shorter panels and store C more often.
+    let k_chunk = (poll_madds / block_madds).max(1).next_multiple_of(k_grain.max(1)).min(k.max(1));
+    Plan { threads, row_block, col_block, k_chunk }
+}
+
+/// Compute every `C[b] = A[b]·B[b]` of `p` on up to `threads` threads. `check` runs on the
+/// calling thread between blocks; when it returns `false` the work stops and `Err(Stopped)`
+/// is returned with C incomplete.
+///
+/// # Safety
+/// A and B are readable, and C writable by this call only, for every batch item, from any
+/// thread, for the whole call; the C blocks of different (item, row, column) do not overlap.
+pub unsafe fn matmul<T: MatmulElem>(p: &Product<T>, threads: usize, check: &mut dyn FnMut() -> bool) -> Result<(), Stopped> {
+    // SAFETY: the caller's contract.
+    unsafe { matmul_planned(p, plan_with_grain(p.batch.len(), p.m, p.n, p.k, threads, T::POLL_MADDS, T::K_GRAIN), check) }
+}
+
+/// [`matmul`] with the cuts chosen by the caller.
+///
+/// # Safety
+/// As for [`matmul`].
+pub unsafe fn matmul_planned<T: MatmulElem>(p: &Product<T>, plan: Plan, check: &mut dyn FnMut() -> bool) -> Result<(), Stopped> {
+    if p.m == 0 || p.n == 0 || p.batch.is_empty() {
+        return Ok(());
+    }
+    let row_blocks = p.m.div_ceil(plan.row_block);
+    let col_blocks = p.n.div_ceil(plan.col_block);
+    let per_item = row_blocks * col_blocks;
+    let ntasks = p.batch.len() * per_item;
+    run_tasks(ntasks, plan.threads, check, |t, poll| {
+        let [ao, bo, co] = p.batch[t / per_item];
+        let (rb, cb) = ((t % per_item) / col_blocks, t % col_blocks);
+        let (r0, c0) = (rb * plan.row_block, cb * plan.col_block);
+        let rows = plan.row_block.min(p.m - r0);
+        let cols = plan.col_block.min(p.n - c0);
+        // SAFETY (all offsets below): r0+rows ≤ m, c0+cols ≤ n, k0+kc ≤ k, so each pointer
+        // is an element of the matrix the caller described.
+        let c = unsafe { p.c.offset(co + r0 as isize * p.c_rs + c0 as isize * p.c_cs) };
+        if p.k == 0 {
+            // An empty sum: zeros (gemm needs no special case, but the loops would skip C).
+            // SAFETY: C block valid; k = 0 reads nothing from A or B.
+            unsafe { T::block(rows, cols, 0, c, p.c_rs, p.c_cs, false, p.a, p.b) };
+            return true;
+        }
+        let mut k0 = 0;
+        while k0 < p.k {
+            let kc = plan.k_chunk.min(p.k - k0);
+            // SAFETY: see above.
+            let a = Operand { ptr: unsafe { p.a.ptr.offset(ao + r0 as isize * p.a.rs + k0 as isize * p.a.cs) }, ..p.a };
+            let b = Operand { ptr: unsafe { p.b.ptr.offset(bo + k0 as isize * p.b.rs + c0 as isize * p.b.cs) }, ..p.b };
+            // SAFETY: the caller's contract, restricted to this block and chunk.
+            unsafe { T::block(rows, cols, kc, c, p.c_rs, p.c_cs, k0 > 0, a, b) };
+            k0 += kc;
+            if k0 < p.k && !poll() {
+                return false;
+            }
+        }
+        poll()
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::kernels::tasks::never_stop;
+
+    /// A tiny deterministic generator (no rand dependency).
+    struct Lcg(u64);
+    impl Lcg {
+        fn next(&mut self) -> f64 {
+            self.0 = self.0.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            ((self.0 >> 11) as f64 / (1u64 << 53) as f64) - 0.5
+        }
+    }
+
+    fn naive<T: Copy + Default + std::ops::Add<Output = T> + std::ops::Mul<Output = T>>(
+        m: usize,
+        n: usize,
+        k: usize,
+        a: impl Fn(usize, usize) -> T,
+        b: impl Fn(usize, usize) -> T,
+    ) -> Vec<T> {
+        let mut c = vec![T::default(); m * n];
+        for i in 0..m {
+            for j in 0..n {
+                let mut s = T::default();
+                for p in 0..k {
+                    s = s + a(i, p) * b(p, j);
+                }
+                c[i * n + j] = s;
+            }
+        }
+        c
+    }
+
+    fn rel_err(x: &[f64], y: &[f64]) -> f64 {
+        let num: f64 = x.iter().zip(y).map(|(a, b)| (a - b) * (a - b)).sum();
+        let den: f64 = y.iter().map(|b| b * b).sum();
+        (num / den.max(1e-300)).sqrt()
+    }
+
+    #[test]
+    fn f64_layouts_and_threads() {
+        let mut g = Lcg(1);
+        for &(m, n, k) in &[(1, 1, 1), (3, 5, 7), (130, 70, 300), (64, 300, 9), (0, 4, 4), (4, 4, 0), (257, 129, 513)] {
+            // A stored transposed (k×m, read with swapped strides); B stored with a reversed row order.
+            let at: Vec<f64> = (0..m * k).map(|_| g.next()).collect();
+            let bs: Vec<f64> = (0..k * n).map(|_| g.next()).collect();
+            let a_at = |i: usize, p: usize| at[p * m + i];
+            let b_at = |p: usize, j: usize| bs[(k - 1 - p) * n + j];
+            let want = naive(m, n, k, a_at, b_at);
+            for threads in [1, 2, 3] {
+                let mut c = vec![f64::NAN; m * n];
+                let prod = Product {
+                    m,
+                    n,
+                    k,
+                    a: Operand { ptr: at.as_ptr(), rs: 1, cs: m as isize },
+                    b: Operand {
+                        ptr: if k == 0 { bs.as_ptr() } else { bs[(k - 1) * n..].as_ptr() },
+                        rs: -(n as isize),
+                        cs: 1,
+                    },
+                    c: c.as_mut_ptr(),
+                    c_rs: n as isize,
+                    c_cs: 1,
+                    batch: &[[0, 0, 0]],
+                };
+                unsafe { matmul(&prod, threads, &mut never_stop) }.unwrap();
+                assert!(rel_err(&c, &want) < 1e-13 || (want.iter().all(|&w| w == 0.0) && c.iter().all(|&x| x == 0.0)), "{m} {n} {k} {threads}");
+            }
+        }
+    }
+
+    #[test]
+    fn complex_and_batched() {
+        let mut g = Lcg(7);
+        let (batch, m, n, k) = (3, 17, 9, 33);
+        let a: Vec<C64> = (0..batch * m * k).map(|_| C64::new(g.next(), g.next())).collect();
+        let b: Vec<C64> = (0..k * n).map(|_| C64::new(g.next(), g.next())).collect(); // broadcast
+        let mut c = vec![C64::default(); batch * m * n];
+        let offsets: Vec<[isize; 3]> = (0..batch).map(|i| [(i * m * k) as isize, 0, (i * m * n) as isize]).collect();
+        let prod = Product {
+            m,
+            n,
+            k,
+            a: Operand { ptr: a.as_ptr(), rs: k as isize, cs: 1 },
+            b: Operand { ptr: b.as_ptr(), rs: n as isize, cs: 1 },
+            c: c.as_mut_ptr(),
+            c_rs: n as isize,
+            c_cs: 1,
+            batch: &offsets,
+        };
+        unsafe { matmul(&prod, 2, &mut never_stop) }.unwrap();
+        for i in 0..batch {
+            let want = naive(m, n, k, |r, p| a[i * m * k + r * k + p], |p, j| b[p * n + j]);
+            let got = &c[i * m * n..(i + 1) * m * n];
+            let flat = |v: &[C64]| v.iter().flat_map(|z| [z.re, z.im]).collect::<Vec<_>>();
+            assert!(rel_err(&flat(got), &flat(&want)) < 1e-13);
+        }
+    }
+
+    #[test]
+    fn integers_wrap_exactly() {
+        let a: Vec<u8> = (0..12).map(|i| (i * 37 % 256) as u8).collect(); // 3×4
+        let b: Vec<u8> = (0..8).map(|i| (200 + i) as u8).collect(); // 4×2
+        let mut c = vec![0u8; 6];
+        let prod = Product {
+            m: 3,
+            n: 2,
+            k: 4,
+            a: Operand { ptr: a.as_ptr(), rs: 4, cs: 1 },
+            b: Operand { ptr: b.as_ptr(), rs: 2, cs: 1 },
+            c: c.as_mut_ptr(),
+            c_rs: 2,
+            c_cs: 1,
+            batch: &[[0, 0, 0]],
+        };
+        unsafe { matmul(&prod, 1, &mut never_stop) }.unwrap();
+        let want: Vec<u8> = naive(3, 2, 4, |i, p| a[i * 4 + p] as u64, |p, j| b[p * 2 + j] as u64).iter().map(|&x| x as u8).collect();
+        assert_eq!(c, want);
+
+        let a: Vec<i64> = vec![i64::MAX, 2, 3, -4];
+        let mut c = vec![0i64; 4];
+        let prod = Product {
+            m: 2,
+            n: 2,
+            k: 2,
+            a: Operand { ptr: a.as_ptr(), rs: 2, cs: 1 },
+            b: Operand { ptr: a.as_ptr(), rs: 2, cs: 1 },
+            c: c.as_mut_ptr(),
+            c_rs: 2,
+            c_cs: 1,
+            batch: &[[0, 0, 0]],
+        };
+        unsafe { matmul(&prod, 1, &mut never_stop) }.unwrap();
+        let w = |x: i64, y: i64, z: i64, t: i64| x.wrapping_mul(y).wrapping_add(z.wrapping_mul(t));
+        assert_eq!(c, [w(i64::MAX, i64::MAX, 2, 3), w(i64::MAX, 2, 2, -4), w(3, i64::MAX, -4, 3), w(3, 2, -4, -4)]);
+    }
+
+    #[test]
+    fn bool_is_or_of_ands() {
+        let a = [Truth(1), Truth(0), Truth(0), Truth(0)]; // 2×2
+        let b = [Truth(0), Truth(1), Truth(1), Truth(1)];
+        let mut c = [Truth(7); 4];
+        let prod = Product {
+            m: 2,
+            n: 2,
+            k: 2,
+            a: Operand { ptr: a.as_ptr(), rs: 2, cs: 1 },
+            b: Operand { ptr: b.as_ptr(), rs: 2, cs: 1 },
+            c: c.as_mut_ptr(),
+            c_rs: 2,
+            c_cs: 1,
+            batch: &[[0, 0, 0]],
+        };
+        unsafe { matmul(&prod, 1, &mut never_stop) }.unwrap();
+        assert_eq!(c, [Truth(0), Truth(1), Truth(0), Truth(0)]);
+    }
+
+    #[test]
+    fn k_chunks_accumulate_and_stop() {
+        let (m, n, k) = (5, 3, 1000);
+        let plan = Plan { threads: 1, row_block: m, col_block: n, k_chunk: 300 };
+        let a = vec![1.0f64; m * k];
+        let mut c = vec![0.0f64; m * n];
+        let prod = Product {
+            m,
+            n,
+            k,
+            a: Operand { ptr: a.as_ptr(), rs: k as isize, cs: 1 },
+            b: Operand { ptr: a.as_ptr(), rs: 1, cs: k as isize },
+            c: c.as_mut_ptr(),
+            c_rs: n as isize,
+            c_cs: 1,
+            batch: &[[0, 0, 0]],
+        };
+        unsafe { matmul_planned(&prod, plan, &mut never_stop) }.unwrap();
+        assert!(c.iter().all(|&x| x == k as f64));
+        let mut polls = 0;
+        let r = unsafe {
+            matmul_planned(&prod, plan, &mut || {
+                polls += 1;
+                false
+            })
+        };
+        assert_eq!((r, polls), (Err(Stopped), 1));
+    }
+
+    #[test]
+    fn plan_splits_columns_when_rows_are_few() {
+        let g = f64::POLL_MADDS;
+        let p = plan(1, 64, 4096, 4096, 4, g);
+        assert_eq!(p.row_block, 64);
+        assert!(p.col_block < 4096);
+        let p = plan(1, 1024, 1024, 1024, 2, g);
+        assert_eq!((p.threads, p.row_block, p.col_block), (2, 256, 1024));
+        assert_eq!(plan(1, 8, 8, 8, 4, g).threads, 1);
+        assert!(plan(1, 4096, 4096, 4096, 1, g).k_chunk < 4096);
+    }
+
+    #[test]
+    fn exact_loops_poll_within_their_budget() {
+        // 5000^2 int64 on two threads: every k-chunk of a block is at most ~POLL_MADDS
+        // multiply-adds (it was 512 k-steps of a 1250x5000 block: 3.2e9, ~3 s between polls).
+        let p = plan_with_grain(1, 5000, 5000, 5000, 2, <i64 as MatmulElem>::POLL_MADDS, <i64 as MatmulElem>::K_GRAIN);
+        let madds_per_chunk = p.row_block * p.col_block * p.k_chunk;
+        assert!(madds_per_chunk <= 2 * <i64 as MatmulElem>::POLL_MADDS, "{p:?}: {madds_per_chunk}");
+    }
+}
