@@ -33,13 +33,13 @@ pub mod kernels;
 pub mod layout;
 pub mod state;
 
-use functions::{count_lines, fast_sum, fft, include, layout_check, matmul, private, simd, threads};
+use functions::{count_lines, fast_sum, fft, include, layout_check, matmul, private, simd, threads, ufuncs};
 
 /// The method table: `static PyMethodDef rawcapi_methods[] = { {...}, {NULL, NULL, 0, NULL} };`.
 /// `METH_O` functions receive their single argument directly (see src/functions/fast_sum.rs).
 /// Each docstring starts with a `name($module, ...)\n--\n\n` text signature, which CPython turns
 /// into `__text_signature__`, so `inspect.signature()` and `help()` show the parameters.
-static mut METHODS: [PyMethodDef; 21] = [
+static mut METHODS: [PyMethodDef; 25] = [
     PyMethodDef {
         ml_name: c"fast_sum".as_ptr(),
         ml_meth: PyMethodDefPointer { PyCFunction: fast_sum::fast_sum },
@@ -163,6 +163,32 @@ static mut METHODS: [PyMethodDef; 21] = [
         ml_meth: PyMethodDefPointer { PyCFunctionFastWithKeywords: fft::irfft },
         ml_flags: METH_FASTCALL | METH_KEYWORDS,
         ml_doc: fft::IRFFT_DOC.as_ptr().cast(),
+    },
+    // METH_FASTCALL | METH_KEYWORDS: (self, PyObject *const *args, Py_ssize_t nargs, PyObject
+    // *kwnames) -- positional and keyword values in one C array, no tuple or dict built.
+    PyMethodDef {
+        ml_name: c"add".as_ptr(),
+        ml_meth: PyMethodDefPointer { PyCFunctionFastWithKeywords: ufuncs::add },
+        ml_flags: METH_FASTCALL | METH_KEYWORDS,
+        ml_doc: ufuncs::ADD_DOC.as_ptr(),
+    },
+    PyMethodDef {
+        ml_name: c"subtract".as_ptr(),
+        ml_meth: PyMethodDefPointer { PyCFunctionFastWithKeywords: ufuncs::subtract },
+        ml_flags: METH_FASTCALL | METH_KEYWORDS,
+        ml_doc: ufuncs::SUBTRACT_DOC.as_ptr(),
+    },
+    PyMethodDef {
+        ml_name: c"multiply".as_ptr(),
+        ml_meth: PyMethodDefPointer { PyCFunctionFastWithKeywords: ufuncs::multiply },
+        ml_flags: METH_FASTCALL | METH_KEYWORDS,
+        ml_doc: ufuncs::MULTIPLY_DOC.as_ptr(),
+    },
+    PyMethodDef {
+        ml_name: c"divide".as_ptr(),
+        ml_meth: PyMethodDefPointer { PyCFunctionFastWithKeywords: ufuncs::divide },
+        ml_flags: METH_FASTCALL | METH_KEYWORDS,
+        ml_doc: ufuncs::DIVIDE_DOC.as_ptr(),
     },
     // The sentinel: CPython stops reading the table at the first entry whose ml_name is NULL.
     PyMethodDef::zeroed(),

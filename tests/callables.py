@@ -392,6 +392,16 @@ def ufunc_specs() -> list[Spec]:
         bad=[Bad("cast", lambda: (A([1, 2]), 1.5), TypeError, r"^Cannot cast ufunc 'add' output from dtype\('float64'\) to dtype\('int64'\) with casting rule 'same_kind'$"),
              Bad("read-only", lambda: (readonly(), 1), ValueError, r"^output array is read-only$"),
              Bad("would-broadcast-self", lambda: (A([1, 2]), A([[1, 2], [3, 4]])), ValueError, r"^non-broadcastable output operand with shape \(2,\) doesn't match the broadcast shape \(2,2\)$")]))
+    if hasattr(A, "__lt__") and A.__lt__ is not object.__lt__:
+        for dunder, op in [("__eq__", operator.eq), ("__ne__", operator.ne), ("__lt__", operator.lt), ("__le__", operator.le), ("__gt__", operator.gt), ("__ge__", operator.ge)]:
+            bad = [Bad("shape-mismatch", lambda: (_arr(), A([1, 2])), ValueError, r"^operands could not be broadcast together with shapes \(2,3\) \(2,\) $")]
+            if dunder not in ("__eq__", "__ne__"):  # == and != fall back to identity for other types
+                sym = {"__lt__": "<", "__le__": "<=", "__gt__": ">", "__ge__": ">="}[dunder]
+                bad.append(Bad("str", lambda: (_arr(), "x"), TypeError, rf"^'{sym}' not supported between instances of 'rawcapi\.Array' and 'str'$"))
+            specs.append(Spec(f"Array.{dunder}", _np(lambda a, b, op=op: op(_as_np(a), _np_operand(b))), fn=op,
+                              good=[Good("scalar", lambda: (_arr(), 2)), Good("broadcast-row", lambda: (_arr(), A([2, 2, 6]))),
+                                    Good("mixed-dtypes", lambda: (_farr(), _farr().astype("int64")))],
+                              bad=bad))
     specs.append(Spec("Array.__neg__", _np(lambda a: -_as_np(a)), fn=operator.neg, good=[Good("int", lambda: (_arr(),)), Good("float", lambda: (_farr(),))], bad=[]))
     return specs
 

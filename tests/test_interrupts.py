@@ -33,6 +33,13 @@ CHILD = textwrap.dedent(
     import rawcapi
     {setup}
     threads_before = len(os.listdir("/proc/self/task"))
+    def settle():
+        # A finished worker's OS thread may take a moment to exit after its work returned (scoped
+        # threads are waited for, not joined; helpers are detached), and frees its name and
+        # handle as it goes: wait up to 3 s before counting threads or heap.
+        deadline = time.monotonic() + 3
+        while len(os.listdir("/proc/self/task")) != threads_before and time.monotonic() < deadline:
+            time.sleep(0.01)
     latencies, heaps, finished = [], [], 0
     for attempt in range(3):
         sent = []
@@ -48,6 +55,7 @@ CHILD = textwrap.dedent(
         except KeyboardInterrupt:
             latencies.append(time.monotonic() - sent[0])
         t.join()
+        settle()
         heaps.append(rawcapi._rust_heap())
     print("FINISHED", finished)
     print("LATENCY", max(latencies) if latencies else -1)

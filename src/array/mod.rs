@@ -20,7 +20,9 @@ pub mod construct;
 pub mod getset;
 pub mod index;
 pub mod methods;
+pub mod number;
 pub mod object;
+pub mod operand;
 pub mod scalar;
 pub mod spec;
 

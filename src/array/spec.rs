@@ -22,14 +22,14 @@
 //! interpreter) gets its own type object, which is what per-interpreter module state needs, and
 //! the spec uses only stable-ABI fields.
 //!
-//! Other helpers add their slots to [`SLOTS`] (the number protocol's `Py_nb_*`,
-//! `Py_tp_richcompare`, `Py_nb_matrix_multiply`); the table has one line per slot.
+//! The number protocol's `Py_nb_*` and `Py_tp_richcompare` entries point into `number.rs`;
+//! `Py_nb_matrix_multiply` (`@`) into `src/functions/matmul.rs`. The table has one line per slot.
 
 use std::ffi::{c_int, c_uint, c_void};
 
 use pyo3_ffi::{PyObject, PyType_Slot, PyType_Spec};
 
-use super::{buffer, construct, getset, index, methods, object};
+use super::{buffer, construct, getset, index, methods, number, object};
 use crate::capi::error::{PyErrSet, PyResult};
 use crate::capi::object::Owned;
 
@@ -52,7 +52,7 @@ macro_rules! slot {
 
 /// `static PyType_Slot Array_slots[]`. A `static mut` only because CPython's signature takes a
 /// `*mut`; it is never written (CPython copies what it needs into the new type object).
-static mut SLOTS: [PyType_Slot; 21] = [
+static mut SLOTS: [PyType_Slot; 28] = [
     // Frees what the object owns, then the object, then its reference to the type.
     slot!(pyo3_ffi::Py_tp_dealloc, object::dealloc),
     // `Array(obj, dtype=None)`. Without it the type could not be called.
@@ -92,15 +92,30 @@ static mut SLOTS: [PyType_Slot; 21] = [
     // a's shape and dtype (a square b). Without it Python would fall back to `a = a @ b`, which
     // silently rebinds instead of writing into a (and into every view of it).
     slot!(pyo3_ffi::Py_nb_inplace_matrix_multiply, crate::functions::matmul::nb_inplace_matrix_multiply),
-    // Reserved for the number protocol and comparisons (src/array/number.rs, another helper):
-    // Py_nb_add, Py_nb_subtract, Py_nb_multiply, Py_nb_true_divide, Py_nb_inplace_*,
-    // Py_nb_negative, Py_nb_absolute, Py_tp_richcompare. Replace a
-    // placeholder below with each slot; the array length is the count of real entries + 1.
-    PyType_Slot { slot: 0, pfunc: std::ptr::null_mut() },
-    PyType_Slot { slot: 0, pfunc: std::ptr::null_mut() },
-    PyType_Slot { slot: 0, pfunc: std::ptr::null_mut() },
-    PyType_Slot { slot: 0, pfunc: std::ptr::null_mut() },
-    // The sentinel: CPython stops at the first {0, NULL} (so the placeholders above are inert).
+    // The number protocol (src/array/number.rs). A heap type has no separate reflected slots:
+    // CPython calls nb_add(v, w) for `v + w` when either operand's type has it, so `3 - a` is
+    // nb_subtract(3, a) and the Array may be either argument. Unknown operands get
+    // NotImplemented, which lets the other operand's type try before CPython raises TypeError.
+    slot!(pyo3_ffi::Py_nb_add, number::nb_add),
+    slot!(pyo3_ffi::Py_nb_subtract, number::nb_subtract),
+    slot!(pyo3_ffi::Py_nb_multiply, number::nb_multiply),
+    // `/`. (nb_divide was Python 2's; Python 3 has true and floor division only.)
+    slot!(pyo3_ffi::Py_nb_true_divide, number::nb_true_divide),
+    // `a += b` etc. write into `a` (NumPy's out=a, same_kind casting). Without these CPython
+    // would fall back to `a = a + b`, a new Array, and views of `a` would not see the change.
+    slot!(pyo3_ffi::Py_nb_inplace_add, number::nb_inplace_add),
+    slot!(pyo3_ffi::Py_nb_inplace_subtract, number::nb_inplace_subtract),
+    slot!(pyo3_ffi::Py_nb_inplace_multiply, number::nb_inplace_multiply),
+    slot!(pyo3_ffi::Py_nb_inplace_true_divide, number::nb_inplace_true_divide),
+    // Unary `-a` and `abs(a)` (abs of complex128 is float64).
+    slot!(pyo3_ffi::Py_nb_negative, number::nb_negative),
+    slot!(pyo3_ffi::Py_nb_absolute, number::nb_absolute),
+    // `== != < <= > >=`, all six through one function with the operator as an int; the result
+    // is a bool Array. Setting it also makes the type unhashable unless tp_hash is given (an
+    // Array, like an ndarray, is mutable and must not be a dict key): CPython sets tp_hash to
+    // PyObject_HashNotImplemented for a type that defines richcompare but not hash.
+    slot!(pyo3_ffi::Py_tp_richcompare, number::richcompare),
+    // The sentinel: CPython stops at the first {0, NULL}.
     PyType_Slot { slot: 0, pfunc: std::ptr::null_mut() },
 ];
 

@@ -15,3 +15,4 @@ pub mod operand;
 pub mod private;
 pub mod simd;
 pub mod threads;
+pub mod ufuncs;

@@ -5,10 +5,20 @@
 //! kernel-side picture of the article's ndarray diagram. `copy.rs` converts between dtypes while
 //! copying between any two layouts; `reduce.rs` sums; `reshape.rs` decides when a reshape can be
 //! a view.
+//!
+//! The arithmetic (NumPy's ufuncs in miniature): `element.rs` (element types, casts),
+//! `elementwise.rs` (the inner loops and the table that picks one by dtype), `broadcast.rs`
+//! (broadcasting and the N-d walk), `ufunc.rs` (the driver: overlap, casting, threads — split by
+//! `kernels/parallel.rs`) and `pages.rs` (the huge-page hint for large results).
 
 pub mod arange;
+pub mod broadcast;
 pub mod copy;
 pub mod dtype;
+pub mod element;
+pub mod elementwise;
+pub mod pages;
 pub mod reduce;
 pub mod reshape;
+pub mod ufunc;
 pub mod view;

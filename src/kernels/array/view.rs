@@ -61,6 +61,37 @@ impl<'a> ArrayViewMut<'a> {
     }
 }
 
+/// The bytes `[start, end)` a view's elements cover, or `None` when it has no elements.
+/// Negative strides extend the range below `data`.
+pub fn byte_extent(data: *const u8, shape: &[usize], strides: &[isize], itemsize: usize) -> Option<(usize, usize)> {
+    if shape.contains(&0) {
+        return None;
+    }
+    let (mut lo, mut hi) = (data as isize, data as isize);
+    for (&n, &s) in shape.iter().zip(strides) {
+        let reach = s.wrapping_mul(n as isize - 1);
+        if reach < 0 {
+            lo = lo.wrapping_add(reach);
+        } else {
+            hi = hi.wrapping_add(reach);
+        }
+    }
+    Some((lo as usize, hi as usize + itemsize))
+}
+
+/// NumPy's `may_share_memory` (bounds check only): true when the two views' byte ranges
+/// intersect, so writing one may change what the other reads. False positives are possible
+/// (interleaved strides), never false negatives.
+pub fn may_overlap(a: &ArrayView, b: &ArrayView) -> bool {
+    match (
+        byte_extent(a.data, a.shape, a.strides, a.dtype.itemsize()),
+        byte_extent(b.data, b.shape, b.strides, b.dtype.itemsize()),
+    ) {
+        (Some((a0, a1)), Some((b0, b1))) => a0 < b1 && b0 < a1,
+        _ => false,
+    }
+}
+
 /// True when `strides` are those of a C-contiguous array of `shape` (dimensions of length 1
 /// may have any stride, as in NumPy's flags).
 pub fn is_c_contiguous(shape: &[usize], strides: &[isize], itemsize: usize) -> bool {
@@ -106,5 +137,23 @@ mod tests {
         assert!(is_c_contiguous(&[1, 3], &[999, 8], 8));
         assert_eq!(nbytes(&[1 << 40, 1 << 40], 8), None);
         assert_eq!(c_strides(&[1 << 62, 4], 8), None);
+    }
+
+    #[test]
+    fn overlap_by_byte_range() {
+        let buf = [0u8; 64];
+        let p = buf.as_ptr();
+        let view = |off: usize, shape: &'static [usize], strides: &'static [isize]| ArrayView {
+            data: unsafe { p.add(off) },
+            dtype: super::super::dtype::DType::Float64,
+            shape,
+            strides,
+        };
+        assert!(may_overlap(&view(8, &[3], &[8]), &view(0, &[3], &[8])));
+        assert!(!may_overlap(&view(24, &[3], &[8]), &view(0, &[3], &[8])));
+        // Reversed view: covers [0, 24) from its last element up.
+        assert!(may_overlap(&view(16, &[3], &[-8]), &view(16, &[1], &[8])));
+        assert!(!may_overlap(&view(16, &[0], &[8]), &view(16, &[1], &[8])));
+        assert_eq!(byte_extent(p, &[2, 3], &[-24, 8], 8), Some((p as usize - 24, p as usize + 24)));
     }
 }

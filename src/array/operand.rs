@@ -1,0 +1,447 @@
+//! The operands of an arithmetic operation, from Python objects to kernel views — and running it.
+//!
+//! NumPy's ufunc entry (`ufunc_generic_fastcall`) does three things before any loop runs, and so
+//! does this file:
+//! 1. classify each operand: an Array; a Python scalar (`bool`, `int`, `float`, `complex`), which
+//!    NEP 50 makes "weak" — it takes the Array's dtype instead of widening it; or any other
+//!    buffer-protocol object (a NumPy array, a NumPy scalar, a `memoryview`), read as an Array
+//!    of its format's dtype;
+//! 2. convert the weak scalars to the operation's dtype (`uint8 + 300` is an `OverflowError`, as
+//!    in NumPy 2; `uint8 < 300` is simply all True);
+//! 3. pick the loop, allocate the result (uninitialised: the loop writes every element, and for a
+//!    large result those first writes are spread over threads), release the GIL, run.
+//!
+//! Operands are borrowed references for the whole operation; a buffer operand's `Py_buffer` is
+//! held (and released on every path) by [`Buffer`].
+
+use std::ffi::CStr;
+
+use pyo3_ffi::{PyObject, PyTypeObject};
+
+use crate::array::object::{new_array, ArrayObject};
+use crate::capi::buffer::Buffer;
+use crate::capi::error::{raise, Exc, PyErrSet, PyResult};
+use crate::capi::gil::allow_threads_above;
+use crate::capi::object::{type_name, Owned};
+use crate::kernels::array::broadcast::broadcast_shapes;
+use crate::kernels::array::dtype::{DType, PyScalarKind};
+use crate::kernels::array::element::{Bool, C128};
+use crate::kernels::array::elementwise::{
+    complex_abs_hypot, complex_abs_takes_hypot, resolve_binary, resolve_unary, BinaryOp, LoopError, UnaryOp};
+use crate::kernels::array::ufunc::{binary_into, unary_into, Threads, UfuncError};
+use crate::kernels::array::view::{ArrayView, ArrayViewMut, MAX_NDIM};
+
+/// One operand, classified.
+pub enum Operand<'a> {
+    /// An Array (borrowed; the caller's reference keeps it alive).
+    Array(&'a ArrayObject),
+    /// Another exporter's memory, held for the operation.
+    Buffer(BufferArray),
+    /// A Python scalar, still a Python object (borrowed): converted once the dtype is known.
+    Scalar { obj: *mut PyObject, kind: PyScalarKind },
+}
+
+/// A held `Py_buffer` read as an array: its dtype, shape and strides (as usize/isize).
+pub struct BufferArray {
+    pub buffer: Buffer,
+    pub dtype: DType,
+    pub shape: Vec<usize>,
+    pub strides: Vec<isize>,
+}
+
+/// Why an object is not an operand.
+pub enum NotOperand {
+    /// No buffer protocol, or not a number: the number slots answer `NotImplemented`.
+    Unsupported,
+    /// A buffer whose format has no rawcapi dtype (or a PIL-style layout): the message.
+    BadBuffer(String),
+}
+
+impl BufferArray {
+    /// Ask `obj` for its memory with format and strides (`PyBUF_RECORDS_RO`), or, for an `out=`
+    /// operand, writable (`PyBUF_RECORDS`).
+    ///
+    /// # Safety
+    /// `obj` valid (borrowed), GIL held.
+    pub unsafe fn get(obj: *mut PyObject, writable: bool) -> PyResult<Result<BufferArray, String>> {
+        let flags = if writable { pyo3_ffi::PyBUF_RECORDS } else { pyo3_ffi::PyBUF_RECORDS_RO };
+        // SAFETY: forwarded.
+        let buffer = unsafe { Buffer::get(obj, flags) }?;
+        let raw = buffer.raw();
+        // SAFETY: `format` is NULL or a NUL-terminated string owned by the exporter while held.
+        let format = if raw.format.is_null() { "B".to_string() } else { unsafe { CStr::from_ptr(raw.format) }.to_string_lossy().into_owned() };
+        let Some(dtype) = DType::from_buffer_format(&format) else {
+            // SAFETY: `obj` valid, GIL held.
+            let name = unsafe { type_name(obj) };
+            return Ok(Err(format!("unsupported buffer format '{format}' of a '{name}' operand (rawcapi supports bool, uint8, int32, int64, float32, float64, complex128)")));
+        };
+        if raw.itemsize as usize != dtype.itemsize() {
+            return Ok(Err(format!("buffer format '{format}' claims itemsize {} (expected {})", raw.itemsize, dtype.itemsize())));
+        }
+        let ndim = raw.ndim.max(0) as usize;
+        if ndim > MAX_NDIM {
+            return Ok(Err(format!("a buffer of {ndim} dimensions (rawcapi supports at most {MAX_NDIM})")));
+        }
+        // SAFETY: with PyBUF_RECORDS(_RO) the exporter fills `shape` and `strides` (ndim entries
+        // each, valid while the buffer is held) or fails; ndim 0 means a single element.
+        let (shape, strides) = unsafe {
+            if ndim == 0 {
+                (Vec::new(), Vec::new())
+            } else {
+                let shape = std::slice::from_raw_parts(raw.shape, ndim).iter().map(|&n| n as usize).collect();
+                (shape, std::slice::from_raw_parts(raw.strides, ndim).to_vec())
+            }
+        };
+        Ok(Ok(BufferArray { buffer, dtype, shape, strides }))
+    }
+
+    fn view(&self) -> ArrayView<'_> {
+        ArrayView { data: self.buffer.raw().buf as *const u8, dtype: self.dtype, shape: &self.shape, strides: &self.strides }
+    }
+}
+
+/// Classify `obj` as an operand.
+///
+/// # Safety
+/// `obj` valid (borrowed) and alive for as long as the operand is used; GIL held.
+pub unsafe fn classify<'a>(obj: *mut PyObject) -> PyResult<Result<Operand<'a>, NotOperand>> {
+    // SAFETY (all checks): `obj` valid, GIL held.
+    unsafe {
+        if let Some(array) = ArrayObject::downcast(obj) {
+            return Ok(Ok(Operand::Array(array)));
+        }
+        // Exact float/complex only: NumPy's float64/complex128 scalars subclass them but are
+        // "strong" (they carry a dtype), and they export a buffer, so they are read below.
+        let kind = if pyo3_ffi::PyBool_Check(obj) != 0 {
+            Some(PyScalarKind::Bool)
+        } else if pyo3_ffi::PyLong_Check(obj) != 0 {
+            Some(PyScalarKind::Int)
+        } else if pyo3_ffi::PyFloat_CheckExact(obj) != 0 {
+            Some(PyScalarKind::Float)
+        } else if pyo3_ffi::PyComplex_CheckExact(obj) != 0 {
+            Some(PyScalarKind::Complex)
+        } else {
+            None
+        };
+        if let Some(kind) = kind {
+            return Ok(Ok(Operand::Scalar { obj, kind }));
+        }
+        if pyo3_ffi::PyObject_CheckBuffer(obj) != 0 {
+            return Ok(match BufferArray::get(obj, false)? {
+                Ok(b) => Ok(Operand::Buffer(b)),
+                Err(message) => Err(NotOperand::BadBuffer(message)),
+            });
+        }
+        // Subclasses of float/complex that are not NumPy scalars: plain Python numbers.
+        if pyo3_ffi::PyFloat_Check(obj) != 0 {
+            return Ok(Ok(Operand::Scalar { obj, kind: PyScalarKind::Float }));
+        }
+        if pyo3_ffi::PyComplex_Check(obj) != 0 {
+            return Ok(Ok(Operand::Scalar { obj, kind: PyScalarKind::Complex }));
+        }
+    }
+    Ok(Err(NotOperand::Unsupported))
+}
+
+impl Operand<'_> {
+    /// The dtype of a "strong" operand (Array or buffer); `None` for a weak Python scalar.
+    fn strong_dtype(&self) -> Option<DType> {
+        match self {
+            Operand::Array(a) => Some(a.dtype()),
+            Operand::Buffer(b) => Some(b.dtype),
+            Operand::Scalar { .. } => None,
+        }
+    }
+}
+
+/// A Python scalar converted to a dtype: 16 bytes hold any element.
+struct ScalarValue {
+    storage: C128,
+    dtype: DType,
+}
+
+impl ScalarValue {
+    fn new<T: Copy>(dtype: DType, value: T) -> Self {
+        let mut storage = C128::default();
+        assert!(size_of::<T>() <= size_of::<C128>());
+        // SAFETY: `T` fits in the 16 bytes (asserted); the write is unaligned-safe.
+        unsafe { (&mut storage as *mut C128 as *mut T).write_unaligned(value) };
+        ScalarValue { storage, dtype }
+    }
+
+    fn view(&self) -> ArrayView<'_> {
+        ArrayView { data: &self.storage as *const C128 as *const u8, dtype: self.dtype, shape: &[], strides: &[] }
+    }
+}
+
+/// A Python int that does not fit the operation's integer dtype.
+struct OutOfBounds {
+    positive: bool,
+    /// Outside even int64: NumPy's conversion (`PyLong_AsLong`) fails before any range check.
+    beyond_i64: bool,
+}
+
+/// `str(obj)` for messages.
+unsafe fn text_of(obj: *mut PyObject) -> String {
+    // SAFETY: `obj` valid, GIL held; PyObject_Str returns a NEW reference or NULL.
+    let Ok(s) = (unsafe { Owned::from_new(pyo3_ffi::PyObject_Str(obj)) }) else {
+        // SAFETY: PyObject_Str failed and set an exception; the message is best effort.
+        unsafe { pyo3_ffi::PyErr_Clear() };
+        return "?".to_string();
+    };
+    let mut size = 0;
+    // SAFETY: a str (new reference held in `s`); the UTF-8 buffer is cached inside it.
+    let p = unsafe { pyo3_ffi::PyUnicode_AsUTF8AndSize(s.as_ptr(), &mut size) };
+    if p.is_null() {
+        // SAFETY: as above.
+        unsafe { pyo3_ffi::PyErr_Clear() };
+        return "?".to_string();
+    }
+    // SAFETY: `size` bytes of UTF-8 at `p`, alive while `s` is.
+    unsafe { String::from_utf8_lossy(std::slice::from_raw_parts(p as *const u8, size as usize)).into_owned() }
+}
+
+/// Convert a weak Python scalar to `dtype` (NEP 50). `Ok(Err(..))` for an int outside an integer
+/// dtype's range, which the caller turns into NumPy 2's OverflowError (arithmetic) or a known
+/// answer (comparison).
+unsafe fn convert_scalar(obj: *mut PyObject, kind: PyScalarKind, dtype: DType) -> PyResult<Result<ScalarValue, OutOfBounds>> {
+    // SAFETY (all calls): `obj` is a valid number of `kind` (borrowed), GIL held.
+    unsafe {
+        let as_f64 = || -> PyResult<f64> {
+            // PyLong_AsDouble / PyFloat_AsDouble return -1.0 with an exception set on failure
+            // (OverflowError: int too large to convert to float).
+            let v = if kind == PyScalarKind::Float { pyo3_ffi::PyFloat_AsDouble(obj) } else { pyo3_ffi::PyLong_AsDouble(obj) };
+            if v == -1.0 && !pyo3_ffi::PyErr_Occurred().is_null() {
+                return Err(PyErrSet::fetched());
+            }
+            Ok(v)
+        };
+        Ok(Ok(match dtype {
+            DType::Complex128 if kind == PyScalarKind::Complex => {
+                // The two-call form is in the limited API (PyComplex_AsCComplex is not); on a
+                // complex object neither can fail.
+                let (re, im) = (pyo3_ffi::PyComplex_RealAsDouble(obj), pyo3_ffi::PyComplex_ImagAsDouble(obj));
+                if !pyo3_ffi::PyErr_Occurred().is_null() {
+                    return Err(PyErrSet::fetched());
+                }
+                ScalarValue::new(dtype, C128 { re, im })
+            }
+            DType::Complex128 => ScalarValue::new(dtype, C128 { re: as_f64()?, im: 0.0 }),
+            DType::Float64 => ScalarValue::new(dtype, as_f64()?),
+            // Python int -> double -> float, the two roundings NumPy's conversion makes.
+            DType::Float32 => ScalarValue::new(dtype, as_f64()? as f32),
+            DType::Bool => ScalarValue::new(dtype, Bool((pyo3_ffi::PyObject_IsTrue(obj) == 1) as u8)),
+            DType::UInt8 | DType::Int32 | DType::Int64 => {
+                let mut overflow = 0;
+                let v = pyo3_ffi::PyLong_AsLongLongAndOverflow(obj, &mut overflow);
+                if v == -1 && !pyo3_ffi::PyErr_Occurred().is_null() {
+                    return Err(PyErrSet::fetched());
+                }
+                let (lo, hi) = match dtype {
+                    DType::UInt8 => (0, u8::MAX as i64),
+                    DType::Int32 => (i32::MIN as i64, i32::MAX as i64),
+                    _ => (i64::MIN, i64::MAX),
+                };
+                if overflow != 0 || v < lo || v > hi {
+                    return Ok(Err(OutOfBounds { positive: overflow > 0 || v > hi, beyond_i64: overflow != 0 }));
+                }
+                match dtype {
+                    DType::UInt8 => ScalarValue::new(dtype, v as u8),
+                    DType::Int32 => ScalarValue::new(dtype, v as i32),
+                    _ => ScalarValue::new(dtype, v),
+                }
+            }
+        }))
+    }
+}
+
+/// The dtype a lone Python scalar takes when no Array fixes one (`rawcapi.add(1, 2.5)`).
+fn default_dtype(kind: PyScalarKind) -> DType {
+    match kind {
+        PyScalarKind::Bool => DType::Bool,
+        PyScalarKind::Int => DType::Int64,
+        PyScalarKind::Float => DType::Float64,
+        PyScalarKind::Complex => DType::Complex128,
+    }
+}
+
+/// Where a result goes.
+pub enum Output<'a> {
+    /// A new Array of this type (borrowed).
+    New(*mut PyTypeObject),
+    /// An existing Array (in-place operators, `out=`); returned with a new reference.
+    Array(&'a ArrayObject),
+    /// A writable buffer of another object (`out=`); the object is returned.
+    Buffer { obj: *mut PyObject, buffer: &'a BufferArray },
+}
+
+/// A view of an operand that is ready for the kernel (the scalar storage lives here).
+enum Ready<'a> {
+    View(ArrayView<'a>),
+    Scalar(ScalarValue),
+}
+
+impl Ready<'_> {
+    fn view(&self) -> ArrayView<'_> {
+        match self {
+            Ready::View(v) => *v,
+            Ready::Scalar(s) => s.view(),
+        }
+    }
+}
+
+fn loop_error(e: LoopError) -> PyErrSet {
+    raise(Exc::TypeError, &e.to_string())
+}
+
+fn ufunc_error(e: UfuncError) -> PyErrSet {
+    match e {
+        UfuncError::Broadcast(b) => raise(Exc::ValueError, &b.to_string()),
+        // NumPy raises UFuncTypeError, a TypeError subclass.
+        e @ UfuncError::OutputCast { .. } => raise(Exc::TypeError, &e.to_string()),
+        e @ UfuncError::NoMemory { .. } => raise(Exc::MemoryError, &e.to_string()),
+    }
+}
+
+/// An operand as a kernel view; a weak scalar is converted to the dtype NEP 50 gives it beside
+/// `other`.
+unsafe fn ready<'a>(op: BinaryOp, this: &'a Operand, other: &Operand) -> PyResult<Result<Ready<'a>, OutOfBounds>> {
+    Ok(Ok(match this {
+        Operand::Array(x) => Ready::View(x.view()),
+        Operand::Buffer(x) => Ready::View(x.view()),
+        Operand::Scalar { obj, kind } => {
+            let dtype = match other.strong_dtype() {
+                // True division of integers runs in float64 (NumPy's `'dd->d'` loop for ints), and
+                // NumPy converts a Python int straight to float64 for it: `uint8 / 300` is fine.
+                Some(d) if op == BinaryOp::Divide && (d.is_integer() || d == DType::Bool) && *kind != PyScalarKind::Float && *kind != PyScalarKind::Complex => {
+                    DType::Float64
+                }
+                Some(d) => DType::promote_with_scalar(d, *kind).ok_or_else(|| {
+                    raise(Exc::TypeError, &format!("{} with a Python complex gives complex64 in NumPy, a dtype rawcapi does not have", d.name()))
+                })?,
+                None => default_dtype(*kind),
+            };
+            // SAFETY: `obj` is a valid scalar of `kind` (caller's promise).
+            match unsafe { convert_scalar(*obj, *kind, dtype) }? {
+                Ok(v) => Ready::Scalar(v),
+                Err(oob) => return Ok(Err(oob)),
+            }
+        }
+    }))
+}
+
+/// `a op b` into `output`: a new reference to the result (the new Array, or the output object).
+///
+/// # Safety
+/// Operands and output objects are valid for the call; GIL held.
+pub unsafe fn binary(op: BinaryOp, a: &Operand, b: &Operand, output: Output) -> PyResult<*mut PyObject> {
+    // SAFETY: operands valid (caller's promise).
+    let (ra, rb) = match unsafe { (ready(op, a, b)?, ready(op, b, a)?) } {
+        (Ok(ra), Ok(rb)) => (ra, rb),
+        (ra, rb) => {
+            // An int outside the other operand's integer dtype.
+            let (oob, scalar, array_side) = match (ra, rb) {
+                (Err(o), Ok(other)) => (o, a, other),
+                (Ok(other), Err(o)) => (o, b, other),
+                // Two Python ints, both outside int64 (`rawcapi.add(2**70, 2**70)`).
+                _ => return Err(raise(Exc::OverflowError, "Python int too large to convert to C long")),
+            };
+            let Operand::Scalar { obj, .. } = scalar else { unreachable!("only scalars are converted") };
+            let dtype = array_side.view().dtype;
+            // NumPy 2 compares an integer Array with any Python int; everything else (arithmetic,
+            // and bool Arrays, whose loop is int64) must convert the int first, and fails.
+            if !op.is_comparison() || !dtype.is_integer() {
+                if oob.beyond_i64 {
+                    return Err(raise(Exc::OverflowError, "Python int too large to convert to C long"));
+                }
+                // SAFETY: `obj` valid.
+                let text = unsafe { text_of(*obj) };
+                return Err(raise(Exc::OverflowError, &format!("Python integer {text} out of bounds for {dtype}", dtype = dtype.name())));
+            }
+            // NumPy 2 answers comparisons with out-of-range ints without converting them: the
+            // int is above (or below) every value of the dtype.
+            let scalar_first = std::ptr::eq(scalar, a);
+            let op = if scalar_first { op.swapped() } else { op };
+            let value = match op {
+                BinaryOp::Equal => false,
+                BinaryOp::NotEqual => true,
+                BinaryOp::Less | BinaryOp::LessEqual => oob.positive,
+                _ => !oob.positive,
+            };
+            let constant = ScalarValue::new(DType::Bool, Bool(value as u8));
+            // SAFETY: the views are of live operands and a local cell; output valid (caller).
+            return unsafe { fill_like(&array_side.view(), &constant.view(), output) };
+        }
+    };
+    let (va, vb) = (ra.view(), rb.view());
+    let kernel = resolve_binary(op, va.dtype, vb.dtype).map_err(loop_error)?;
+    let shape = broadcast_shapes(va.shape, vb.shape).map_err(|e| raise(Exc::ValueError, &e.to_string()))?;
+    // SAFETY: forwarded; the closure only builds the Send views into the kernel call.
+    unsafe { run(output, kernel.output, &shape, |out, threads| binary_into(&kernel, &va, &vb, out, threads)) }
+}
+
+/// `op(a)` into `output`.
+///
+/// # Safety
+/// As [`binary`].
+pub unsafe fn unary(op: UnaryOp, a: &ArrayView, output: Output) -> PyResult<*mut PyObject> {
+    let mut kernel = resolve_unary(op, a.dtype).map_err(loop_error)?;
+    if op == UnaryOp::Absolute && a.dtype == DType::Complex128 && complex_abs_takes_hypot(a.shape, a.strides) {
+        kernel = complex_abs_hypot();
+    }
+    // SAFETY: forwarded.
+    unsafe { run(output, kernel.output, a.shape, |out, threads| unary_into(&kernel, a, out, threads)) }
+}
+
+/// Fill an output shaped like `like` with a broadcast 0-d `value`.
+unsafe fn fill_like(like: &ArrayView, value: &ArrayView, output: Output) -> PyResult<*mut PyObject> {
+    let kernel = resolve_unary(UnaryOp::Copy, value.dtype).map_err(loop_error)?;
+    // SAFETY: forwarded.
+    unsafe { run(output, kernel.output, like.shape, |out, threads| unary_into(&kernel, value, out, threads)) }
+}
+
+/// Get the output's view (allocating a new Array of `dtype` and `shape` if asked), release the
+/// GIL when the output is large, run `work`, and return a new reference to the result.
+unsafe fn run(
+    output: Output,
+    dtype: DType,
+    shape: &[usize],
+    work: impl FnOnce(&ArrayViewMut, Threads) -> Result<(), UfuncError> + Send,
+) -> PyResult<*mut PyObject> {
+    let threads = Threads::configured();
+    match output {
+        Output::New(ty) => {
+            // SAFETY: `ty` is the Array type; the kernel writes every element before the Array
+            // is returned (on an error it is dropped unread).
+            let result = unsafe { new_array(ty, dtype, shape) }?;
+            // SAFETY: `result` is an Array we just made.
+            let array = unsafe { ArrayObject::from_ptr(result.as_ptr()) };
+            let out = array.view_mut()?;
+            // (`new_array` has asked for huge pages if the result is large, and left the memory
+            // untouched: the loop's writes, spread over the threads, are its first touch.)
+            let nbytes = array.nbytes();
+            allow_threads_above(nbytes, || work(&out, threads)).map_err(ufunc_error)?;
+            Ok(result.into_raw())
+        }
+        Output::Array(array) => {
+            if !array.is_writable() {
+                return Err(raise(Exc::ValueError, "output array is read-only"));
+            }
+            let out = array.view_mut()?;
+            allow_threads_above(array.nbytes(), || work(&out, threads)).map_err(ufunc_error)?;
+            // SAFETY: `array` is alive (borrowed); Py_NewRef returns a new reference to it.
+            Ok(unsafe { pyo3_ffi::Py_NewRef(array.as_ptr()) })
+        }
+        Output::Buffer { obj, buffer } => {
+            let out = ArrayViewMut {
+                data: buffer.buffer.raw().buf as *mut u8,
+                dtype: buffer.dtype,
+                shape: &buffer.shape,
+                strides: &buffer.strides,
+            };
+            allow_threads_above(buffer.buffer.len_bytes(), || work(&out, threads)).map_err(ufunc_error)?;
+            // SAFETY: `obj` valid (borrowed); new reference returned.
+            Ok(unsafe { pyo3_ffi::Py_NewRef(obj) })
+        }
+    }
+}
