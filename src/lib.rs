@@ -27,6 +27,8 @@ pub mod array;
 pub mod capi;
 pub mod capsule;
 pub mod functions;
+/// The counting `#[global_allocator]` the leak tests read through `_rust_heap()`.
+pub mod heap;
 pub mod kernels;
 pub mod layout;
 pub mod state;
@@ -37,7 +39,7 @@ use functions::{count_lines, fast_sum, fft, include, layout_check, matmul, priva
 /// `METH_O` functions receive their single argument directly (see src/functions/fast_sum.rs).
 /// Each docstring starts with a `name($module, ...)\n--\n\n` text signature, which CPython turns
 /// into `__text_signature__`, so `inspect.signature()` and `help()` show the parameters.
-static mut METHODS: [PyMethodDef; 24] = [
+static mut METHODS: [PyMethodDef; 25] = [
     PyMethodDef {
         ml_name: c"fast_sum".as_ptr(),
         ml_meth: PyMethodDefPointer { PyCFunction: fast_sum::fast_sum },
@@ -61,6 +63,12 @@ static mut METHODS: [PyMethodDef; 24] = [
         ml_meth: PyMethodDefPointer { PyCFunction: private::set_gil_release_threshold },
         ml_flags: METH_O,
         ml_doc: private::THRESHOLD_DOC.as_ptr(),
+    },
+    PyMethodDef {
+        ml_name: c"_rust_heap".as_ptr(),
+        ml_meth: PyMethodDefPointer { PyCFunction: private::rust_heap },
+        ml_flags: METH_NOARGS,
+        ml_doc: private::RUST_HEAP_DOC.as_ptr(),
     },
     // METH_NOARGS: called with no arguments; the second parameter is always NULL.
     PyMethodDef {

@@ -41,7 +41,7 @@ impl Buffer {
     /// # Safety
     /// `obj` is a valid object (borrowed) and the GIL is held.
     pub unsafe fn get(obj: *mut PyObject, flags: c_int) -> PyResult<Buffer> {
-        let mut view = Box::new(Py_buffer::new());
+        let mut view = boxed_empty_view()?;
         // SAFETY: `obj` is valid, GIL held, `view` is a writable Py_buffer at a stable address.
         // On success `view.obj` holds a NEW reference to the exporter, dropped by
         // PyBuffer_Release; on failure the view is left unfilled and must not be released.
@@ -136,6 +136,24 @@ impl Drop for BufferIn<'_> {
         // SAFETY: filled by a successful PyObject_GetBuffer, released exactly once, here, with
         // the GIL held (`BufferIn` is !Send: it holds a `&mut Py_buffer`, which has raw pointers).
         unsafe { PyBuffer_Release(&mut *self.view) }
+    }
+}
+
+/// `Box::new(Py_buffer::new())`, but an allocation failure is a `MemoryError`, not an abort
+/// (`Box::new` calls `handle_alloc_error`, which aborts the process; stable Rust has no
+/// `Box::try_new`). Every call of every buffer-taking function passes here.
+fn boxed_empty_view() -> PyResult<Box<Py_buffer>> {
+    let layout = std::alloc::Layout::new::<Py_buffer>();
+    // SAFETY: `Py_buffer` is not zero-sized, so `layout` is a valid non-zero layout.
+    let ptr = unsafe { std::alloc::alloc(layout) }.cast::<Py_buffer>();
+    if ptr.is_null() {
+        return Err(crate::capi::error::no_memory());
+    }
+    // SAFETY: `ptr` is a fresh allocation with Py_buffer's layout from the global allocator,
+    // which is what `Box::from_raw` needs; it is initialised before the Box is made.
+    unsafe {
+        ptr.write(Py_buffer::new());
+        Ok(Box::from_raw(ptr))
     }
 }
 

@@ -81,6 +81,15 @@ pub fn raise(exc: Exc, message: &str) -> PyErrSet {
     PyErrSet(())
 }
 
+/// `PyErr_NoMemory()`: set MemoryError without allocating anything. CPython keeps preallocated
+/// MemoryError instances for this, so it works when the heap is exhausted — unlike
+/// `raise(Exc::MemoryError, ..)`, which builds a message string. Use it when an allocation failed.
+pub fn no_memory() -> PyErrSet {
+    // SAFETY: GIL held (as for `raise`). Returns NULL, which says nothing beyond "exception set".
+    unsafe { pyo3_ffi::PyErr_NoMemory() };
+    PyErrSet(())
+}
+
 /// Turn a `PyResult<*mut PyObject>` into what an `extern "C"` method returns: the new reference
 /// on success, `NULL` (exception set) on failure.
 pub fn into_return(result: PyResult<*mut PyObject>) -> *mut PyObject {

@@ -129,6 +129,13 @@ pub unsafe fn type_name(obj: *mut PyObject) -> String {
 /// `obj` is a valid object (borrowed) and the GIL is held.
 pub unsafe fn usize_from_int(obj: *mut PyObject, what: &str) -> PyResult<usize> {
     use crate::capi::error::{raise, Exc};
+    // PyLong_AsSsize_t's own TypeError for a non-int says only "an integer is required".
+    // SAFETY: GIL held, `obj` valid (borrowed); PyLong_Check only reads its type.
+    if unsafe { pyo3_ffi::PyLong_Check(obj) } == 0 {
+        // SAFETY: as above.
+        let name = unsafe { type_name(obj) };
+        return Err(raise(Exc::TypeError, &format!("{what} must be an int, not '{name}'")));
+    }
     // SAFETY: GIL held, `obj` valid. PyLong_AsSsize_t borrows `obj`; it returns -1 with an
     // exception set on failure (TypeError for a non-int, OverflowError when out of range).
     let value = unsafe { pyo3_ffi::PyLong_AsSsize_t(obj) };

@@ -17,6 +17,12 @@ panic becomes SystemError instead of aborting the interpreter.";
 /// `METH_O`: panics on purpose, inside the entry point's guard like every other function.
 pub unsafe extern "C" fn panic(_module: *mut PyObject, message: *mut PyObject) -> *mut PyObject {
     panic::guard(std::ptr::null_mut(), || {
+        // SAFETY: GIL held, `message` valid (borrowed); the check only reads its type.
+        if unsafe { pyo3_ffi::PyUnicode_Check(message) } == 0 {
+            // SAFETY: as above.
+            let name = unsafe { crate::capi::object::type_name(message) };
+            return Err(crate::capi::error::raise(crate::capi::error::Exc::TypeError, &format!("_panic() argument must be str, not '{name}'")));
+        }
         let mut size: pyo3_ffi::Py_ssize_t = 0;
         // SAFETY: GIL held; returns a pointer into `message`'s cached UTF-8 (borrowed, alive as
         // long as `message`) or NULL with TypeError/UnicodeEncodeError set.
@@ -42,5 +48,27 @@ pub unsafe extern "C" fn set_gil_release_threshold(_module: *mut PyObject, nbyte
         // SAFETY: `nbytes` valid (borrowed), GIL held.
         let n = unsafe { usize_from_int(nbytes, "nbytes") }?;
         Ok(int_from_u128(set_release_threshold(n) as u128)?.into_raw())
+    })
+}
+
+pub const RUST_HEAP_DOC: &std::ffi::CStr = c"_rust_heap($module, /)
+--
+
+Return (live_blocks, live_bytes) of rawcapi's Rust heap, counted since the
+first call of this function (which starts the counting). Test-only: the leak
+tests require both to change by the same amount over N and 2N calls, which
+CPython's own counters cannot see (src/heap.rs).";
+
+/// `METH_NOARGS`: the second argument is always NULL.
+pub unsafe extern "C" fn rust_heap(_module: *mut PyObject, _unused: *mut PyObject) -> *mut PyObject {
+    panic::guard(std::ptr::null_mut(), || {
+        let (blocks, bytes) = crate::heap::live();
+        // SAFETY: GIL held. Py_BuildValue returns a new reference (a 2-tuple of new ints) or
+        // NULL with an exception set; "nn" reads two Py_ssize_t varargs.
+        let pair = unsafe { pyo3_ffi::Py_BuildValue(c"(nn)".as_ptr(), blocks as pyo3_ffi::Py_ssize_t, bytes as pyo3_ffi::Py_ssize_t) };
+        if pair.is_null() {
+            return Err(PyErrSet::fetched());
+        }
+        Ok(pair)
     })
 }

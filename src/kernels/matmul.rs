@@ -70,6 +70,10 @@ const MIN_BLOCK: usize = 64;
 pub trait MatmulElem: Elem {
     /// Multiply-adds between two polls: ~20 ms of work for this type's kernel.
     const POLL_MADDS: usize;
+    /// k-chunks are a multiple of this: gemm's k-panel for the gemm types (a thinner chunk makes
+    /// gemm store C more often), 1 for the plain loops, which have no panels — rounding their
+    /// chunks up to 512 made a 5000² int64 product poll only every ~3 s.
+    const K_GRAIN: usize = K_PANEL;
 
     /// # Safety
     /// The pointers and strides describe an m×k A, k×n B and m×n C, A/B readable and C writable
@@ -105,6 +109,7 @@ macro_rules! exact_elem {
         impl MatmulElem for $t {
             // The plain loop does ~1 multiply-add per ns: poll 32× more often than gemm.
             const POLL_MADDS: usize = 1 << 25;
+            const K_GRAIN: usize = 1;
             unsafe fn block(m: usize, n: usize, k: usize, c: *mut Self, c_rs: isize, c_cs: isize, accumulate: bool, a: Operand<Self>, b: Operand<Self>) {
                 // Row of C by row of B (i, p, j order): B and C are walked along their rows.
                 // SAFETY: every offset stays inside the m×k, k×n and m×n matrices described.
@@ -159,6 +164,11 @@ pub struct Plan {
 /// Choose the threads and blocks for a batch of `batch` m×k·k×n products on up to `threads`.
 /// `poll_madds`: multiply-adds per k-chunk (the type's `POLL_MADDS`).
 pub fn plan(batch: usize, m: usize, n: usize, k: usize, threads: usize, poll_madds: usize) -> Plan {
+    plan_with_grain(batch, m, n, k, threads, poll_madds, K_PANEL)
+}
+
+/// [`plan`] with k-chunks a multiple of `k_grain` (the element type's `K_GRAIN`).
+pub fn plan_with_grain(batch: usize, m: usize, n: usize, k: usize, threads: usize, poll_madds: usize, k_grain: usize) -> Plan {
     let item = m.saturating_mul(n).saturating_mul(k);
     let total = item.saturating_mul(batch);
     let threads = threads.max(1).min(total / MIN_MADDS_PER_THREAD + 1);
@@ -173,7 +183,7 @@ pub fn plan(batch: usize, m: usize, n: usize, k: usize, threads: usize, poll_mad
     let block_madds = row_block.saturating_mul(col_block).max(1);
     // A whole number of gemm's own k-panels (it takes kc >= 512 when k allows): a thinner chunk
     // would make gemm use shorter panels and store C more often.
-    let k_chunk = (poll_madds / block_madds).max(1).next_multiple_of(K_PANEL).min(k.max(1));
+    let k_chunk = (poll_madds / block_madds).max(1).next_multiple_of(k_grain.max(1)).min(k.max(1));
     Plan { threads, row_block, col_block, k_chunk }
 }
 
@@ -186,7 +196,7 @@ pub fn plan(batch: usize, m: usize, n: usize, k: usize, threads: usize, poll_mad
 /// thread, for the whole call; the C blocks of different (item, row, column) do not overlap.
 pub unsafe fn matmul<T: MatmulElem>(p: &Product<T>, threads: usize, check: &mut dyn FnMut() -> bool) -> Result<(), Stopped> {
     // SAFETY: the caller's contract.
-    unsafe { matmul_planned(p, plan(p.batch.len(), p.m, p.n, p.k, threads, T::POLL_MADDS), check) }
+    unsafe { matmul_planned(p, plan_with_grain(p.batch.len(), p.m, p.n, p.k, threads, T::POLL_MADDS, T::K_GRAIN), check) }
 }
 
 /// [`matmul`] with the cuts chosen by the caller.
@@ -431,5 +441,14 @@ mod tests {
         assert_eq!((p.threads, p.row_block, p.col_block), (2, 256, 1024));
         assert_eq!(plan(1, 8, 8, 8, 4, g).threads, 1);
         assert!(plan(1, 4096, 4096, 4096, 1, g).k_chunk < 4096);
+    }
+
+    #[test]
+    fn exact_loops_poll_within_their_budget() {
+        // 5000^2 int64 on two threads: every k-chunk of a block is at most ~POLL_MADDS
+        // multiply-adds (it was 512 k-steps of a 1250x5000 block: 3.2e9, ~3 s between polls).
+        let p = plan_with_grain(1, 5000, 5000, 5000, 2, <i64 as MatmulElem>::POLL_MADDS, <i64 as MatmulElem>::K_GRAIN);
+        let madds_per_chunk = p.row_block * p.col_block * p.k_chunk;
+        assert!(madds_per_chunk <= 2 * <i64 as MatmulElem>::POLL_MADDS, "{p:?}: {madds_per_chunk}");
     }
 }

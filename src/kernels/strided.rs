@@ -73,6 +73,37 @@ struct Dim {
     suboffset: Option<isize>,
 }
 
+/// The most dimensions a layout may have: CPython's `PyBUF_MAX_NDIM`. Exporters that follow the
+/// protocol never give more; [`fold_runs`] refuses more, and so keeps its per-dimension working
+/// space on the stack: it allocates nothing, so it cannot fail (or abort) under memory pressure.
+pub const MAX_NDIM: usize = 64;
+
+/// A fixed-capacity list of dimensions on the stack (what `Vec<Dim>` would be, without the heap).
+struct Dims {
+    items: [Dim; MAX_NDIM],
+    len: usize,
+}
+
+impl Dims {
+    fn new() -> Self {
+        Dims { items: [Dim { len: 0, step: 0, offset: 0, suboffset: None }; MAX_NDIM], len: 0 }
+    }
+
+    fn push(&mut self, d: Dim) {
+        // Callers push at most one Dim per layout dimension, and ndim <= MAX_NDIM is checked.
+        self.items[self.len] = d;
+        self.len += 1;
+    }
+
+    fn as_slice(&self) -> &[Dim] {
+        &self.items[..self.len]
+    }
+
+    fn last_mut(&mut self) -> Option<&mut Dim> {
+        self.len.checked_sub(1).map(|i| &mut self.items[i])
+    }
+}
+
 /// Add up `kernel(run)` over every contiguous run of bytes the layout covers, counting each
 /// byte as often as the layout names it (a zero stride names the same bytes repeatedly).
 ///
@@ -89,6 +120,12 @@ pub unsafe fn fold_runs(layout: &Layout, kernel: &mut dyn FnMut(Units<u8>) -> u6
     if layout.shape.iter().any(|&len| len < 0) {
         return Err(BadLayout("negative dimension"));
     }
+    if ndim > MAX_NDIM {
+        return Err(BadLayout("more than 64 dimensions"));
+    }
+    if layout.itemsize > isize::MAX as usize {
+        return Err(BadLayout("size overflows"));
+    }
     if layout.is_c_contiguous() {
         // The common case, without allocating: one run over the whole buffer.
         let mut len = layout.itemsize;
@@ -98,7 +135,7 @@ pub unsafe fn fold_runs(layout: &Layout, kernel: &mut dyn FnMut(Units<u8>) -> u6
         return Ok(if len == 0 { 0 } else { u128::from(kernel(Units::new(layout.buf, len))) });
     }
     let mut repeat: u128 = 1;
-    let mut dims: Vec<Dim> = Vec::with_capacity(ndim);
+    let mut dims = Dims::new();
     for i in 0..ndim {
         let len = usize::try_from(layout.shape[i]).map_err(|_| BadLayout("negative dimension"))?;
         if len == 0 {
@@ -115,17 +152,21 @@ pub unsafe fn fold_runs(layout: &Layout, kernel: &mut dyn FnMut(Units<u8>) -> u6
             }
             continue;
         }
-        let offset = if stride < 0 { stride * (len as isize - 1) } else { 0 };
+        let offset = if stride < 0 {
+            stride.checked_mul(len as isize - 1).ok_or(BadLayout("offset overflows"))?
+        } else {
+            0
+        };
         dims.push(Dim { len, step: stride.unsigned_abs(), offset, suboffset });
     }
     // Merge an inner dimension into its outer neighbour when together they are one evenly
     // stepped block (and neither follows a pointer).
-    let mut merged: Vec<Dim> = Vec::with_capacity(dims.len());
-    for d in dims {
+    let mut merged = Dims::new();
+    for &d in dims.as_slice() {
         if let Some(outer) = merged.last_mut() {
-            if outer.suboffset.is_none() && d.suboffset.is_none() && outer.step == d.len * d.step {
-                outer.offset += d.offset;
-                outer.len *= d.len;
+            if outer.suboffset.is_none() && d.suboffset.is_none() && Some(outer.step) == d.len.checked_mul(d.step) {
+                outer.offset = outer.offset.checked_add(d.offset).ok_or(BadLayout("offset overflows"))?;
+                outer.len = outer.len.checked_mul(d.len).ok_or(BadLayout("size overflows"))?;
                 outer.step = d.step;
                 continue;
             }
@@ -134,34 +175,38 @@ pub unsafe fn fold_runs(layout: &Layout, kernel: &mut dyn FnMut(Units<u8>) -> u6
     }
     // The innermost dimension becomes one run when its elements sit back to back.
     let mut run_len = layout.itemsize;
-    if let Some(last) = merged.last() {
+    if let Some(&last) = merged.as_slice().last() {
         if last.suboffset.is_none() && last.step == layout.itemsize {
-            run_len = last.len * layout.itemsize;
-            let last = merged.pop().expect("checked above");
-            let total = walk(&merged, layout.buf.offset(last.offset), run_len, kernel);
+            run_len = last.len.checked_mul(layout.itemsize).ok_or(BadLayout("size overflows"))?;
+            let outer = &merged.as_slice()[..merged.len - 1];
+            // The run's own offset (a flipped negative stride) applies at the leaf, after the
+            // outer dimensions have followed their suboffset pointers, not to `buf`.
+            let total = walk(outer, layout.buf, last.offset, run_len, kernel);
             return repeat.checked_mul(total).ok_or(BadLayout("sum overflows"));
         }
     }
-    let total = walk(&merged, layout.buf, run_len, kernel);
+    let total = walk(merged.as_slice(), layout.buf, 0, run_len, kernel);
     repeat.checked_mul(total).ok_or(BadLayout("sum overflows"))
 }
 
 /// Visit `dims` (outermost first) from `ptr`, calling `kernel` on the `run_len` bytes at each
-/// leaf address.
-unsafe fn walk(dims: &[Dim], ptr: *const u8, run_len: usize, kernel: &mut dyn FnMut(Units<u8>) -> u64) -> u128 {
+/// leaf address plus `leaf_offset`.
+unsafe fn walk(dims: &[Dim], ptr: *const u8, leaf_offset: isize, run_len: usize, kernel: &mut dyn FnMut(Units<u8>) -> u64) -> u128 {
     let Some((d, inner)) = dims.split_first() else {
-        return u128::from(kernel(Units::new(ptr, run_len)));
+        return u128::from(kernel(Units::new(ptr.wrapping_offset(leaf_offset), run_len)));
     };
     let mut total = 0u128;
-    let mut p = ptr.offset(d.offset);
+    // wrapping_*: the address one step past the last element may lie outside the exporter's
+    // allocation, where `offset`/`add` would be undefined behaviour even though it is never read.
+    let mut p = ptr.wrapping_offset(d.offset);
     for _ in 0..d.len {
         let q = match d.suboffset {
             // PIL-style: the address holds a pointer to the sub-array.
-            Some(sub) => (p as *const *const u8).read_unaligned().offset(sub),
+            Some(sub) => (p as *const *const u8).read_unaligned().wrapping_offset(sub),
             None => p,
         };
-        total += walk(inner, q, run_len, kernel);
-        p = p.add(d.step);
+        total += walk(inner, q, leaf_offset, run_len, kernel);
+        p = p.wrapping_add(d.step);
     }
     total
 }
@@ -212,7 +257,7 @@ mod tests {
     }
 
     fn data() -> Vec<u8> {
-        (0..4096u32).map(|i| (i * 2654435761u32 >> 13) as u8).collect()
+        (0..4096u32).map(|i| (i.wrapping_mul(2654435761) >> 13) as u8).collect()
     }
 
     #[test]
@@ -273,10 +318,51 @@ mod tests {
     }
 
     #[test]
+    fn suboffsets_then_reversed_contiguous_rows() {
+        // Found by the hypothesis tests (a reversed _testbuffer PIL array): the innermost run's
+        // flip offset was applied to `buf` before the row pointer was followed, not after.
+        let d = data();
+        let rows: Vec<*const u8> = vec![unsafe { d.as_ptr().add(100) }, unsafe { d.as_ptr().add(3000) }, unsafe { d.as_ptr().add(40) }];
+        let layout = Layout {
+            buf: unsafe { (rows.as_ptr() as *const u8).add(16) },
+            itemsize: 8,
+            shape: &[3, 1, 1, 2],
+            strides: &[-8, -16, -32, -8],
+            suboffsets: Some(&[8, -1, -1, -1]),
+        };
+        assert_eq!(fast(&layout), naive(&layout));
+    }
+
+    #[test]
     fn huge_zero_stride_repeat_is_exact_and_instant() {
         let d = [255u8];
         let layout = Layout { buf: d.as_ptr(), itemsize: 1, shape: &[1 << 60, 1 << 60], strides: &[0, 0], suboffsets: None };
         assert_eq!(fast(&layout), 255u128 << 120);
+    }
+
+    #[test]
+    fn more_than_64_dimensions_are_refused_and_64_work() {
+        let d = data();
+        let shape = [1isize; 65];
+        let strides = [2isize; 65];
+        let layout = Layout { buf: d.as_ptr(), itemsize: 1, shape: &shape, strides: &strides, suboffsets: None };
+        assert_eq!(unsafe { fold_runs(&layout, &mut |r| sum_bytes(r)) }, Err(BadLayout("more than 64 dimensions")));
+        let mut shape = [1isize; 65];
+        shape[64] = 2;
+        let layout = Layout { buf: d.as_ptr(), itemsize: 1, shape: &shape, strides: &strides, suboffsets: None };
+        assert_eq!(unsafe { fold_runs(&layout, &mut |r| sum_bytes(r)) }, Err(BadLayout("more than 64 dimensions")));
+        let layout = Layout { buf: d.as_ptr(), itemsize: 1, shape: &shape[1..], strides: &strides[1..], suboffsets: None };
+        assert_eq!(fast(&layout), naive(&layout));
+    }
+
+    #[test]
+    fn overflowing_sizes_are_refused_not_wrapped() {
+        // A kernel that reads nothing: the layout is never walked when it is refused.
+        let buf = [0u8; 1];
+        let layout = Layout { buf: buf.as_ptr(), itemsize: 1, shape: &[isize::MAX, 3], strides: &[-(1 << 40), 0], suboffsets: None };
+        assert_eq!(unsafe { fold_runs(&layout, &mut |_| 0) }, Err(BadLayout("offset overflows")));
+        let layout = Layout { buf: buf.as_ptr(), itemsize: usize::MAX, shape: &[2], strides: &[1], suboffsets: None };
+        assert_eq!(unsafe { fold_runs(&layout, &mut |_| 0) }, Err(BadLayout("size overflows")));
     }
 
     #[test]

@@ -1,0 +1,206 @@
+"""Item 4: many threads call every function at once while other threads create, mutate, resize
+and drop the inputs. Nothing may crash, deadlock or return an impossible answer.
+
+Writers keep every byte of the shared inputs 0 or 1 (the promise rawcapi makes is per byte, not
+a snapshot of the whole buffer), so for an input of at most MAX_LEN bytes:
+    0 <= fast_sum(x) <= MAX_LEN   and   count_lines(x) == 0     whatever interleaving happens.
+Readers also run every good case of tests/callables.py against its exact oracle, concurrently.
+The GIL-release threshold is 0 for the test, so every call releases the GIL and the writers run
+while rawcapi reads. Time is bounded (DURATION seconds); a thread still alive after the join
+timeout is a deadlock and fails the test.
+"""
+import faulthandler
+import random
+import sys
+import threading
+import time
+
+import pytest
+
+import rawcapi
+from callables import SPECS, good_and_expected
+
+np = pytest.importorskip("numpy")
+
+DURATION = 3.0
+READERS = 6
+WRITERS = 3
+MAX_LEN = 4096
+SLOTS = 16
+
+# For each callable that takes a bytes-like input: what must hold for any buffer of 0/1 bytes
+# of at most MAX_LEN bytes, mutated concurrently. A new buffer-taking function adds a line.
+MUTABLE_INVARIANTS = {
+    "fast_sum": lambda result: 0 <= result <= MAX_LEN,
+    "count_lines": lambda result: result == 0,
+}
+# Callables of rawcapi's own types on the shared inputs that are of that type: name -> (call,
+# invariant). Array elements are kept 0/1 like every other byte.
+ARRAY_INVARIANTS = {
+    "Array.sum": (lambda a: a.sum(), lambda result: 0 <= result <= MAX_LEN),
+    "Array.copy": (lambda a: a.copy().sum(), lambda result: 0 <= result <= MAX_LEN),
+    "Array.tolist": (lambda a: a.tolist(), lambda result: set(_flat(result)) <= {0, 1}),
+    "Array.__getitem__": (lambda a: a[::-1].sum() if a.ndim else a.sum(), lambda result: 0 <= result <= MAX_LEN),
+} if hasattr(rawcapi, "Array") else {}
+
+
+def _flat(x):
+    if isinstance(x, list):
+        for item in x:
+            yield from _flat(item)
+    else:
+        yield x
+
+
+def _zero_one(rng, n):
+    return bytes(rng.getrandbits(1) for _ in range(n))
+
+
+def _new_input(rng):
+    kind = rng.randrange(6 if ARRAY_INVARIANTS else 4)
+    n = rng.randrange(0, MAX_LEN + 1)
+    if kind == 4:  # an Array that owns its memory
+        return rawcapi.Array(_zero_one(rng, n))
+    if kind == 5:  # an Array viewing a bytearray: the bytearray cannot resize while it lives
+        return rawcapi.Array.frombuffer(bytearray(_zero_one(rng, n)))
+    if kind == 0:
+        return bytearray(_zero_one(rng, n))
+    if kind == 1:
+        return np.frombuffer(_zero_one(rng, n), dtype=np.uint8).copy()
+    if kind == 2:
+        a = np.frombuffer(_zero_one(rng, n - n % 4), dtype=np.uint8).copy().reshape(-1, 4)
+        return a[::-1, ::2]  # a strided view that keeps its base alive
+    return memoryview(bytearray(_zero_one(rng, n)))[::3]
+
+
+def _mutate(rng, obj):
+    """Change an input in place, keeping every byte 0 or 1 and the length <= MAX_LEN.
+    Returns True when a bytearray refused to resize because its buffer was exported."""
+    if isinstance(obj, bytearray):
+        op = rng.randrange(4)
+        try:
+            if op == 0 and len(obj) < MAX_LEN:
+                obj.append(rng.getrandbits(1))
+            elif op == 1 and obj:
+                obj.pop()
+            elif op == 2 and obj:
+                i = rng.randrange(len(obj))
+                obj[i] ^= 1
+            else:
+                obj[:] = _zero_one(rng, min(len(obj), MAX_LEN))  # same length: no resize
+        except BufferError as e:
+            assert "Existing exports of data: object cannot be re-sized" in str(e)
+            return True
+    elif isinstance(obj, np.ndarray) and obj.size:
+        obj ^= 1  # 0 <-> 1, in place, through every layout (views write into their base)
+    elif ARRAY_INVARIANTS and isinstance(obj, rawcapi.Array) and obj.size:
+        obj[rng.randrange(obj.size)] = rng.getrandbits(1)
+    return False
+
+
+@pytest.mark.valgrind
+def test_stress_every_function_while_inputs_mutate():
+    faulthandler.dump_traceback_later(120, exit=True)  # a deadlock must not hang CI forever
+    previous_threshold = rawcapi._set_gil_release_threshold(0)
+    previous_switch = sys.getswitchinterval()
+    sys.setswitchinterval(1e-5)
+    shared = [bytearray()] * SLOTS
+    stop = threading.Event()
+    errors, counts = [], {"calls": 0, "mutations": 0, "refused_resizes": 0}
+    lock = threading.Lock()
+    hammered = [spec for spec in SPECS if spec.thread_safe_to_hammer and spec.oracle]
+
+    def reader(seed):
+        rng = random.Random(seed)
+        calls = 0
+        try:
+            while not stop.is_set():
+                r = rng.random()
+                obj = shared[rng.randrange(SLOTS)]
+                if r < 0.2 and ARRAY_INVARIANTS and isinstance(obj, rawcapi.Array):
+                    name = rng.choice(sorted(ARRAY_INVARIANTS))
+                    fn, invariant = ARRAY_INVARIANTS[name]
+                    result = fn(obj)
+                    if not invariant(result):
+                        errors.append(f"{name} returned {result!r} on a 0/1 Array of <= {MAX_LEN} elements")
+                elif r < 0.7:
+                    name = rng.choice(sorted(MUTABLE_INVARIANTS))
+                    result = getattr(rawcapi, name)(shared[rng.randrange(SLOTS)])
+                    if not MUTABLE_INVARIANTS[name](result):
+                        errors.append(f"{name} returned {result} on a 0/1 buffer of <= {MAX_LEN} bytes")
+                else:
+                    spec = rng.choice(hammered)
+                    case = rng.choice(spec.good)
+                    result, expected = good_and_expected(spec, case)
+                    if result != expected:
+                        errors.append(f"{spec.name} [{case.label}] gave {result}, oracle {expected}")
+                calls += 1
+        except BaseException as e:  # noqa: BLE001 - any exception in a thread is a failure
+            errors.append(f"reader: {e!r}")
+        with lock:
+            counts["calls"] += calls
+
+    def writer(seed):
+        rng = random.Random(seed)
+        mutations = refused = 0
+        try:
+            while not stop.is_set():
+                i = rng.randrange(SLOTS)
+                if rng.random() < 0.2:
+                    shared[i] = _new_input(rng)  # the old one is dropped (maybe mid-call)
+                else:
+                    refused += _mutate(rng, shared[i])
+                mutations += 1
+        except BaseException as e:  # noqa: BLE001
+            errors.append(f"writer: {e!r}")
+        with lock:
+            counts["mutations"] += mutations
+            counts["refused_resizes"] += refused
+
+    threads = [threading.Thread(target=reader, args=(s,), daemon=True) for s in range(READERS)]
+    threads += [threading.Thread(target=writer, args=(100 + s,), daemon=True) for s in range(WRITERS)]
+    try:
+        for t in threads:
+            t.start()
+        time.sleep(DURATION)
+        stop.set()
+        for t in threads:
+            t.join(timeout=30)
+        alive = [t.name for t in threads if t.is_alive()]
+        assert not alive, f"threads still running 30 s after stop (deadlock?): {alive}"
+    finally:
+        stop.set()
+        sys.setswitchinterval(previous_switch)
+        rawcapi._set_gil_release_threshold(previous_threshold)
+        faulthandler.cancel_dump_traceback_later()
+    assert not errors, errors[:10]
+    print(f"\n{READERS} readers, {WRITERS} writers, {DURATION} s: {counts}")
+    assert counts["calls"] > 100 and counts["mutations"] > 100
+
+
+def test_resizing_while_rawcapi_reads_raises_buffererror():
+    """A bytearray whose buffer rawcapi holds (GIL released, long input) refuses to resize; the
+    sum is of the length at export time. Repeated until a resize attempt lands during a call."""
+    faulthandler.dump_traceback_later(120, exit=True)
+    n = 32 << 20
+    seen_refusal = False
+    try:
+        for _ in range(20):
+            data = bytearray(b"\x01") * n
+            result = []
+            t = threading.Thread(target=lambda: result.append(rawcapi.fast_sum(data)), daemon=True)
+            t.start()
+            while t.is_alive():
+                try:
+                    data.pop()  # length n-1 ...
+                    data.append(1)  # ... and back to n: only these two lengths ever exist
+                except BufferError as e:
+                    assert str(e) == "Existing exports of data: object cannot be re-sized"
+                    seen_refusal = True
+            t.join(timeout=30)
+            assert result and result[0] in (n - 1, n)
+            if seen_refusal:
+                break
+    finally:
+        faulthandler.cancel_dump_traceback_later()
+    assert seen_refusal, "no resize attempt ever overlapped a 32 MiB fast_sum in 20 tries"
