@@ -179,11 +179,19 @@ mod tests {
     fn gather_transposed_with_casts() {
         let data: [i32; 6] = [1, 2, 3, 4, 5, 6]; // 2x3, read transposed as 3x2
         let view = ArrayView { data: data.as_ptr().cast(), dtype: DType::Int32, shape: &[3, 2], strides: &[4, 12] };
+        // SAFETY: the transposed view reads bytes 4i + 12j (i < 3, j < 2), the 6 i32 of the live
+        // local `data`, through a pointer from data.as_ptr() (provenance over the whole array).
         let out: Vec<f64> = unsafe { gather(&view) }.unwrap();
         assert_eq!(out, [1.0, 4.0, 2.0, 5.0, 3.0, 6.0]);
         let rev = ArrayView { data: data[5..].as_ptr().cast(), dtype: DType::Int32, shape: &[6], strides: &[-4] };
+        // SAFETY: must hold: all 6 elements 20 - 4i bytes into `data` are readable through
+        // `rev.data`. The addresses are inside `data`, but `data[5..].as_ptr()` is derived from
+        // a 1-element subslice reference, so under Stacked Borrows (Miri's default) it may only
+        // access data[5]: reading data[4..0] through it is UB there. Deriving it from the whole
+        // array, `data.as_ptr().wrapping_add(5)`, would make this sound. (Reported, not fixed.)
         let out: Vec<i64> = unsafe { gather(&rev) }.unwrap();
         assert_eq!(out, [6, 5, 4, 3, 2, 1]);
+        // SAFETY: the 0-d view reads one i32, data[0], of the live local `data`.
         let scalar = ArrayView { data: data.as_ptr().cast(), dtype: DType::Int32, shape: &[], strides: &[] };
         assert_eq!(unsafe { gather::<C64>(&scalar) }.unwrap(), [C64::new(1.0, 0.0)]);
     }
@@ -192,6 +200,8 @@ mod tests {
     fn bool_bytes_are_normalised() {
         let bytes = [0u8, 2, 1];
         let view = ArrayView { data: bytes.as_ptr(), dtype: DType::Bool, shape: &[3], strides: &[1] };
+        // SAFETY (both): the view is exactly the 3 bytes of the live local `bytes`; any byte value
+        // is a valid bool-dtype element (gather normalises nonzero to 1).
         assert_eq!(unsafe { gather::<Truth>(&view) }.unwrap(), [Truth(0), Truth(1), Truth(1)]);
         assert_eq!(unsafe { gather::<i64>(&view) }.unwrap(), [0, 1, 1]);
     }

@@ -487,6 +487,9 @@ mod tests {
                 let plan = plans.get(n, transform);
                 let mut out = vec![C64::default(); n];
                 let job = Job { transform, plan: &plan, buffers: plans.buffers(), n, scale: 1.0, input: view, axis: 0, out: out.as_mut_ptr().cast() };
+                // SAFETY: `view` is exactly the `len` complex128 of `x` (len = 0 reads nothing);
+                // `out` is a fresh Vec of n = out_len(n) C64 (16-byte complex128, the Fft/Ifft
+                // output dtype), shape [n], used by nothing else during the call. Both outlive it.
                 unsafe { transform_fn(&job) };
                 let mut padded = x.clone();
                 padded.resize(n, C64::default());
@@ -495,7 +498,10 @@ mod tests {
         }
     }
 
+    /// # Safety
+    /// As [`transform`]: `job.input` readable, `job.out` as documented on [`Job`].
     unsafe fn transform_fn(job: &Job) {
+        // SAFETY: forwarded unchanged from this function's caller (same contract as transform).
         unsafe { transform(job, 2, &mut never_stop) }.unwrap();
     }
 
@@ -510,6 +516,9 @@ mod tests {
             let plan = plans.get(n, Transform::Rfft);
             let mut spec = vec![C64::default(); m * 3];
             let job = Job { transform: Transform::Rfft, plan: &plan, buffers: plans.buffers(), n, scale: 1.0, input: view, axis: 0, out: spec.as_mut_ptr().cast() };
+            // SAFETY: `view` reads 12r + 4c (r < n, c < 3): the n*3 i32 of `data`. `spec` is a
+            // fresh Vec of m*3 C64, the C-contiguous (out_len(n) = m, 3) complex128 result, used
+            // by nothing else until the call returns.
             unsafe { transform_fn(&job) };
             for col in 0..3 {
                 let line: Vec<C64> = (0..n).map(|r| C64::new(data[r * 3 + col] as f64, 0.0)).collect();
@@ -522,6 +531,8 @@ mod tests {
             let plan = plans.get(n, Transform::Irfft);
             let mut back = vec![0.0f64; n * 3];
             let job = Job { transform: Transform::Irfft, plan: &plan, buffers: plans.buffers(), n, scale: 1.0 / n as f64, input: sview, axis: 0, out: back.as_mut_ptr().cast() };
+            // SAFETY: `sview` reads 48r + 16c (r < m, c < 3): the m*3 C64 of `spec`, now only read.
+            // `back` is a fresh Vec of n*3 f64, the (n, 3) float64 irfft result, private here.
             unsafe { transform_fn(&job) };
             for (b, d) in back.iter().zip(&data) {
                 assert!((b - *d as f64).abs() < 1e-12, "irfft n={n}");
@@ -537,6 +548,8 @@ mod tests {
         let plan = plans.get(4, Transform::Irfft);
         let mut out = [0.0f64; 4];
         let job = Job { transform: Transform::Irfft, plan: &plan, buffers: plans.buffers(), n: 4, scale: 0.25, input: view, axis: 0, out: out.as_mut_ptr().cast() };
+        // SAFETY: `view` is the 3 C64 of the local `spec`; `out` is the local [f64; 4], exactly
+        // the n = 4 float64 irfft result, separate from `spec` and untouched during the call.
         unsafe { transform_fn(&job) };
         // Hermitian extension of [1, 0.5+0.25i, 2] then inverse DFT / 4.
         let full = [C64::new(1.0, 0.0), C64::new(0.5, 0.25), C64::new(2.0, 0.0), C64::new(0.5, -0.25)];
@@ -555,6 +568,9 @@ mod tests {
         let plan = plans.get(n, Transform::Fft);
         let mut out = vec![C64::default(); rows * n];
         let job = Job { transform: Transform::Fft, plan: &plan, buffers: plans.buffers(), n, scale: 1.0, input: view, axis: 1, out: out.as_mut_ptr().cast() };
+        // SAFETY: `view` is the rows*n C64 of `x`, C-contiguous; `out` is a fresh Vec of rows*n
+        // C64, the (rows, n) complex128 result, not touched by this thread until the call
+        // returns (the worker threads only read `x` and write disjoint lines of `out`).
         unsafe { transform(&job, 3, &mut never_stop) }.unwrap();
         for r in [0, 17, 299] {
             assert!(close(&out[r * n..(r + 1) * n], &naive_dft(&x[r * n..(r + 1) * n], -1.0)));
@@ -574,6 +590,8 @@ mod tests {
         let plan = plans.get(n, Transform::Fft);
         let mut out = vec![C64::default(); rows * n];
         let job = Job { transform: Transform::Fft, plan: &plan, buffers: plans.buffers(), n, scale: 1.0, input: view, axis: 1, out: out.as_mut_ptr().cast() };
+        // SAFETY: `view` is the rows*n C64 of `x`; `out` a fresh Vec of rows*n C64, the (rows, n)
+        // complex128 result, private to the call (which stops early and writes at most that).
         assert_eq!(unsafe { transform(&job, 1, &mut || false) }, Err(FftError::Stopped));
     }
 }

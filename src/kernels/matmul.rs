@@ -310,6 +310,14 @@ mod tests {
                     c_cs: 1,
                     batch: &[[0, 0, 0]],
                 };
+                // SAFETY: must hold: A reads at[p*m + i] (i < m, p < k), inside the m*k of `at`;
+                // B reads (k-1)*n - p*n + j from bs's start (p < k, j < n), inside the k*n of
+                // `bs`; C writes i*n + j of the fresh m*n Vec `c`, one batch item, no overlap,
+                // no other access during the call; the workers only read `at`/`bs`. Caveat: B's
+                // pointer comes from the subslice `bs[(k-1)*n..]` (n elements), and reading the
+                // earlier rows through it is outside that reference's range: UB under Stacked
+                // Borrows (Miri's default). `bs.as_ptr().wrapping_add((k-1)*n)` would be sound.
+                // (Reported, not fixed.) m == 0 or n == 0 returns before touching memory.
                 unsafe { matmul(&prod, threads, &mut never_stop) }.unwrap();
                 assert!(rel_err(&c, &want) < 1e-13 || (want.iter().all(|&w| w == 0.0) && c.iter().all(|&x| x == 0.0)), "{m} {n} {k} {threads}");
             }
@@ -335,6 +343,10 @@ mod tests {
             c_cs: 1,
             batch: &offsets,
         };
+        // SAFETY: item i reads A at i*m*k + r*k + p (r < m, p < k) inside `a` (batch*m*k), B at
+        // p*n + j inside `b` (k*n, shared by every item, read only), and writes C at i*m*n +
+        // r*n + j inside `c` (batch*m*n): the items' C blocks are disjoint. `c` is fresh and not
+        // otherwise accessed until the call returns; all three Vecs outlive it.
         unsafe { matmul(&prod, 2, &mut never_stop) }.unwrap();
         for i in 0..batch {
             let want = naive(m, n, k, |r, p| a[i * m * k + r * k + p], |p, j| b[p * n + j]);
@@ -360,6 +372,8 @@ mod tests {
             c_cs: 1,
             batch: &[[0, 0, 0]],
         };
+        // SAFETY: row-major 3x4 A, 4x2 B and 3x2 C are exactly the 12, 8 and 6 u8 of `a`, `b`,
+        // `c`; `c` is separate from both inputs and only this call touches it.
         unsafe { matmul(&prod, 1, &mut never_stop) }.unwrap();
         let want: Vec<u8> = naive(3, 2, 4, |i, p| a[i * 4 + p] as u64, |p, j| b[p * 2 + j] as u64).iter().map(|&x| x as u8).collect();
         assert_eq!(c, want);
@@ -377,6 +391,8 @@ mod tests {
             c_cs: 1,
             batch: &[[0, 0, 0]],
         };
+        // SAFETY: A and B are both the 2x2 row-major `a` (4 i64, only read, so sharing is
+        // fine); C is the 4 i64 of the separate Vec `c`, touched by nothing else.
         unsafe { matmul(&prod, 1, &mut never_stop) }.unwrap();
         let w = |x: i64, y: i64, z: i64, t: i64| x.wrapping_mul(y).wrapping_add(z.wrapping_mul(t));
         assert_eq!(c, [w(i64::MAX, i64::MAX, 2, 3), w(i64::MAX, 2, 2, -4), w(3, i64::MAX, -4, 3), w(3, 2, -4, -4)]);
@@ -398,6 +414,8 @@ mod tests {
             c_cs: 1,
             batch: &[[0, 0, 0]],
         };
+        // SAFETY: 2x2 row-major A, B, C are exactly the local arrays `a`, `b` (read) and `c`
+        // (written, separate, untouched until the call returns).
         unsafe { matmul(&prod, 1, &mut never_stop) }.unwrap();
         assert_eq!(c, [Truth(0), Truth(1), Truth(0), Truth(0)]);
     }
@@ -419,9 +437,12 @@ mod tests {
             c_cs: 1,
             batch: &[[0, 0, 0]],
         };
+        // SAFETY: A reads i*k + p < 5000 and B reads p + j*k <= 999 + 2*1000 < 5000, both in the
+        // m*k = 5000 f64 of `a` (only read); C writes i*n + j of the separate 15-f64 Vec `c`.
         unsafe { matmul_planned(&prod, plan, &mut never_stop) }.unwrap();
         assert!(c.iter().all(|&x| x == k as f64));
         let mut polls = 0;
+        // SAFETY: the same `prod` over the same live Vecs as the call above.
         let r = unsafe {
             matmul_planned(&prod, plan, &mut || {
                 polls += 1;

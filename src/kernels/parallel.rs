@@ -280,6 +280,9 @@ mod tests {
         let threads_seen = std::sync::Mutex::new(std::collections::HashSet::new());
         let kernel = |u: Units<u8>| {
             threads_seen.lock().unwrap().insert(std::thread::current().id());
+            // SAFETY: i < u.len() (read's contract). `u` is a piece split from
+            // Units::from_slice(&data), and `data` is alive and unmodified for the whole
+            // fold_in_pieces call, which joins every piece before returning.
             (0..u.len()).map(|i| u64::from(unsafe { u.read(i) })).sum::<u64>()
         };
         REFUSE_SPAWNS.store(true, Ordering::Relaxed);
@@ -304,6 +307,9 @@ mod tests {
         let data: Vec<u32> = (0..10_007u32).collect();
         let units = Units::from_slice(&data);
         let expected: u64 = data.iter().map(|&x| u64::from(x)).sum();
+        // SAFETY (in `kernel`): i < u.len() (read's contract); every `u` is a piece of
+        // Units::from_slice over `data` or `data[..3]`, and `data` outlives every
+        // fold_in_pieces call below, which joins its pieces before returning.
         let kernel = |u: Units<u32>| (0..u.len()).map(|i| u64::from(unsafe { u.read(i) })).sum::<u64>();
         for pieces in 0..=13 {
             assert_eq!(fold_in_pieces(units, pieces, &kernel), expected, "{pieces}");

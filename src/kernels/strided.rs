@@ -230,11 +230,19 @@ mod tests {
                 p = p.wrapping_offset(layout.strides[i] * idx[i]);
                 if let Some(sub) = layout.suboffsets {
                     if sub[i] >= 0 {
+                        // SAFETY: `naive` is a safe test helper, so this rests on its callers:
+                        // each passes a layout whose every address, and every row pointer a
+                        // suboffset points at, lies inside live test data (see each test). Here
+                        // p is a slot of the row-pointer Vec holding a pointer derived from the
+                        // whole data Vec; read_unaligned needs no alignment.
                         p = unsafe { (p as *const *const u8).read_unaligned() }.wrapping_offset(sub[i]);
                     }
                 }
             }
             for k in 0..layout.itemsize {
+                // SAFETY: p is an element address the layout names and k < itemsize, so p + k is
+                // inside the live test data the caller's layout describes (see above); u8 has no
+                // invalid values.
                 total += u128::from(unsafe { *p.add(k) });
             }
             let mut i = n;
@@ -253,6 +261,9 @@ mod tests {
     }
 
     fn fast(layout: &Layout) -> u128 {
+        // SAFETY: a safe test helper: every caller passes a layout whose addresses (and the row
+        // pointers its suboffsets follow) are inside test data alive for the call, which is
+        // fold_runs's contract; sum_bytes only reads the runs fold_runs hands it.
         unsafe { fold_runs(layout, &mut |run| sum_bytes(run)) }.unwrap()
     }
 
@@ -265,6 +276,8 @@ mod tests {
         let d = data();
         let layout = Layout { buf: d.as_ptr(), itemsize: 4, shape: &[8, 16], strides: &[64, 4], suboffsets: None };
         let mut runs = 0;
+        // SAFETY: the 8x16 layout of 4-byte items covers bytes 0..512 of the 4096-byte `d`,
+        // which lives through the call.
         let total = unsafe { fold_runs(&layout, &mut |r| { runs += 1; sum_bytes(r) }) }.unwrap();
         assert_eq!(runs, 1);
         assert_eq!(total, naive(&layout));
@@ -273,6 +286,9 @@ mod tests {
     #[test]
     fn negative_zero_and_gappy_strides() {
         let d = data();
+        // SAFETY: 2048 < 4096 = d.len(), so `mid` is inside `d`. The cases below reach from
+        // 693 bytes before `mid` (100 x stride -7) to 362 bytes after it (10x10 of 2 bytes at
+        // stride 40: 9*40 + 2), all inside `d`, which outlives fast() and naive().
         let mid = unsafe { d.as_ptr().add(2048) };
         let cases: &[(usize, &[isize], &[isize])] = &[
             (1, &[100], &[-1]),
@@ -304,6 +320,11 @@ mod tests {
     fn pil_style_suboffsets() {
         let d = data();
         // Three rows scattered through the data, reached through an array of row pointers.
+        // SAFETY: 100 and 3000 are inside the 4096-byte `d` (pointers from d.as_ptr(), so they
+        // may read all of `d`). Each row is read at +8..+26 (suboffset 8, 5 items of 2 bytes,
+        // stride 4): bytes 108..126, 3008..3026 and 8..26. `reversed` starts at byte 16 of the
+        // 24-byte `rows` (its last pointer) and steps -8 over the 3 slots. `d` and `rows` live
+        // through every call.
         let rows: Vec<*const u8> = vec![unsafe { d.as_ptr().add(100) }, unsafe { d.as_ptr().add(3000) }, d.as_ptr()];
         let layout = Layout {
             buf: rows.as_ptr() as *const u8,
@@ -313,6 +334,8 @@ mod tests {
             suboffsets: Some(&[8, -1]),
         };
         assert_eq!(fast(&layout), naive(&layout));
+        // SAFETY: with 8-byte pointers (the 64-bit targets this runs on; -8 and 16 hard-code
+        // that), byte 16 is the last of the 3 slots of `rows`, and stride -8 visits slots 2, 1, 0.
         let reversed = Layout { buf: unsafe { (rows.as_ptr() as *const u8).add(16) }, strides: &[-8, 4], ..layout };
         assert_eq!(fast(&reversed), naive(&reversed));
     }
@@ -322,6 +345,10 @@ mod tests {
         // Found by the hypothesis tests (a reversed _testbuffer PIL array): the innermost run's
         // flip offset was applied to `buf` before the row pointer was followed, not after.
         let d = data();
+        // SAFETY: offsets 100, 3000, 40 are inside the 4096-byte `d`; byte 16 is the last of
+        // the 3 pointers (24 bytes) in `rows`. The walk reads the 3 slots (stride -8 from it),
+        // follows each pointer +8, then reads 2 items of 8 bytes at -8j: bytes q..q+16 of each
+        // row, inside `d`. `d` and `rows` live through fast() and naive().
         let rows: Vec<*const u8> = vec![unsafe { d.as_ptr().add(100) }, unsafe { d.as_ptr().add(3000) }, unsafe { d.as_ptr().add(40) }];
         let layout = Layout {
             buf: unsafe { (rows.as_ptr() as *const u8).add(16) },
@@ -346,6 +373,8 @@ mod tests {
         let shape = [1isize; 65];
         let strides = [2isize; 65];
         let layout = Layout { buf: d.as_ptr(), itemsize: 1, shape: &shape, strides: &strides, suboffsets: None };
+        // SAFETY (both calls): fold_runs refuses more than 64 dimensions before reading
+        // anything; even unrefused, the layouts would read bytes 0 and 2 of the 4096-byte `d`.
         assert_eq!(unsafe { fold_runs(&layout, &mut |r| sum_bytes(r)) }, Err(BadLayout("more than 64 dimensions")));
         let mut shape = [1isize; 65];
         shape[64] = 2;
@@ -359,6 +388,8 @@ mod tests {
     fn overflowing_sizes_are_refused_not_wrapped() {
         // A kernel that reads nothing: the layout is never walked when it is refused.
         let buf = [0u8; 1];
+        // SAFETY (both calls): fold_runs returns the overflow errors before walking the layout,
+        // and the kernel reads nothing anyway; `buf` is a live 1-byte array.
         let layout = Layout { buf: buf.as_ptr(), itemsize: 1, shape: &[isize::MAX, 3], strides: &[-(1 << 40), 0], suboffsets: None };
         assert_eq!(unsafe { fold_runs(&layout, &mut |_| 0) }, Err(BadLayout("offset overflows")));
         let layout = Layout { buf: buf.as_ptr(), itemsize: usize::MAX, shape: &[2], strides: &[1], suboffsets: None };
@@ -369,6 +400,7 @@ mod tests {
     fn negative_dimension_is_refused() {
         let d = data();
         let layout = Layout { buf: d.as_ptr(), itemsize: 1, shape: &[-1], strides: &[1], suboffsets: None };
+        // SAFETY: a negative dimension is refused before anything is read; `d` is live anyway.
         assert_eq!(unsafe { fold_runs(&layout, &mut |r| sum_bytes(r)) }, Err(BadLayout("negative dimension")));
     }
 }

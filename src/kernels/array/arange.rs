@@ -78,6 +78,8 @@ mod tests {
         let mut a = [0u8; 10];
         a[0] = 250;
         a[1] = 251;
+        // SAFETY: `a` is a live local [u8; 10], so its pointer is writable for the 10 u8 elements
+        // passed as `len`, and a[0], a[1] are set above (arange_fill's contract).
         unsafe { arange_fill(a.as_mut_ptr(), DType::UInt8, 10) };
         assert_eq!(a, [250, 251, 252, 253, 254, 255, 0, 1, 2, 3]);
     }
@@ -87,6 +89,9 @@ mod tests {
         let mut a = [0f32; 1000];
         a[0] = 0.1f64 as f32;
         a[1] = (0.1f64 + 0.3) as f32;
+        // SAFETY: `a` is a live local [f32; 1000]: 4000 bytes, writable for the 1000 float32
+        // elements passed as `len` (load/store are unaligned, but f32 alignment holds anyway);
+        // a[0], a[1] are set above.
         unsafe { arange_fill(a.as_mut_ptr() as *mut u8, DType::Float32, 1000) };
         let d = a[1] - a[0];
         assert_eq!(a[999], a[0] + 999.0f32 * d);

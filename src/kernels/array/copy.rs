@@ -453,9 +453,14 @@ mod tests {
         let src: Vec<i32> = (0..12).collect();
         let mut dst = vec![0f64; 12];
         // src viewed as 3x4 reversed along both axes.
+        // SAFETY: `src` holds 12 i32 = 48 bytes, so byte 44 (its last element) is inside the
+        // same allocation.
         let base = unsafe { as_bytes(&src).add(11 * 4) };
         let sv = ArrayView { data: base, dtype: DType::Int32, shape: &[3, 4], strides: &[-16, -4] };
         let dv = ArrayViewMut { data: dst.as_mut_ptr() as *mut u8, dtype: DType::Float64, shape: &[3, 4], strides: &[32, 8] };
+        // SAFETY: sv's elements are at base - 16i - 4j for i < 3, j < 4, i.e. bytes 0..48 of
+        // `src`; dv's are at 32i + 8j, i.e. bytes 0..96 of `dst` (12 f64). Both Vecs live to the
+        // end of the test, and they are separate allocations, so they do not overlap.
         unsafe { copy_cast(sv, dv) };
         assert_eq!(dst, (0..12).rev().map(|x| x as f64).collect::<Vec<_>>());
 
@@ -466,6 +471,8 @@ mod tests {
         let mut out = [0u8; 6];
         let sv = ArrayView { data: as_bytes(&row), dtype: DType::Float64, shape: &[3, 2], strides: &bs };
         let dv = ArrayViewMut { data: out.as_mut_ptr(), dtype: DType::UInt8, shape: &[3, 2], strides: &[2, 1] };
+        // SAFETY: sv reads only row[0] and row[1] (stride 0 over the 3 rows, 8 over 2 f64);
+        // dv writes bytes 2i + j <= 5 of the 6-byte `out`. Distinct locals, no overlap.
         unsafe { copy_cast(sv, dv) };
         assert_eq!(out, [1, 254, 1, 254, 1, 254]);
         assert_eq!(broadcast_strides(&[3], &[8], &[3, 2]), None);
@@ -487,6 +494,8 @@ mod tests {
     fn overlap_test() {
         let buf = [0u8; 64];
         let a = ArrayView { data: buf.as_ptr(), dtype: DType::Float64, shape: &[4], strides: &[8] };
+        // SAFETY: offsets 32 and 24 are inside the 64-byte `buf` (`add`'s in-bounds rule); the
+        // views are only compared by address range, never dereferenced.
         let b = ArrayView { data: unsafe { buf.as_ptr().add(32) }, dtype: DType::Float64, shape: &[4], strides: &[8] };
         let c = ArrayView { data: unsafe { buf.as_ptr().add(24) }, dtype: DType::Float64, shape: &[4], strides: &[-8] };
         assert!(!ranges_overlap(&a, &b));

@@ -829,6 +829,12 @@ mod tests {
         assert_eq!((k.input, k.output), (A::DTYPE, O::DTYPE));
         let mut out = vec![O::default(); a.len()];
         let steps = [size_of::<A>() as isize, if b.len() == 1 { 0 } else { size_of::<B>() as isize }, size_of::<O>() as isize];
+        // SAFETY: `a` is read for a.len() elements at step size_of::<A>, `out` was just allocated
+        // with a.len() elements of O and is written at size_of::<O>; `out` is a fresh Vec, so it
+        // overlaps neither input. The asserts above pin A and O to the loop's input/output dtypes.
+        // NOT checked here, and required by BinaryLoop, so every caller of this safe helper must
+        // keep them (all tests below do): B::DTYPE == A::DTYPE (the loop reads `b` as the
+        // promoted dtype, which equals A's), and b.len() is 1 (step 0, only b[0] read) or a.len().
         unsafe { (k.inner)(a.as_ptr() as *const u8, b.as_ptr() as *const u8, out.as_mut_ptr() as *mut u8, a.len(), steps) };
         out
     }
@@ -891,6 +897,11 @@ mod tests {
         assert_eq!(run::<f64, f64, f64>(BinaryOp::Multiply, &a, &b), expect);
         let k = resolve_binary(BinaryOp::Multiply, DType::Float64, DType::Float64).unwrap();
         let mut io = a.clone();
+        // SAFETY: `io` and `b` each hold 37 f64 and live to the end of the test; steps of 8 bytes
+        // cover exactly those 37 elements. The output is exactly the same elements as input `a`
+        // (in-place, which BinaryLoop allows) and `b` is a separate Vec. Vec::as_ptr and
+        // as_mut_ptr do not create references, so the read pointer stays valid alongside the
+        // write pointer.
         unsafe { (k.inner)(io.as_ptr() as *const u8, b.as_ptr() as *const u8, io.as_mut_ptr() as *mut u8, 37, [8, 8, 8]) };
         assert_eq!(io, expect);
         let scaled: Vec<f64> = run::<f64, f64, f64>(BinaryOp::Multiply, &a, &[2.0]);

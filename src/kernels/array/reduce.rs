@@ -165,11 +165,16 @@ pub unsafe fn sum_all(v: ArrayView) -> Total {
         DType::Complex128 => {
             let mut acc = C128 { re: 0.0, im: 0.0 };
             for_each_row(shape, &strides, |[o]| {
+                // SAFETY: as above: data + o starts a row of `n` complex128 elements `s` bytes
+                // apart, all elements of `v`, which the caller promises readable.
                 let r = unsafe { pairwise_complex(data.offset(o), n, s) };
                 acc = C128 { re: acc.re + r.re, im: acc.im + r.im };
             });
             Total::Complex(acc)
         }
+        // SAFETY (these four): int_total reads, for each row offset `o` from for_each_row over
+        // (shape, strides), the `n` elements data + o + i*s, i < n: exactly the elements of `v`
+        // after memory_order/simplify, readable per the caller; T matches v.dtype in each arm.
         DType::Bool => Total::Int(unsafe { int_total::<Bool8>(data, shape, &strides, n, s, |b| (b.0 != 0) as i64) }),
         DType::UInt8 => Total::Int(unsafe { int_total::<u8>(data, shape, &strides, n, s, |x| x as i64) }),
         DType::Int32 => Total::Int(unsafe { int_total::<i32>(data, shape, &strides, n, s, |x| x as i64) }),
@@ -437,16 +442,21 @@ mod tests {
         for n in [0, 1, 7, 8, 9, 127, 128, 129, 1000, 4097] {
             let a = data(n);
             let v = ArrayView { data: a.as_ptr() as *const u8, dtype: DType::Float64, shape: &[n], strides: &[8] };
+            // SAFETY: `a` holds exactly n f64 (n = 0 reads nothing) and lives through the call.
             assert_eq!(unsafe { sum_all(v) }, Total::Float(0.0 + naive_pairwise(&a)), "n={n}");
         }
         let z = [-0.0f64];
         let v = ArrayView { data: z.as_ptr() as *const u8, dtype: DType::Float64, shape: &[1], strides: &[8] };
+        // SAFETY: the view is the single f64 of the live local `z`.
         assert_eq!(unsafe { sum_all(v) }, Total::Float(0.0));
     }
 
     #[test]
     fn integer_totals_are_exact() {
         let a = [i64::MAX, i64::MAX, i64::MAX];
+        // SAFETY (the blocks below): the first view is the 3 i64 of local `a`. For `b` (4 bytes),
+        // data + 2 is inside the array, and the [2, 2] view with strides [-2, 1] from there reads
+        // bytes 2 - 2i + j, i, j < 2, i.e. bytes 0..4 of `b`; any byte is a valid Bool8.
         let v = ArrayView { data: a.as_ptr() as *const u8, dtype: DType::Int64, shape: &[3], strides: &[8] };
         assert_eq!(unsafe { sum_all(v) }, Total::Int(3 * i64::MAX as i128));
         let b = [0u8, 1, 2, 0];
@@ -462,6 +472,9 @@ mod tests {
         let src = ArrayView { data: a.as_ptr() as *const u8, dtype: DType::Int32, shape: &[2, 3], strides: &[12, 4] };
         let mut out0 = [0i64; 3];
         let dst = ArrayViewMut { data: out0.as_mut_ptr() as *mut u8, dtype: DType::Int64, shape: &[3], strides: &[8] };
+        // SAFETY (the three sum_axis calls): src/row read 12i + 4j (i < 2, j < 3) resp. 4j (j < 6),
+        // i.e. the 6 i32 of local `a`; each dst is the whole of its own local i64 array (3, 2
+        // and 1 elements, 0-d = one element), writable and separate from `a`, so no overlap.
         unsafe { sum_axis(src, 0, dst) };
         assert_eq!(out0, [5, 7, 9]);
         let mut out1 = [0i64; 2];
@@ -472,6 +485,7 @@ mod tests {
         let mut out = [0i64; 1];
         let row = ArrayView { data: a.as_ptr() as *const u8, dtype: DType::Int32, shape: &[6], strides: &[4] };
         let dst = ArrayViewMut { data: out.as_mut_ptr() as *mut u8, dtype: DType::Int64, shape: &[], strides: &[] };
+        // SAFETY: `row` is the 6 i32 of `a`; the 0-d dst is the one i64 of the separate `out`.
         unsafe { sum_axis(row, 0, dst) };
         assert_eq!(out, [21]);
     }

@@ -501,6 +501,9 @@ mod tests {
         let mut out = [0f64; 6];
         let k = resolve_binary(BinaryOp::Add, DType::UInt8, DType::Float64).unwrap();
         let o = ArrayViewMut { data: out.as_mut_ptr() as *mut u8, dtype: DType::Float64, shape: &[2, 3], strides: &[24, 8] };
+        // SAFETY: the views are exactly the locals: `a` 6 u8 at 3i + j, `b` 3 f64 at 8j, `out`
+        // 6 f64 at 24i + 8j (writable, separate from the inputs); all live through the call and
+        // no other thread touches them.
         unsafe { binary_into(&k, &view(&a, DType::UInt8, &[2, 3], &[3, 1]), &view(&b, DType::Float64, &[3], &[8]), &o, Threads::ONE) }.unwrap();
         assert_eq!(out, [1.5, 1.0, 13.0, 4.5, 4.0, 265.0]);
     }
@@ -511,6 +514,9 @@ mod tests {
         let mut out = [0i32; 6];
         let k = resolve_binary(BinaryOp::Add, DType::Float64, DType::Float64).unwrap();
         let o = ArrayViewMut { data: out.as_mut_ptr() as *mut u8, dtype: DType::Int32, shape: &[6], strides: &[4] };
+        // SAFETY (both calls): every view lies within its live local: `a` (6 f64) is read as
+        // [6]/[8], [2, 3]/[24, 8] and [2]/[8]; `out` is 6 i32 at stride 4, `out64` 6 f64 at
+        // 24i + 8j. Inputs are only read, so sharing `a` between them is fine; single-threaded.
         let e = unsafe { binary_into(&k, &view(&a, DType::Float64, &[6], &[8]), &view(&a, DType::Float64, &[6], &[8]), &o, Threads::ONE) }.unwrap_err();
         assert_eq!(e.to_string(), "Cannot cast ufunc 'add' output from dtype('float64') to dtype('int32') with casting rule 'same_kind'");
         let mut out64 = [0f64; 6];
@@ -526,6 +532,9 @@ mod tests {
         let expected: Vec<i64> = std::iter::once(1).chain((1..8).map(|i| a[i] + a[i - 1])).collect();
         let k = resolve_binary(BinaryOp::Add, DType::Int64, DType::Int64).unwrap();
         let p = a.as_mut_ptr() as *mut u8;
+        // SAFETY: `a` has 8 i64 = 64 bytes, so p + 8 is inside it; `out` covers bytes 8..64 and
+        // `left` bytes 0..56. binary_into allows overlapping operands (it resolves the overlap,
+        // here by copying the input); `a` is not otherwise used until the assert after the call.
         let out = ArrayViewMut { data: unsafe { p.add(8) }, dtype: DType::Int64, shape: &[7], strides: &[8] };
         let left = ArrayView { data: p, dtype: DType::Int64, shape: &[7], strides: &[8] };
         unsafe { binary_into(&k, &out.as_const(), &left, &out, Threads::ONE) }.unwrap();
@@ -534,6 +543,9 @@ mod tests {
         let mut a: Vec<i64> = (1..=5).collect();
         let old = a.clone();
         let p = a.as_mut_ptr() as *mut u8;
+        // SAFETY: `a` has 5 i64 = 40 bytes; p + 32 is its last element and `rev` (stride -8)
+        // covers bytes 32 - 8i, i < 5, i.e. 0..40, as does `fwd`. The overlap is handled by
+        // binary_into; `a` is not otherwise used until the assert after the call.
         let rev = ArrayViewMut { data: unsafe { p.add(32) }, dtype: DType::Int64, shape: &[5], strides: &[-8] };
         let fwd = ArrayView { data: p, dtype: DType::Int64, shape: &[5], strides: &[8] };
         let k = resolve_binary(BinaryOp::Multiply, DType::Int64, DType::Int64).unwrap();
@@ -545,6 +557,8 @@ mod tests {
     fn interleaved_views_are_disjoint() {
         let buf = [0u8; 256];
         let p = buf.as_ptr();
+        // SAFETY: every `off` used below is at most 112, inside the 256-byte `buf`; the views are
+        // only compared by address arithmetic in provably_disjoint, never dereferenced.
         let v = |off: usize, n: &'static [usize], s: &'static [isize]| ArrayView { data: unsafe { p.add(off) }, dtype: DType::Complex128, shape: n, strides: s };
         // Even and odd complex elements: the ranges overlap, the elements never do.
         assert!(provably_disjoint(&v(0, &[4], &[32]), &v(16, &[4], &[32])));
@@ -570,6 +584,9 @@ mod tests {
         let run = |threads| {
             let mut out = vec![0f64; n];
             let o = ArrayViewMut { data: out.as_mut_ptr() as *mut u8, dtype: DType::Float64, shape: &shape, strides: &[8] };
+            // SAFETY: `a` (n i32), `b` (n f32) and `out` (n f64, fresh, writable) each match their
+            // contiguous view of n elements and outlive the call; the inputs are only read, and
+            // the worker threads binary_into starts write disjoint chunks of `out`.
             unsafe { binary_into(&k, &view(&a, DType::Int32, &shape, &[4]), &view(&b, DType::Float32, &shape, &[4]), &o, threads) }.unwrap();
             out
         };
@@ -585,6 +602,8 @@ mod tests {
         let mut out = [9f32; 3];
         let k = resolve_unary(UnaryOp::Absolute, DType::Float32).unwrap();
         let o = ArrayViewMut { data: out.as_mut_ptr() as *mut u8, dtype: DType::Float32, shape: &[3], strides: &[4] };
+        // SAFETY: `a` is 3 f32 = 12 bytes, so byte 8 is its last element and `rev` (stride -4)
+        // reads bytes 8, 4, 0; `o` is the 3 f32 of the separate local `out`.
         let rev = ArrayView { data: unsafe { (a.as_ptr() as *const u8).add(8) }, dtype: DType::Float32, shape: &[3], strides: &[-4] };
         unsafe { unary_into(&k, &rev, &o, Threads::ONE) }.unwrap();
         assert_eq!(out, [0.0, 2.0, 1.5]);
