@@ -183,12 +183,10 @@ mod tests {
         // local `data`, through a pointer from data.as_ptr() (provenance over the whole array).
         let out: Vec<f64> = unsafe { gather(&view) }.unwrap();
         assert_eq!(out, [1.0, 4.0, 2.0, 5.0, 3.0, 6.0]);
-        let rev = ArrayView { data: data[5..].as_ptr().cast(), dtype: DType::Int32, shape: &[6], strides: &[-4] };
-        // SAFETY: must hold: all 6 elements 20 - 4i bytes into `data` are readable through
-        // `rev.data`. The addresses are inside `data`, but `data[5..].as_ptr()` is derived from
-        // a 1-element subslice reference, so under Stacked Borrows (Miri's default) it may only
-        // access data[5]: reading data[4..0] through it is UB there. Deriving it from the whole
-        // array, `data.as_ptr().wrapping_add(5)`, would make this sound. (Reported, not fixed.)
+        let rev = ArrayView { data: data.as_ptr().wrapping_add(5).cast(), dtype: DType::Int32, shape: &[6], strides: &[-4] };
+        // SAFETY: the reversed view reads bytes 20 - 4i (i < 6) into `data`, all 6 i32 of the
+        // live local, through a pointer derived from the whole array (not from a subslice, whose
+        // reference would cover only data[5]).
         let out: Vec<i64> = unsafe { gather(&rev) }.unwrap();
         assert_eq!(out, [6, 5, 4, 3, 2, 1]);
         // SAFETY: the 0-d view reads one i32, data[0], of the live local `data`.

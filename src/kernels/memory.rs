@@ -37,7 +37,11 @@ impl<T: Copy> Units<T> {
         Units { ptr, len }
     }
 
-    /// A `Units` over memory Rust owns (tests, benchmarks).
+    /// A `Units` over memory Rust owns, for the kernels' tests only: the result does not carry
+    /// the slice's lifetime, so a safe caller could outlive the slice and then read freed memory
+    /// through [`Units::read`]. Compiled for tests alone, where every slice outlives its `Units`;
+    /// production code builds `Units` with the `unsafe` [`Units::new`] and says why it holds.
+    #[cfg(test)]
     pub fn from_slice(slice: &[T]) -> Self {
         Units { ptr: slice.as_ptr(), len: slice.len() }
     }
