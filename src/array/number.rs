@@ -35,7 +35,7 @@ use crate::kernels::array::elementwise::{BinaryOp, UnaryOp};
 fn not_implemented() -> *mut PyObject {
     // SAFETY: GIL held (we are in a slot); the singleton is immortal on 3.12+ and a normal
     // object before: Py_NewRef makes the returned reference a new one either way.
-    unsafe { pyo3_ffi::Py_NewRef(pyo3_ffi::Py_NotImplemented()) }
+    unsafe { crate::capi::object::new_ref(pyo3_ffi::Py_NotImplemented()) }
 }
 
 /// `v op w` for a binary number slot. `v` and `w` are borrowed; one of them is an Array.

@@ -430,7 +430,7 @@ unsafe fn run(
             let out = array.view_mut()?;
             allow_threads_above(array.nbytes(), || work(&out, threads)).map_err(ufunc_error)?;
             // SAFETY: `array` is alive (borrowed); Py_NewRef returns a new reference to it.
-            Ok(unsafe { pyo3_ffi::Py_NewRef(array.as_ptr()) })
+            Ok(unsafe { crate::capi::object::new_ref(array.as_ptr()) })
         }
         Output::Buffer { obj, buffer } => {
             let out = ArrayViewMut {
@@ -441,7 +441,7 @@ unsafe fn run(
             };
             allow_threads_above(buffer.buffer.len_bytes(), || work(&out, threads)).map_err(ufunc_error)?;
             // SAFETY: `obj` valid (borrowed); new reference returned.
-            Ok(unsafe { pyo3_ffi::Py_NewRef(obj) })
+            Ok(unsafe { crate::capi::object::new_ref(obj) })
         }
     }
 }
