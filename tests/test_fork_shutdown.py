@@ -228,7 +228,11 @@ def test_finalize_and_reinitialize_embedded_interpreter(tmp_path):
     subprocess.run([cc, str(src), "-o", str(exe), *flags], check=True, capture_output=True)
     root = os.path.dirname(os.path.abspath(rawcapi.__file__))
     tests = os.path.dirname(os.path.abspath(__file__))
-    env = dict(os.environ, PYTHONPATH=root, RUST_BACKTRACE="0", RAWCAPI_EMBED_CODE=EMBED_PY.format(tests=tests))
+    # OPENBLAS_NUM_THREADS / OMP_NUM_THREADS: the table imports NumPy when it can (it can when
+    # PYTHONPATH is a site-packages, as after `pip install`), and OpenBLAS's worker pool lives
+    # until the process exits, Py_FinalizeEx or not; the count here is about rawcapi's threads.
+    env = dict(os.environ, PYTHONPATH=root, RUST_BACKTRACE="0", OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1",
+               RAWCAPI_EMBED_CODE=EMBED_PY.format(tests=tests))
     out = subprocess.run([str(exe)], capture_output=True, text=True, env=env, timeout=300)
     assert out.returncode == 0, out.stderr
     assert out.stdout.splitlines() == [f"cycle {i} tasks 1" for i in range(3)], out.stdout
