@@ -237,11 +237,7 @@ unsafe fn convert_scalar(obj: *mut PyObject, kind: PyScalarKind, dtype: DType) -
                 if v == -1 && !pyo3_ffi::PyErr_Occurred().is_null() {
                     return Err(PyErrSet::fetched());
                 }
-                let (lo, hi) = match dtype {
-                    DType::UInt8 => (0, u8::MAX as i64),
-                    DType::Int32 => (i32::MIN as i64, i32::MAX as i64),
-                    _ => (i64::MIN, i64::MAX),
-                };
+                let (lo, hi) = dtype.int_range().expect("an integer dtype");
                 if overflow != 0 || v < lo || v > hi {
                     return Ok(Err(OutOfBounds { positive: overflow > 0 || v > hi, beyond_i64: overflow != 0 }));
                 }

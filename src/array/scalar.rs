@@ -92,11 +92,7 @@ pub unsafe fn store_python(obj: *mut PyObject, dtype: DType, p: *mut u8) -> PyRe
                 if v == -1 && overflow == 0 && !pyo3_ffi::PyErr_Occurred().is_null() {
                     return Err(PyErrSet::fetched());
                 }
-                let (lo, hi) = match dtype {
-                    DType::UInt8 => (0, u8::MAX as i64),
-                    DType::Int32 => (i32::MIN as i64, i32::MAX as i64),
-                    _ => (i64::MIN, i64::MAX),
-                };
+                let (lo, hi) = dtype.int_range().expect("an integer dtype");
                 if overflow != 0 || v < lo || v > hi {
                     let text = display(as_int.as_ptr());
                     return Err(raise(Exc::OverflowError, &format!("Python integer {text} out of bounds for {}", dtype.name())));

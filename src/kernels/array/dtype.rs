@@ -125,6 +125,16 @@ impl DType {
         matches!(self, DType::UInt8 | DType::Int32 | DType::Int64)
     }
 
+    /// The values an integer dtype holds, as `i64` bounds (`None` for non-integers).
+    pub fn int_range(self) -> Option<(i64, i64)> {
+        match self {
+            DType::UInt8 => Some((0, u8::MAX as i64)),
+            DType::Int32 => Some((i32::MIN as i64, i32::MAX as i64)),
+            DType::Int64 => Some((i64::MIN, i64::MAX)),
+            _ => None,
+        }
+    }
+
     pub fn is_float(self) -> bool {
         matches!(self, DType::Float32 | DType::Float64)
     }
