@@ -10,6 +10,7 @@ while rawcapi reads. Time is bounded (DURATION seconds); a thread still alive af
 timeout is a deadlock and fails the test.
 """
 import faulthandler
+import os
 import random
 import sys
 import threading
@@ -100,7 +101,14 @@ def _mutate(rng, obj):
 
 @pytest.mark.valgrind
 def test_stress_every_function_while_inputs_mutate():
-    faulthandler.dump_traceback_later(120, exit=True)  # a deadlock must not hang CI forever
+    # A deadlock must not hang CI forever: after the deadline every thread's Python stack is
+    # written out and the process exits. pytest captures fd 2, and an exit loses the capture, so
+    # scripts/sanitize names a file (RAWCAPI_STACKS_FILE) that it prints when the run fails, and
+    # a longer deadline (RAWCAPI_STRESS_DEADLINE): under valgrind everything runs ~20-50x slower.
+    deadline = float(os.environ.get("RAWCAPI_STRESS_DEADLINE", "120"))
+    stacks_path = os.environ.get("RAWCAPI_STACKS_FILE")
+    stacks = open(stacks_path, "w") if stacks_path else sys.stderr
+    faulthandler.dump_traceback_later(deadline, exit=True, file=stacks)
     previous_threshold = rawcapi._set_gil_release_threshold(0)
     previous_switch = sys.getswitchinterval()
     sys.setswitchinterval(1e-5)
@@ -108,11 +116,16 @@ def test_stress_every_function_while_inputs_mutate():
     stop = threading.Event()
     errors, counts = [], {"calls": 0, "mutations": 0, "refused_resizes": 0}
     lock = threading.Lock()
+    # Every thread is started, then all begin together: started one by one, a new thread must
+    # win the GIL from those already hammering, which under valgrind (one thread at a time) it
+    # could wait minutes for.
+    go = threading.Event()
     hammered = [spec for spec in SPECS if spec.thread_safe_to_hammer and spec.oracle]
 
     def reader(seed):
         rng = random.Random(seed)
         calls = 0
+        go.wait()
         try:
             while not stop.is_set():
                 r = rng.random()
@@ -143,6 +156,7 @@ def test_stress_every_function_while_inputs_mutate():
     def writer(seed):
         rng = random.Random(seed)
         mutations = refused = 0
+        go.wait()
         try:
             while not stop.is_set():
                 i = rng.randrange(SLOTS)
@@ -162,6 +176,7 @@ def test_stress_every_function_while_inputs_mutate():
     try:
         for t in threads:
             t.start()
+        go.set()
         time.sleep(DURATION)
         stop.set()
         for t in threads:
@@ -173,6 +188,8 @@ def test_stress_every_function_while_inputs_mutate():
         sys.setswitchinterval(previous_switch)
         rawcapi._set_gil_release_threshold(previous_threshold)
         faulthandler.cancel_dump_traceback_later()
+        if stacks is not sys.stderr:
+            stacks.close()
     assert not errors, errors[:10]
     print(f"\n{READERS} readers, {WRITERS} writers, {DURATION} s: {counts}")
     assert counts["calls"] > 100 and counts["mutations"] > 100
