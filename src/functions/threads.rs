@@ -60,7 +60,8 @@ pub const THRESHOLD_DOC: &std::ffi::CStr = c"_set_parallel_threshold($module, nb
 --
 
 Split a scan across threads only when every thread gets at least nbytes
-bytes; return the previous value. For tests (split tiny inputs) and for
+bytes (elementwise loops: nbytes or their own lower default, whichever is
+smaller); return the previous value. For tests (split tiny inputs) and for
 measuring the threshold (examples/bench.py --threshold).";
 
 /// `METH_O`: `nbytes` is a borrowed reference to an int.

@@ -37,9 +37,9 @@ pub struct Threads {
 impl Threads {
     pub const ONE: Threads = Threads { max: 1, min_bytes: usize::MAX };
 
-    /// The process-wide setting (`rawcapi.set_num_threads`) and threshold.
+    /// The process-wide setting (`rawcapi.set_num_threads`) and the loops' threshold.
     pub fn configured() -> Threads {
-        Threads { max: crate::kernels::parallel::num_threads(), min_bytes: crate::kernels::parallel::min_bytes_per_thread() }
+        Threads { max: crate::kernels::parallel::num_threads(), min_bytes: crate::kernels::parallel::loop_min_bytes_per_thread() }
     }
 }
 
