@@ -8,7 +8,8 @@ interquartile spread; ratios are NumPy's median over rawcapi's (> 1: rawcapi fas
 
 matmul: float64 n×n @ n×n at n = 256, 1024, 2048, on one thread (rawcapi.set_num_threads(1),
 threadpoolctl's limit for OpenBLAS) and on every CPU, each sample after a 0.2 s rest (REST_S
-below: OpenBLAS's idle workers spin and would otherwise slow the call that follows). OpenBLAS
+below: OpenBLAS's idle workers spin and would otherwise slow the call that follows) and 0.15 s
+of untimed calls of the same candidate (WARM_S: both then run in their steady state). OpenBLAS
 picks its kernel from the CPU unless OPENBLAS_CORETYPE forces one (this machine's environment
 sets Haswell, and an L2 size):
 this script removes OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE from its own environment and re-runs
@@ -77,10 +78,16 @@ rows = []
 # right after np.matmul). So the matmul rows rest REST_S before every sample, letting the workers
 # park; NumPy's own samples are not slowed by this (its workers wake on the next call).
 REST_S = 0.2
+# After the rest, the first ~0.1 s of a 2-thread multiply runs slower — for rawcapi's freshly
+# spawned helper and for OpenBLAS's woken workers alike (measured, rawcapi n=1024 on 2 threads:
+# ~140 GFLOP/s for the first ten calls after a pause, ~220 after; the idle vCPU and its clock
+# need that long to come back). So each sample is preceded by WARM_S of untimed calls of the
+# same candidate, and both are timed in their steady state. docs/07 gives the cold figures.
+WARM_S = 0.15
 
 
 def compare_rested(candidates, rounds):
-    """timing.compare with a rest before each sample (see REST_S)."""
+    """timing.compare with a rest, then a warm-up, before each sample (see REST_S, WARM_S)."""
     numbers = {name: _calibrate(func, 0.05) for name, func in candidates.items()}
     samples = {name: [] for name in candidates}
     names = list(candidates)
@@ -88,6 +95,9 @@ def compare_rested(candidates, rounds):
         for name in names[r % len(names):] + names[: r % len(names)]:
             time.sleep(REST_S)
             func, number = candidates[name], numbers[name]
+            warm_until = time.perf_counter() + WARM_S
+            while time.perf_counter() < warm_until:
+                func()
             start = time.perf_counter()
             for _ in range(number):
                 func()

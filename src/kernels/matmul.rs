@@ -59,8 +59,11 @@ unsafe impl<T> Send for Product<'_, T> {}
 // SAFETY: as above; tasks write disjoint blocks of C.
 unsafe impl<T> Sync for Product<'_, T> {}
 
-/// Below this many multiply-adds the product runs on one thread: spawning costs ~50 µs.
-const MIN_MADDS_PER_THREAD: usize = 1 << 22;
+/// Below this many multiply-adds per thread the product runs on fewer threads: 2^25 is ~0.3 ms
+/// of one core's work. Spawning and placing a helper costs ~50 µs and it then needs time to
+/// reach full speed; measured with examples/bench_heavy.py, a 256³ product (2^24) took 0.27 ms
+/// on one thread and 0.36 ms split over two, so it stays on one; 512³ (2^27) splits.
+const MIN_MADDS_PER_THREAD: usize = 1 << 25;
 /// gemm's k-panel for f64 on AVX-512 and AVX2 machines (`kernel_params`: at least 512).
 const K_PANEL: usize = 512;
 /// Row or column blocks are not cut thinner than this (gemm's packing wants whole panels).

@@ -50,11 +50,16 @@ where
         }
     };
 
+    let cpu = super::parallel::current_cpu();
     std::thread::scope(|scope| {
-        for _ in 0..helpers {
-            let spawned = std::thread::Builder::new()
-                .name("rawcapi-worker".into())
-                .spawn_scoped(scope, || worker(&mut || !stop.load(Ordering::Relaxed)));
+        for index in 0..helpers {
+            let worker = &worker;
+            let stop = &stop;
+            let spawned = std::thread::Builder::new().name("rawcapi-worker".into()).spawn_scoped(scope, move || {
+                // Off the caller's CPU (see parallel::start_away_from).
+                super::parallel::start_away_from(cpu, index);
+                worker(&mut || !stop.load(Ordering::Relaxed))
+            });
             if spawned.is_err() {
                 break;
             }
