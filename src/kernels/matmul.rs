@@ -66,6 +66,10 @@ unsafe impl<T> Sync for Product<'_, T> {}
 const MIN_MADDS_PER_THREAD: usize = 1 << 25;
 /// gemm's k-panel for f64 on AVX-512 and AVX2 machines (`kernel_params`: at least 512).
 const K_PANEL: usize = 512;
+/// From this many multiply-adds per thread (~2.5 ms of one core's work) a helper is moved off
+/// the caller's CPU when it starts (parallel::start_away_from): the move costs ~0.1 ms, sharing
+/// a CPU for a whole product costs half its speed.
+const PLACE_MADDS_PER_THREAD: usize = 1 << 28;
 /// Row or column blocks are not cut thinner than this (gemm's packing wants whole panels).
 const MIN_BLOCK: usize = 64;
 
@@ -214,7 +218,11 @@ pub unsafe fn matmul_planned<T: MatmulElem>(p: &Product<T>, plan: Plan, check: &
     let col_blocks = p.n.div_ceil(plan.col_block);
     let per_item = row_blocks * col_blocks;
     let ntasks = p.batch.len() * per_item;
-    run_tasks(ntasks, plan.threads, check, |t, poll| {
+    // Each thread's share of a split product is at least MIN_MADDS_PER_THREAD; from ~2.5 ms of
+    // work each (2^28 multiply-adds) a helper is moved off the caller's CPU at once.
+    let per_thread = p.m.saturating_mul(p.n).saturating_mul(p.k).saturating_mul(p.batch.len()) / plan.threads.max(1);
+    let place = per_thread >= PLACE_MADDS_PER_THREAD;
+    run_tasks(ntasks, plan.threads, place, check, |t, poll| {
         let [ao, bo, co] = p.batch[t / per_item];
         let (rb, cb) = ((t % per_item) / col_blocks, t % col_blocks);
         let (r0, c0) = (rb * plan.row_block, cb * plan.col_block);

@@ -131,17 +131,22 @@ pub fn current_cpu() -> Option<usize> {
     None
 }
 
-/// The first thing a helper thread does: move to the `index`-th CPU after `caller_cpu` among
-/// the CPUs this process may use, then allow every one of them again.
+/// Move a just-started helper thread to the `index`-th CPU after `caller_cpu` among the CPUs
+/// this process may use, then allow every one of them again. For long work only.
 ///
-/// Why: Linux often starts a new thread on its parent's CPU, and leaves it there for several
-/// milliseconds — measured on the 2-vCPU VM, in about half of the 2-thread 1024² products
-/// caller and helper shared one CPU for the whole call (105 GFLOP/s instead of ~200; read with
-/// `sched_getcpu` in both threads). Setting the helper's affinity to one other CPU migrates it
-/// at once; restoring the full mask straight after leaves the scheduler free to move it later
-/// (rawcapi pins nothing) and keeps any mask the user set with `taskset` or
-/// `os.sched_setaffinity`: only CPUs in it are chosen. Two system calls (~2 µs) per helper. A
-/// hint: on failure, or with one CPU allowed, nothing changes. Elsewhere than Linux, a no-op.
+/// Why: on the 2-vCPU VM a new thread always started on its parent's CPU (`sched_getcpu` in
+/// both, 12 of 12 spawns), and a helper that computes without pause could share that CPU with
+/// its caller for a whole 10 ms product (105 GFLOP/s instead of ~210). Setting the helper's
+/// affinity to one other CPU migrates it at once; restoring the full mask straight after leaves
+/// the scheduler free to move it later (rawcapi pins nothing) and keeps any mask the user set
+/// with `taskset` or `os.sched_setaffinity`: only CPUs in it are chosen.
+///
+/// The price is the wait for the move: 35–140 µs more before the helper starts (waking an idle
+/// vCPU), measured. For the scans and elementwise loops, which last a millisecond or so and
+/// whose helpers get moved soon enough by the scheduler, that made things slower (a 64 MiB
+/// fast_sum on two threads: 1.6 ms with the move, 1.2 ms without; a 1e6 add: 1.3x NumPy
+/// instead of 1.6x), so only `tasks::run_tasks` callers with long tasks ask for it.
+/// A hint: on failure, or with one CPU allowed, nothing changes. Elsewhere than Linux, a no-op.
 pub fn start_away_from(caller_cpu: Option<usize>, index: usize) {
     #[cfg(target_os = "linux")]
     {
@@ -216,14 +221,10 @@ pub fn fold_in_pieces<T: Copy + Sync>(units: Units<T>, pieces: usize, kernel: &(
         let mut workers = Vec::with_capacity(pieces - 1);
         let mut total = 0u64;
         let mut rest = units;
-        let cpu = current_cpu();
         for k in 0..pieces - 1 {
             let (piece, after) = rest.split_at(rest.len() / (pieces - k));
             rest = after;
-            let spawned = builder().spawn_scoped(scope, move || {
-                start_away_from(cpu, k);
-                kernel(piece)
-            });
+            let spawned = builder().spawn_scoped(scope, move || kernel(piece));
             match spawned {
                 Ok(handle) => workers.push(handle),
                 // No thread to be had: do the piece here rather than fail the call.
@@ -287,14 +288,10 @@ pub fn for_each_range(total: usize, threads: usize, work: &(dyn Fn(usize, usize)
         work: unsafe { std::mem::transmute::<*const (dyn Fn(usize, usize) + Sync + '_), *const (dyn Fn(usize, usize) + Sync + 'static)>(work) },
         panic: std::sync::Mutex::new(None),
     });
-    let cpu = current_cpu();
-    for index in 0..threads - 1 {
+    for _ in 1..threads {
         let helper = std::sync::Arc::clone(&shared);
         // A failed spawn drops its Arc clone and leaves its chunks to the others.
-        let _ = std::thread::Builder::new().name("rawcapi-loop".into()).spawn(move || {
-            start_away_from(cpu, index);
-            helper.run()
-        });
+        let _ = std::thread::Builder::new().name("rawcapi-loop".into()).spawn(move || helper.run());
     }
     shared.run();
     // Every chunk has been claimed (our own `run` only returns when the counter is exhausted);
