@@ -306,6 +306,10 @@ pub(crate) fn module_def() -> *mut PyModuleDef {
 /// and calls it. With multi-phase initialisation it returns the *definition* (`PyModuleDef_Init`
 /// marks it as an object and returns it, a borrowed reference to a static), not a module:
 /// CPython then creates the module and runs the `Py_mod_exec` slot itself.
+///
+/// # Safety
+/// Called only by CPython's import machinery, with the GIL (or the interpreter's own GIL)
+/// held.
 #[allow(non_snake_case)]
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PyInit_rawcapi() -> *mut PyObject {

@@ -130,6 +130,10 @@ pub unsafe fn module_of_type(ty: *mut PyTypeObject) -> PyResult<*mut PyObject> {
 ///
 /// The state may not be allocated yet (the collector can run between module creation and exec),
 /// in which case there is nothing to visit.
+///
+/// # Safety
+/// Called only by CPython (through the method or slot table), with the GIL held and the
+/// arguments its calling convention promises.
 pub unsafe extern "C" fn traverse(module: *mut PyObject, visit: pyo3_ffi::visitproc, arg: *mut c_void) -> c_int {
     // No panic::guard: nothing here can panic, and a traverse function must not raise.
     // SAFETY: called by the collector with a live module; GetState never fails for a module
@@ -154,6 +158,10 @@ pub unsafe extern "C" fn traverse(module: *mut PyObject, visit: pyo3_ffi::visitp
 
 /// `m_clear`: drop every strong reference (Py_CLEAR: NULL the field first, then DECREF, so code
 /// run by the DECREF never sees a dangling pointer).
+///
+/// # Safety
+/// Called only by CPython (through the method or slot table), with the GIL held and the
+/// arguments its calling convention promises.
 pub unsafe extern "C" fn clear(module: *mut PyObject) -> c_int {
     // SAFETY: as in `traverse`.
     let state = unsafe { pyo3_ffi::PyModule_GetState(module) } as *mut State;
@@ -178,6 +186,10 @@ pub unsafe extern "C" fn clear(module: *mut PyObject) -> c_int {
 }
 
 /// `m_free`: the module object is being deallocated; drop what `m_clear` has not already.
+///
+/// # Safety
+/// Called only by CPython (through the method or slot table), with the GIL held and the
+/// arguments its calling convention promises.
 pub unsafe extern "C" fn free(module: *mut c_void) {
     // SAFETY: CPython passes the module object (as void*) being freed.
     unsafe { clear(module.cast()) };

@@ -72,6 +72,10 @@ fn has(flags: c_int, bits: c_int) -> bool {
 
 /// `bf_getbuffer`: fill `*view` for the request `flags`, or set BufferError and return -1
 /// (leaving `view->obj` NULL, as the protocol requires on failure).
+///
+/// # Safety
+/// Called only by CPython (through the method or slot table), with the GIL held and the
+/// arguments its calling convention promises.
 pub unsafe extern "C" fn getbuffer(obj: *mut PyObject, view: *mut Py_buffer, flags: c_int) -> c_int {
     panic::guard(-1, || {
         // SAFETY: called by PyObject_GetBuffer on an Array with a writable Py_buffer.
@@ -135,6 +139,10 @@ pub unsafe extern "C" fn getbuffer(obj: *mut PyObject, view: *mut Py_buffer, fla
 
 /// `bf_releasebuffer`: one export ended. CPython calls it from `PyBuffer_Release` before it
 /// drops `view->obj`; nothing was allocated per export, so only the counter changes.
+///
+/// # Safety
+/// Called only by CPython (through the method or slot table), with the GIL held and the
+/// arguments its calling convention promises.
 pub unsafe extern "C" fn releasebuffer(obj: *mut PyObject, _view: *mut Py_buffer) {
     // SAFETY: `obj` is the Array the view was taken from, alive through view->obj.
     let a = unsafe { ArrayObject::from_ptr(obj) };

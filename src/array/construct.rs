@@ -60,6 +60,10 @@ pub unsafe fn parse_objects<const N: usize>(
 
 /// `tp_new`: `Array(obj, dtype=None)`. `ty` is the Array type (not subclassable, so never a
 /// subtype); returns a new reference.
+///
+/// # Safety
+/// Called only by CPython (through the method or slot table), with the GIL held and the
+/// arguments its calling convention promises.
 pub unsafe extern "C" fn tp_new(ty: *mut PyTypeObject, args: *mut PyObject, kwargs: *mut PyObject) -> *mut PyObject {
     panic::guard(ptr::null_mut(), || {
         // SAFETY: CPython passes the argument tuple and dict (or NULL); GIL held.
@@ -318,6 +322,10 @@ object with a supported format). It keeps obj exported and alive until the
 Array is gone, is writable when obj is, and keeps obj's shape and strides.";
 
 /// `Array.frombuffer(obj)` (`METH_O | METH_CLASS`: `cls` is the Array type, `obj` borrowed).
+///
+/// # Safety
+/// Called only by CPython (through the method or slot table), with the GIL held and the
+/// arguments its calling convention promises.
 pub unsafe extern "C" fn frombuffer(cls: *mut PyObject, obj: *mut PyObject) -> *mut PyObject {
     panic::guard(ptr::null_mut(), || {
         // SAFETY: `obj` valid; ask for a writable view first, and settle for a read-only one
@@ -418,7 +426,7 @@ pub unsafe fn parse_reshape(obj: *mut PyObject, size: usize) -> PyResult<Vec<usi
     let known = known.ok_or_else(too_big)?;
     let mut shape: Vec<usize> = dims.iter().map(|&d| d.max(0) as usize).collect();
     if let Some(&u) = unknown.first() {
-        if known == 0 || size % known != 0 {
+        if known == 0 || !size.is_multiple_of(known) {
             return Err(mismatch());
         }
         shape[u] = size / known;
@@ -435,6 +443,10 @@ A new Array of the given shape (an int or a sequence of ints) filled with
 zeros. dtype: bool, uint8, int32, int64, float32, float64 or complex128.";
 
 /// `rawcapi.zeros(shape, dtype='float64')` (`METH_VARARGS | METH_KEYWORDS`).
+///
+/// # Safety
+/// Called only by CPython (through the method or slot table), with the GIL held and the
+/// arguments its calling convention promises.
 pub unsafe extern "C" fn zeros(module: *mut PyObject, args: *mut PyObject, kwargs: *mut PyObject) -> *mut PyObject {
     panic::guard(ptr::null_mut(), || {
         // SAFETY: GIL held; CPython passes a tuple and a dict or NULL; results borrowed.
@@ -458,6 +470,10 @@ values are computed exactly as NumPy computes them (a[i] = a[0] + i*delta,
 with delta = a[1] - a[0] in the result dtype).";
 
 /// `rawcapi.arange(...)` (`METH_VARARGS | METH_KEYWORDS`).
+///
+/// # Safety
+/// Called only by CPython (through the method or slot table), with the GIL held and the
+/// arguments its calling convention promises.
 pub unsafe extern "C" fn arange(module: *mut PyObject, args: *mut PyObject, kwargs: *mut PyObject) -> *mut PyObject {
     panic::guard(ptr::null_mut(), || {
         // SAFETY (whole body): GIL held; borrowed arguments; new references in Owned.

@@ -159,6 +159,10 @@ fn select_items(a: &ArrayObject, items: &[Item]) -> PyResult<Selection> {
 }
 
 /// `mp_length`: `len(a)` is the first dimension; a 0-d Array has no length.
+///
+/// # Safety
+/// Called only by CPython (through the method or slot table), with the GIL held and the
+/// arguments its calling convention promises.
 pub unsafe extern "C" fn mp_length(obj: *mut PyObject) -> Py_ssize_t {
     panic::guard(-1, || {
         // SAFETY: a slot of the Array type: `obj` is an Array.
@@ -182,6 +186,10 @@ unsafe fn selection_result(a: &ArrayObject, sel: Selection) -> PyResult<*mut PyO
 }
 
 /// `mp_subscript`: `a[key]`, a new reference.
+///
+/// # Safety
+/// Called only by CPython (through the method or slot table), with the GIL held and the
+/// arguments its calling convention promises.
 pub unsafe extern "C" fn mp_subscript(obj: *mut PyObject, key: *mut PyObject) -> *mut PyObject {
     panic::guard(ptr::null_mut(), || {
         // SAFETY: `obj` is an Array (slot); `key` borrowed; GIL held.
@@ -195,6 +203,10 @@ pub unsafe extern "C" fn mp_subscript(obj: *mut PyObject, key: *mut PyObject) ->
 
 /// `sq_item`: `a[i]` for the sequence protocol (iteration). CPython's fallback iterator calls
 /// it with 0, 1, 2, ... and stops at IndexError.
+///
+/// # Safety
+/// Called only by CPython (through the method or slot table), with the GIL held and the
+/// arguments its calling convention promises.
 pub unsafe extern "C" fn sq_item(obj: *mut PyObject, i: Py_ssize_t) -> *mut PyObject {
     panic::guard(ptr::null_mut(), || {
         // SAFETY: `obj` is an Array (slot); GIL held.
@@ -210,6 +222,10 @@ pub unsafe extern "C" fn sq_item(obj: *mut PyObject, i: Py_ssize_t) -> *mut PyOb
 }
 
 /// `mp_ass_subscript`: `a[key] = value` (`value` NULL means `del a[key]`, which is refused).
+///
+/// # Safety
+/// Called only by CPython (through the method or slot table), with the GIL held and the
+/// arguments its calling convention promises.
 pub unsafe extern "C" fn mp_ass_subscript(obj: *mut PyObject, key: *mut PyObject, value: *mut PyObject) -> c_int {
     panic::guard(-1, || {
         // SAFETY: `obj` is an Array (slot); `key`, `value` borrowed; GIL held.

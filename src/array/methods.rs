@@ -263,6 +263,10 @@ unsafe fn repr_into(out: &mut String, dtype: DType, data: *const u8, shape: &[us
 /// Array (`eval(repr(a))` works with `Array` in scope), like NumPy's `array([1., 2.])` but with
 /// Python's own scalar reprs and the dtype always shown. Above 1000 elements, NumPy-style
 /// summarising: `Array([0, 1, 2, ..., 9997, 9998, 9999], shape=(10000,), dtype='int64')`.
+///
+/// # Safety
+/// Called only by CPython (through the method or slot table), with the GIL held and the
+/// arguments its calling convention promises.
 pub unsafe extern "C" fn tp_repr(obj: *mut PyObject) -> *mut PyObject {
     panic::guard(ptr::null_mut(), || {
         // SAFETY: `obj` is an Array (slot); GIL held.
@@ -284,6 +288,10 @@ pub unsafe extern "C" fn tp_repr(obj: *mut PyObject) -> *mut PyObject {
 /// `nb_bool`: `bool(a)`, `if a:` — NumPy's rule: the truth of the one element of a size-1 Array;
 /// ambiguous (ValueError) for empty and for larger Arrays. Without this slot CPython would fall
 /// back to `len(a) != 0`, which is wrong for `[0]` and raises for 0-d Arrays.
+///
+/// # Safety
+/// Called only by CPython (through the method or slot table), with the GIL held and the
+/// arguments its calling convention promises.
 pub unsafe extern "C" fn nb_bool(obj: *mut PyObject) -> std::ffi::c_int {
     panic::guard(-1, || {
         // SAFETY: a slot of the Array type: `obj` is an Array; GIL held.

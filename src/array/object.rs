@@ -445,6 +445,10 @@ pub unsafe fn new_view(owner: &ArrayObject, data: *mut u8, shape: &[usize], stri
 /// holds on its type (taken by `tp_alloc`). Without that last `Py_DECREF` the type object could
 /// never be freed (a leak per module instance); doing it *before* `tp_free` could free the type
 /// while its `tp_free` is still needed.
+///
+/// # Safety
+/// Called only by CPython (through the method or slot table), with the GIL held and the
+/// arguments its calling convention promises.
 pub unsafe extern "C" fn dealloc(obj: *mut PyObject) {
     // No panic::guard: nothing below can panic, and dealloc cannot report an error anyway.
     let this = obj as *mut ArrayObject;

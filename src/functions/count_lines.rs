@@ -25,6 +25,10 @@ encoding; any code point, lone surrogates included). For any bytes-like
 object: memoryview(text).tobytes().count(b'\\n').";
 
 /// `METH_O`: `text` is a borrowed reference, alive for the whole call.
+///
+/// # Safety
+/// Called only by CPython (through the method or slot table), with the GIL held and the
+/// arguments its calling convention promises.
 pub unsafe extern "C" fn count_lines(_module: *mut PyObject, text: *mut PyObject) -> *mut PyObject {
     panic::guard(std::ptr::null_mut(), || {
         // SAFETY (the checks below): `text` is a valid object and the GIL is held.

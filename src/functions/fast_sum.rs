@@ -30,6 +30,10 @@ Equal to sum(memoryview(data).tobytes()) for every layout the protocol allows
 copying. Raises TypeError for objects that are not bytes-like.";
 
 /// `METH_O`: `data` is a borrowed reference, alive for the whole call (the caller holds it).
+///
+/// # Safety
+/// Called only by CPython (through the method or slot table), with the GIL held and the
+/// arguments its calling convention promises.
 pub unsafe extern "C" fn fast_sum(_module: *mut PyObject, data: *mut PyObject) -> *mut PyObject {
     panic::guard(std::ptr::null_mut(), || {
         // SAFETY: `data` is a valid object and the GIL is held (we are called by the interpreter).

@@ -24,6 +24,10 @@ Extension(..., include_dirs=[rawcapi.get_include()]).";
 const CANDIDATES: [&str; 2] = ["rawcapi_include", "include"];
 
 /// `METH_NOARGS`: `module` is the rawcapi module (borrowed).
+///
+/// # Safety
+/// Called only by CPython (through the method or slot table), with the GIL held and the
+/// arguments its calling convention promises.
 pub unsafe extern "C" fn get_include(module: *mut PyObject, _unused: *mut PyObject) -> *mut PyObject {
     panic::guard(std::ptr::null_mut(), || {
         // SAFETY: `module` is a module object (borrowed); GIL held.

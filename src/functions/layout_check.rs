@@ -19,6 +19,10 @@ rawcapi shares with CPython, as Python.h (C compiler) and pyo3-ffi (Rust) see
 them. None where one side lacks the entry. All pairs must be equal.";
 
 /// `METH_NOARGS`: CPython passes NULL as the second argument.
+///
+/// # Safety
+/// Called only by CPython (through the method or slot table), with the GIL held and the
+/// arguments its calling convention promises.
 pub unsafe extern "C" fn layout(_module: *mut PyObject, _unused: *mut PyObject) -> *mut PyObject {
     panic::guard(std::ptr::null_mut(), || {
         let c = c_view();

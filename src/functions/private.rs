@@ -15,6 +15,10 @@ Panic in Rust with the given message. Exists so the tests can prove that a
 panic becomes SystemError instead of aborting the interpreter.";
 
 /// `METH_O`: panics on purpose, inside the entry point's guard like every other function.
+///
+/// # Safety
+/// Called only by CPython (through the method or slot table), with the GIL held and the
+/// arguments its calling convention promises.
 pub unsafe extern "C" fn panic(_module: *mut PyObject, message: *mut PyObject) -> *mut PyObject {
     panic::guard(std::ptr::null_mut(), || {
         // SAFETY: GIL held, `message` valid (borrowed); the check only reads its type.
@@ -43,6 +47,10 @@ Release the GIL for inputs of at least nbytes bytes; return the previous
 threshold. For tests (force either path) and examples/gil_threshold.py.";
 
 /// `METH_O`: `nbytes` is a borrowed reference to an int.
+///
+/// # Safety
+/// Called only by CPython (through the method or slot table), with the GIL held and the
+/// arguments its calling convention promises.
 pub unsafe extern "C" fn set_gil_release_threshold(_module: *mut PyObject, nbytes: *mut PyObject) -> *mut PyObject {
     panic::guard(std::ptr::null_mut(), || {
         // SAFETY: `nbytes` valid (borrowed), GIL held.
@@ -60,6 +68,10 @@ tests require both to change by the same amount over N and 2N calls, which
 CPython's own counters cannot see (src/heap.rs).";
 
 /// `METH_NOARGS`: the second argument is always NULL.
+///
+/// # Safety
+/// Called only by CPython (through the method or slot table), with the GIL held and the
+/// arguments its calling convention promises.
 pub unsafe extern "C" fn rust_heap(_module: *mut PyObject, _unused: *mut PyObject) -> *mut PyObject {
     panic::guard(std::ptr::null_mut(), || {
         let (blocks, bytes) = crate::heap::live();

@@ -18,6 +18,10 @@ The SIMD paths this CPU supports, widest first, e.g. ('avx512', 'avx2', 'scalar'
 Test-only.";
 
 /// `METH_NOARGS`.
+///
+/// # Safety
+/// Called only by CPython (through the method or slot table), with the GIL held and the
+/// arguments its calling convention promises.
 pub unsafe extern "C" fn simd_paths(_module: *mut PyObject, _unused: *mut PyObject) -> *mut PyObject {
     panic::guard(std::ptr::null_mut(), || {
         let paths = simd::supported();
@@ -41,6 +45,10 @@ pub const PATH_DOC: &std::ffi::CStr = c"_simd_path($module, /)
 The SIMD path the kernels use now: 'avx512', 'avx2' or 'scalar'. Test-only.";
 
 /// `METH_NOARGS`.
+///
+/// # Safety
+/// Called only by CPython (through the method or slot table), with the GIL held and the
+/// arguments its calling convention promises.
 pub unsafe extern "C" fn simd_path(_module: *mut PyObject, _unused: *mut PyObject) -> *mut PyObject {
     panic::guard(std::ptr::null_mut(), || Ok(str_from(simd::current().name())?.into_raw()))
 }
@@ -53,6 +61,10 @@ one. ValueError if the name is unknown or this CPU lacks the instructions.
 Test-only: the supported way to choose is RAWCAPI_SIMD at import.";
 
 /// `METH_O`: `name` is a borrowed reference.
+///
+/// # Safety
+/// Called only by CPython (through the method or slot table), with the GIL held and the
+/// arguments its calling convention promises.
 pub unsafe extern "C" fn set_simd_path(_module: *mut PyObject, name: *mut PyObject) -> *mut PyObject {
     panic::guard(std::ptr::null_mut(), || {
         // SAFETY: `name` valid (borrowed), GIL held.

@@ -21,6 +21,10 @@ The default is RAWCAPI_NUM_THREADS if set, else the number of CPUs this
 process may run on. The setting is process-wide.";
 
 /// `METH_O`: `n` is a borrowed reference.
+///
+/// # Safety
+/// Called only by CPython (through the method or slot table), with the GIL held and the
+/// arguments its calling convention promises.
 pub unsafe extern "C" fn set_num_threads(_module: *mut PyObject, n: *mut PyObject) -> *mut PyObject {
     panic::guard(std::ptr::null_mut(), || {
         // SAFETY: `n` valid (borrowed), GIL held. A bool is an int subclass, but
@@ -52,6 +56,10 @@ pub const GET_DOC: &std::ffi::CStr = c"get_num_threads($module, /)
 Return the number of threads one large call may use (see set_num_threads).";
 
 /// `METH_NOARGS`: the second argument is always NULL.
+///
+/// # Safety
+/// Called only by CPython (through the method or slot table), with the GIL held and the
+/// arguments its calling convention promises.
 pub unsafe extern "C" fn get_num_threads(_module: *mut PyObject, _unused: *mut PyObject) -> *mut PyObject {
     panic::guard(std::ptr::null_mut(), || Ok(int_from_u128(parallel::num_threads() as u128)?.into_raw()))
 }
@@ -65,6 +73,10 @@ smaller); return the previous value. For tests (split tiny inputs) and for
 measuring the threshold (examples/bench.py --threshold).";
 
 /// `METH_O`: `nbytes` is a borrowed reference to an int.
+///
+/// # Safety
+/// Called only by CPython (through the method or slot table), with the GIL held and the
+/// arguments its calling convention promises.
 pub unsafe extern "C" fn set_parallel_threshold(_module: *mut PyObject, nbytes: *mut PyObject) -> *mut PyObject {
     panic::guard(std::ptr::null_mut(), || {
         // SAFETY: `nbytes` valid (borrowed), GIL held.
