@@ -9,9 +9,10 @@
 use std::ffi::{c_char, CStr};
 use std::ptr;
 
-use pyo3_ffi::{PyObject, PyTypeObject, Py_buffer};
+use pyo3_ffi::{PyObject, PyTypeObject};
 
 use super::object::{self, alloc_object, new_array, shape_text, too_big, ArrayObject, Memory};
+use super::operand::{BufferArray, UnreadableBuffer};
 use super::scalar::{default_dtype, parse_dtype, scalar_kind, store_python};
 use crate::capi::buffer::Buffer;
 use crate::capi::error::{raise, Exc, PyErrSet, PyResult};
@@ -21,7 +22,7 @@ use crate::capi::panic;
 use crate::kernels::array::arange::arange_fill;
 use crate::kernels::array::copy::copy_cast;
 use crate::kernels::array::dtype::{DType, PyScalarKind};
-use crate::kernels::array::view::{self, ArrayView, MAX_NDIM};
+use crate::kernels::array::view::{ArrayView, MAX_NDIM};
 
 /// `PyArg_ParseTupleAndKeywords(args, kwargs, format, kwlist, &o1, &o2, ...)` for formats made
 /// only of `O` (optional ones stay NULL). `names` is the kwlist without its NULL terminator.
@@ -86,10 +87,8 @@ pub unsafe fn from_object(ty: *mut PyTypeObject, obj: *mut PyObject, dtype: Opti
             return copy_view(ty, a.view(), dtype.unwrap_or(a.dtype()));
         }
         if pyo3_ffi::PyObject_CheckBuffer(obj) != 0 {
-            let buffer = Buffer::get(obj, pyo3_ffi::PyBUF_RECORDS_RO)?;
-            let (src_dtype, shape, strides) = describe(buffer.raw())?;
-            let view = ArrayView { data: buffer.raw().buf as *const u8, dtype: src_dtype, shape: &shape, strides: &strides };
-            return copy_view(ty, view, dtype.unwrap_or(src_dtype));
+            let source = BufferArray::request(obj, pyo3_ffi::PyBUF_RECORDS_RO)?.map_err(refuse_buffer)?;
+            return copy_view(ty, source.view(), dtype.unwrap_or(source.dtype));
         }
         if is_sequence(obj) {
             return from_nested(ty, obj, dtype);
@@ -128,46 +127,23 @@ pub unsafe fn copy_view(ty: *mut PyTypeObject, src: ArrayView, dtype: DType) -> 
     Ok(array)
 }
 
-/// The dtype, shape and strides a filled `Py_buffer` describes, refusing what an Array cannot
-/// hold: an unsupported format (TypeError naming it), more than 32 dimensions.
-pub fn describe(buf: &Py_buffer) -> PyResult<(DType, Vec<usize>, Vec<isize>)> {
-    let format = if buf.format.is_null() {
-        "B".to_string()
-    } else {
-        // SAFETY: a non-NULL format is a NUL-terminated string owned by the exporter, valid until
-        // release (the caller holds the buffer).
-        unsafe { CStr::from_ptr(buf.format) }.to_string_lossy().into_owned()
-    };
-    let supported = || DType::ALL.iter().map(|d| format!("'{}' ({})", d.buffer_format(), d.name())).collect::<Vec<_>>().join(", ");
-    let dtype = DType::from_buffer_format(&format).ok_or_else(|| {
-        raise(Exc::TypeError, &format!("Array() cannot take buffer format '{format}'; supported formats: {}", supported()))
-    })?;
-    if buf.itemsize != dtype.itemsize() as isize {
-        return Err(raise(
+/// `Array()`'s words for a buffer it cannot read (`matmul` and the FFTs, which read their
+/// exporters as `Array(obj)` would, use them too): an unsupported format (TypeError naming the
+/// supported ones), an item size that does not match the format, more than 32 dimensions.
+pub fn refuse_buffer(refusal: UnreadableBuffer) -> PyErrSet {
+    match refusal {
+        UnreadableBuffer::Format(format) => {
+            let supported = DType::ALL.iter().map(|d| format!("'{}' ({})", d.buffer_format(), d.name())).collect::<Vec<_>>().join(", ");
+            raise(Exc::TypeError, &format!("Array() cannot take buffer format '{format}'; supported formats: {supported}"))
+        }
+        UnreadableBuffer::ItemSize { format, itemsize, dtype } => raise(
             Exc::TypeError,
-            &format!("buffer format '{format}' with itemsize {} does not match {} ({} bytes)", buf.itemsize, dtype.name(), dtype.itemsize()),
-        ));
+            &format!("buffer format '{format}' with itemsize {itemsize} does not match {} ({} bytes)", dtype.name(), dtype.itemsize()),
+        ),
+        UnreadableBuffer::TooManyDims(ndim) => {
+            raise(Exc::ValueError, &format!("maximum supported dimension for an Array is {MAX_NDIM}, found {ndim}"))
+        }
     }
-    let ndim = buf.ndim.max(0) as usize;
-    if ndim > MAX_NDIM {
-        return Err(raise(Exc::ValueError, &format!("maximum supported dimension for an Array is {MAX_NDIM}, found {ndim}")));
-    }
-    let shape: Vec<usize> = if ndim == 0 {
-        Vec::new()
-    } else if buf.shape.is_null() {
-        // No shape: `len` bytes of `itemsize`-byte elements, one dimension.
-        vec![buf.len as usize / dtype.itemsize()]
-    } else {
-        // SAFETY: `ndim` entries owned by the exporter, valid until release.
-        (0..ndim).map(|i| unsafe { *buf.shape.add(i) }.max(0) as usize).collect()
-    };
-    let strides: Vec<isize> = if buf.strides.is_null() || buf.shape.is_null() {
-        view::c_strides(&shape, dtype.itemsize()).ok_or_else(too_big)?
-    } else {
-        // SAFETY: as for shape.
-        (0..ndim).map(|i| unsafe { *buf.strides.add(i) }).collect()
-    };
-    Ok((dtype, shape, strides))
 }
 
 /// Does `obj` count as a sequence level of a nested list (`[[1, 2], (3, 4)]`)? Lists, tuples,
@@ -338,7 +314,7 @@ pub unsafe extern "C" fn frombuffer(cls: *mut PyObject, obj: *mut PyObject) -> *
                 (unsafe { Buffer::get(obj, pyo3_ffi::PyBUF_RECORDS_RO) }?, false)
             }
         };
-        let (dtype, shape, strides) = describe(buffer.raw())?;
+        let BufferArray { buffer, dtype, shape, strides } = BufferArray::new(buffer)?.map_err(refuse_buffer)?;
         let data = buffer.raw().buf as *mut u8;
         let memory = Memory::Imported { data, buffer: buffer.into_box() };
         // SAFETY: `cls` is the Array type; the imported buffer keeps the memory valid for the

@@ -12,13 +12,16 @@
 //!    large result those first writes are spread over threads), release the GIL, run.
 //!
 //! Operands are borrowed references for the whole operation; a buffer operand's `Py_buffer` is
-//! held (and released on every path) by [`Buffer`].
+//! held (and released on every path) by [`Buffer`]. Reading that buffer as an array
+//! ([`BufferArray`]) is rawcapi's only such reading: `Array(obj)`, `matmul` and the FFTs use it
+//! too, each wording its refusals (`add(): unsupported buffer format ...` here, `Array() cannot
+//! take buffer format ...` there).
 
-use std::ffi::CStr;
+use std::ffi::{c_int, CStr};
 
 use pyo3_ffi::{PyObject, PyTypeObject};
 
-use crate::array::object::{new_array, ArrayObject};
+use crate::array::object::{new_array, too_big, ArrayObject};
 use crate::capi::buffer::Buffer;
 use crate::capi::error::{raise, Exc, PyErrSet, PyResult};
 use crate::capi::gil::allow_threads_above;
@@ -29,7 +32,7 @@ use crate::kernels::array::element::{Bool, C128};
 use crate::kernels::array::elementwise::{
     complex_abs_hypot, complex_abs_takes_hypot, resolve_binary, resolve_unary, BinaryOp, LoopError, UnaryOp};
 use crate::kernels::array::ufunc::{binary_into, unary_into, Threads, UfuncError};
-use crate::kernels::array::view::{ArrayView, ArrayViewMut, MAX_NDIM};
+use crate::kernels::array::view::{c_strides, ArrayView, ArrayViewMut, MAX_NDIM};
 
 /// One operand, classified.
 pub enum Operand<'a> {
@@ -42,6 +45,10 @@ pub enum Operand<'a> {
 }
 
 /// A held `Py_buffer` read as an array: its dtype, shape and strides (as usize/isize).
+///
+/// The one reading of a filled `Py_buffer` in rawcapi: the ufuncs read their buffer operands
+/// with it, and so do `Array(obj)`, `Array.frombuffer`, `matmul` and the FFTs. What it refuses
+/// ([`UnreadableBuffer`]) each caller words in its own way.
 pub struct BufferArray {
     pub buffer: Buffer,
     pub dtype: DType,
@@ -53,49 +60,102 @@ pub struct BufferArray {
 pub enum NotOperand {
     /// No buffer protocol, or not a number: the number slots answer `NotImplemented`.
     Unsupported,
-    /// A buffer whose format has no rawcapi dtype (or a PIL-style layout): the message.
+    /// A buffer rawcapi cannot read ([`UnreadableBuffer`]), as the message for the ufuncs.
     BadBuffer(String),
 }
 
+/// What a filled buffer describes that an Array cannot be: the facts, not yet a message (the
+/// ufuncs name the operand; `Array()`, `matmul` and the FFTs list the supported formats).
+pub enum UnreadableBuffer {
+    /// A struct format with no rawcapi dtype (a NULL format means `'B'`, uint8).
+    Format(String),
+    /// The format names a dtype, but the exporter claims another item size.
+    ItemSize { format: String, itemsize: isize, dtype: DType },
+    /// More dimensions than an Array can have ([`MAX_NDIM`]).
+    TooManyDims(usize),
+}
+
 impl BufferArray {
-    /// Ask `obj` for its memory with format and strides (`PyBUF_RECORDS_RO`), or, for an `out=`
-    /// operand, writable (`PyBUF_RECORDS`).
+    /// Read a held buffer as an array. The buffer is released (dropped) when it is refused.
+    ///
+    /// A 0-d export (a NumPy scalar, a 0-d array) is one element: empty shape and strides,
+    /// whatever its `shape`/`strides` pointers hold. An exporter that leaves `shape` NULL is
+    /// `len` bytes of `itemsize`-byte elements in one dimension, and one that leaves `strides`
+    /// NULL is C-contiguous — what the protocol says of a consumer that did not ask for them.
+    /// (Exporters that answer `PyBUF_RECORDS(_RO)` give both; `Array.frombuffer` tolerates less.)
+    pub fn new(buffer: Buffer) -> PyResult<Result<BufferArray, UnreadableBuffer>> {
+        let raw = buffer.raw();
+        let format = if raw.format.is_null() {
+            "B".to_string()
+        } else {
+            // SAFETY: a non-NULL format is a NUL-terminated string owned by the exporter, valid
+            // until release (`buffer` holds it).
+            unsafe { CStr::from_ptr(raw.format) }.to_string_lossy().into_owned()
+        };
+        let Some(dtype) = DType::from_buffer_format(&format) else {
+            return Ok(Err(UnreadableBuffer::Format(format)));
+        };
+        if raw.itemsize != dtype.itemsize() as isize {
+            return Ok(Err(UnreadableBuffer::ItemSize { format, itemsize: raw.itemsize, dtype }));
+        }
+        let ndim = raw.ndim.max(0) as usize;
+        if ndim > MAX_NDIM {
+            return Ok(Err(UnreadableBuffer::TooManyDims(ndim)));
+        }
+        let shape: Vec<usize> = if ndim == 0 {
+            Vec::new()
+        } else if raw.shape.is_null() {
+            vec![raw.len as usize / dtype.itemsize()]
+        } else {
+            // SAFETY: `ndim` entries owned by the exporter, valid while the buffer is held.
+            unsafe { std::slice::from_raw_parts(raw.shape, ndim) }.iter().map(|&n| n.max(0) as usize).collect()
+        };
+        let strides: Vec<isize> = if ndim == 0 {
+            Vec::new()
+        } else if raw.strides.is_null() || raw.shape.is_null() {
+            c_strides(&shape, dtype.itemsize()).ok_or_else(too_big)?
+        } else {
+            // SAFETY: as for `shape`.
+            unsafe { std::slice::from_raw_parts(raw.strides, ndim) }.to_vec()
+        };
+        Ok(Ok(BufferArray { buffer, dtype, shape, strides }))
+    }
+
+    /// `PyObject_GetBuffer(obj, flags)` read as an array: the exporter's own exception if it
+    /// refuses the flags, [`UnreadableBuffer`] if rawcapi refuses what it describes.
+    ///
+    /// # Safety
+    /// `obj` valid (borrowed), GIL held.
+    pub unsafe fn request(obj: *mut PyObject, flags: c_int) -> PyResult<Result<BufferArray, UnreadableBuffer>> {
+        // SAFETY: forwarded.
+        let buffer = unsafe { Buffer::get(obj, flags) }?;
+        Self::new(buffer)
+    }
+
+    /// A ufunc operand: ask `obj` for its memory with format and strides (`PyBUF_RECORDS_RO`),
+    /// or, for an `out=` operand, writable (`PyBUF_RECORDS`). A refusal is the message the
+    /// caller raises (after its `"add(): "`).
     ///
     /// # Safety
     /// `obj` valid (borrowed), GIL held.
     pub unsafe fn get(obj: *mut PyObject, writable: bool) -> PyResult<Result<BufferArray, String>> {
         let flags = if writable { pyo3_ffi::PyBUF_RECORDS } else { pyo3_ffi::PyBUF_RECORDS_RO };
         // SAFETY: forwarded.
-        let buffer = unsafe { Buffer::get(obj, flags) }?;
-        let raw = buffer.raw();
-        // SAFETY: `format` is NULL or a NUL-terminated string owned by the exporter while held.
-        let format = if raw.format.is_null() { "B".to_string() } else { unsafe { CStr::from_ptr(raw.format) }.to_string_lossy().into_owned() };
-        let Some(dtype) = DType::from_buffer_format(&format) else {
-            // SAFETY: `obj` valid, GIL held.
-            let name = unsafe { type_name(obj) };
-            return Ok(Err(format!("unsupported buffer format '{format}' of a '{name}' operand (rawcapi supports bool, uint8, int32, int64, float32, float64, complex128)")));
-        };
-        if raw.itemsize as usize != dtype.itemsize() {
-            return Ok(Err(format!("buffer format '{format}' claims itemsize {} (expected {})", raw.itemsize, dtype.itemsize())));
-        }
-        let ndim = raw.ndim.max(0) as usize;
-        if ndim > MAX_NDIM {
-            return Ok(Err(format!("a buffer of {ndim} dimensions (rawcapi supports at most {MAX_NDIM})")));
-        }
-        // SAFETY: with PyBUF_RECORDS(_RO) the exporter fills `shape` and `strides` (ndim entries
-        // each, valid while the buffer is held) or fails; ndim 0 means a single element.
-        let (shape, strides) = unsafe {
-            if ndim == 0 {
-                (Vec::new(), Vec::new())
-            } else {
-                let shape = std::slice::from_raw_parts(raw.shape, ndim).iter().map(|&n| n as usize).collect();
-                (shape, std::slice::from_raw_parts(raw.strides, ndim).to_vec())
+        Ok(unsafe { Self::request(obj, flags) }?.map_err(|refusal| match refusal {
+            UnreadableBuffer::Format(format) => {
+                // SAFETY: `obj` valid, GIL held.
+                let name = unsafe { type_name(obj) };
+                format!("unsupported buffer format '{format}' of a '{name}' operand (rawcapi supports bool, uint8, int32, int64, float32, float64, complex128)")
             }
-        };
-        Ok(Ok(BufferArray { buffer, dtype, shape, strides }))
+            UnreadableBuffer::ItemSize { format, itemsize, dtype } => {
+                format!("buffer format '{format}' claims itemsize {itemsize} (expected {})", dtype.itemsize())
+            }
+            UnreadableBuffer::TooManyDims(ndim) => format!("a buffer of {ndim} dimensions (rawcapi supports at most {MAX_NDIM})"),
+        }))
     }
 
-    fn view(&self) -> ArrayView<'_> {
+    /// The kernel's view of the buffer's memory (valid while `self` holds the buffer).
+    pub fn view(&self) -> ArrayView<'_> {
         ArrayView { data: self.buffer.raw().buf as *const u8, dtype: self.dtype, shape: &self.shape, strides: &self.strides }
     }
 }

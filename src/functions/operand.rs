@@ -5,11 +5,16 @@
 //! the result is a kernel [`ArrayView`] plus the thing that keeps its memory alive — the Array
 //! (borrowed from the caller's arguments), the filled `Py_buffer`, or a fresh Array copied from a
 //! list — held in [`Operand`] until the call returns.
+//!
+//! An exporter is read by the same code as a ufunc operand and `Array(obj)`
+//! ([`BufferArray`](crate::array::operand::BufferArray)); what it cannot read is refused in
+//! `Array()`'s words, as the nested-sequence path (which goes through `Array(obj)`) is.
 
 use pyo3_ffi::{PyObject, PyTypeObject};
 
-use crate::array::construct::{describe, from_object};
+use crate::array::construct::{from_object, refuse_buffer};
 use crate::array::object::ArrayObject;
+use crate::array::operand::{BufferArray, UnreadableBuffer};
 use crate::capi::buffer::Buffer;
 use crate::capi::error::{raise, Exc, PyResult};
 use crate::capi::object::{type_name, Owned};
@@ -50,7 +55,7 @@ impl Operand {
                 return Ok(Self::of_array(a, Keeper::Array));
             }
             if pyo3_ffi::PyObject_CheckBuffer(obj) != 0 {
-                return Self::of_buffer(Buffer::get(obj, pyo3_ffi::PyBUF_RECORDS_RO)?, false);
+                return Self::of_buffer(BufferArray::request(obj, pyo3_ffi::PyBUF_RECORDS_RO)?, false);
             }
             let converted = from_object(array_type, obj, None)?;
             let a = ArrayObject::from_ptr(converted.as_ptr());
@@ -77,7 +82,7 @@ impl Operand {
                     &format!("{what}: out must be an Array or a writable buffer-protocol object, not '{}'", type_name(obj)),
                 ));
             }
-            Self::of_buffer(Buffer::get(obj, pyo3_ffi::PyBUF_RECORDS)?, true)
+            Self::of_buffer(BufferArray::request(obj, pyo3_ffi::PyBUF_RECORDS)?, true)
         }
     }
 
@@ -92,14 +97,8 @@ impl Operand {
         }
     }
 
-    fn of_buffer(buffer: Buffer, writable: bool) -> PyResult<Operand> {
-        let (dtype, mut shape, mut strides) = describe(buffer.raw())?;
-        if buffer.raw().ndim == 0 {
-            // A 0-d export (a NumPy scalar, a 0-d array) may leave `shape` NULL; `describe` reads
-            // that as "1-D of len/itemsize" (the rule for exporters that give no shape at all).
-            shape.clear();
-            strides.clear();
-        }
+    fn of_buffer(read: Result<BufferArray, UnreadableBuffer>, writable: bool) -> PyResult<Operand> {
+        let BufferArray { buffer, dtype, shape, strides } = read.map_err(refuse_buffer)?;
         let data = buffer.raw().buf as *mut u8;
         Ok(Operand { _keeper: Keeper::Buffer(buffer), data, dtype, shape, strides, writable })
     }
@@ -115,13 +114,8 @@ impl Operand {
     }
 }
 
-/// `(2, 3)`, `(5,)`, `()`: a shape as NumPy prints it.
-pub fn shape_text(shape: &[usize]) -> String {
-    match shape {
-        [one] => format!("({one},)"),
-        _ => format!("({})", shape.iter().map(|d| d.to_string()).collect::<Vec<_>>().join(", ")),
-    }
-}
+/// `(2, 3)`, `(5,)`, `()`: a shape as NumPy prints it (the Array's own formatter).
+pub use crate::array::object::shape_text;
 
 /// The `out=` check both functions share: same shape and exactly the result's dtype.
 pub fn check_out(what: &str, out: &Operand, shape: &[usize], dtype: DType) -> PyResult<()> {
