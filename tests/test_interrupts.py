@@ -31,6 +31,10 @@ CHILD = textwrap.dedent(
     """
     import os, signal, sys, threading, time
     import rawcapi
+    # Python installs its Ctrl-C handler only if SIGINT is at its default when it starts; a
+    # process started in the background by a non-interactive shell inherits SIGINT *ignored*,
+    # and then no KeyboardInterrupt can happen at all. Install it, whatever the parent did.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     {setup}
     threads_before = len(os.listdir("/proc/self/task"))
     def settle():

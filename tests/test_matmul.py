@@ -247,9 +247,12 @@ def test_two_python_threads_concurrently():
 
 INTERRUPT = textwrap.dedent(
     """
-    import _thread, threading, time
+    import _thread, signal, threading, time
     import numpy as np
     import rawcapi
+    # Ctrl-C's handler, whatever the parent did (a background job inherits SIGINT ignored, and
+    # interrupt_main() then does nothing): see tests/test_interrupts.py.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     # Zero-stride operands: a product that would take minutes, in a few MB of memory.
     a = np.broadcast_to(np.{dtype}(1), (512, 1 << 22))
     b = np.broadcast_to(np.{dtype}(1), (1 << 22, 512))
