@@ -10,8 +10,8 @@ use pyo3_ffi::PyObject;
 
 use crate::capi::error::{raise, Exc, PyErrSet, PyResult};
 use crate::capi::object::{type_name, Owned};
-use crate::kernels::array::copy::{Bool8, Elem, C128};
 use crate::kernels::array::dtype::{DType, PyScalarKind};
+use crate::kernels::array::element::{Bool, Element, C128};
 
 /// The element at `p` as a new Python object.
 ///
@@ -22,7 +22,7 @@ pub unsafe fn to_python(dtype: DType, p: *const u8) -> PyResult<Owned> {
     // read one element (caller).
     unsafe {
         let obj = match dtype {
-            DType::Bool => pyo3_ffi::PyBool_FromLong((Bool8::load(p).0 != 0) as _),
+            DType::Bool => pyo3_ffi::PyBool_FromLong((Bool::load(p).0 != 0) as _),
             DType::UInt8 => pyo3_ffi::PyLong_FromLongLong(u8::load(p) as i64),
             DType::Int32 => pyo3_ffi::PyLong_FromLongLong(i32::load(p) as i64),
             DType::Int64 => pyo3_ffi::PyLong_FromLongLong(i64::load(p)),
@@ -82,7 +82,7 @@ pub unsafe fn store_python(obj: *mut PyObject, dtype: DType, p: *mut u8) -> PyRe
                 if truth < 0 {
                     return Err(PyErrSet::fetched());
                 }
-                Bool8(truth as u8).store(p);
+                Bool(truth as u8).store(p);
             }
             DType::UInt8 | DType::Int32 | DType::Int64 => {
                 // int(x): TypeError for complex, ValueError for NaN, OverflowError for inf.

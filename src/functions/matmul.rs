@@ -29,9 +29,9 @@ use crate::capi::error::{raise, Exc, PyErrSet, PyResult};
 use crate::capi::gil::{allow_threads_above, allow_threads_checking_signals};
 use crate::capi::object::Owned;
 use crate::capi::panic;
-use crate::kernels::array::copy::copy_cast;
+use crate::kernels::array::copy::{copy_cast, gather};
 use crate::kernels::array::dtype::DType;
-use crate::kernels::elem::{gather, Elem, Truth, C64};
+use crate::kernels::array::element::{Bool, Element, C128};
 use crate::kernels::matmul::{matmul as matmul_kernel, MatmulElem, Operand as KernelOperand, Product};
 use crate::kernels::tasks::never_stop;
 
@@ -93,13 +93,13 @@ pub unsafe fn matmul_objects(ty: *mut PyTypeObject, a: *mut PyObject, b: *mut Py
     // SAFETY (each arm): the operands' memory is kept alive by `a` and `b`; GIL held.
     let result = unsafe {
         match dtype {
-            DType::Bool => compute::<Truth>(ty, &a, &b, &geometry),
+            DType::Bool => compute::<Bool>(ty, &a, &b, &geometry),
             DType::UInt8 => compute::<u8>(ty, &a, &b, &geometry),
             DType::Int32 => compute::<i32>(ty, &a, &b, &geometry),
             DType::Int64 => compute::<i64>(ty, &a, &b, &geometry),
             DType::Float32 => compute::<f32>(ty, &a, &b, &geometry),
             DType::Float64 => compute::<f64>(ty, &a, &b, &geometry),
-            DType::Complex128 => compute::<C64>(ty, &a, &b, &geometry),
+            DType::Complex128 => compute::<C128>(ty, &a, &b, &geometry),
         }
     }?;
     let Some((out, target)) = target else { return Ok(result) };
@@ -202,7 +202,7 @@ struct Prepared<T> {
 ///
 /// # Safety
 /// `op`'s memory stays readable for the call; GIL held.
-unsafe fn prepare<T: Elem>(op: &Operand) -> PyResult<Prepared<T>> {
+unsafe fn prepare<T: Element>(op: &Operand) -> PyResult<Prepared<T>> {
     let size = std::mem::size_of::<T>() as isize;
     let in_place = op.dtype == T::DTYPE
         && (op.data as usize) % std::mem::align_of::<T>() == 0

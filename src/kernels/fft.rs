@@ -24,9 +24,10 @@ use std::sync::{Arc, Mutex};
 use realfft::{ComplexToReal, ComplexToRealEven, ComplexToRealOdd, RealToComplex, RealToComplexEven, RealToComplexOdd};
 use rustfft::{Fft, FftPlanner};
 
+use super::array::copy::try_vec;
 use super::array::dtype::DType;
+use super::array::element::{load_as, Element, C128};
 use super::array::view::ArrayView;
-use super::elem::{load, try_vec, Elem, C64};
 use super::tasks::run_tasks;
 
 /// Which transform: numpy.fft's four.
@@ -98,7 +99,7 @@ pub struct FftPlans {
 /// ~10% of the transform. At most [`MAX_KEPT_BYTES`] per element type are kept.
 #[derive(Default)]
 pub struct Buffers {
-    complex: Mutex<Vec<Vec<C64>>>,
+    complex: Mutex<Vec<Vec<C128>>>,
     real: Mutex<Vec<Vec<f64>>>,
 }
 
@@ -292,9 +293,9 @@ fn input_offset(view: &ArrayView, axis: usize, mut line: usize) -> isize {
 /// output line is not contiguous, and the plan's scratch space. Taken from the job's
 /// [`Buffers`] or allocated fallibly, and given back when dropped.
 struct LineWork<'a> {
-    complex: Vec<C64>,
+    complex: Vec<C128>,
     real: Vec<f64>,
-    scratch: Vec<C64>,
+    scratch: Vec<C128>,
     buffers: &'a Buffers,
 }
 
@@ -338,10 +339,10 @@ impl<'a> LineWork<'a> {
         let used = avail.min(job.transform.in_len(n));
         match job.plan {
             Plan::Complex(plan) => {
-                let out = job.out.cast::<C64>();
+                let out = job.out.cast::<C128>();
                 // SAFETY: `used` elements of the input line exist.
                 unsafe { gather_line(src, dtype, in_step, &mut self.complex[..used]) };
-                self.complex[used..].fill(C64::default());
+                self.complex[used..].fill(C128::default());
                 if step == 1 {
                     // Contiguous output line: transform from the line buffer straight into the
                     // result (the result is ours alone). Out of place, because rustfft's in-place
@@ -362,8 +363,8 @@ impl<'a> LineWork<'a> {
                 // SAFETY: as above.
                 unsafe { gather_line(src, dtype, in_step, &mut self.real[..used]) };
                 self.real[used..].fill(0.0);
-                let out = job.out.cast::<C64>();
-                let spectrum: &mut [C64] = if step == 1 {
+                let out = job.out.cast::<C128>();
+                let spectrum: &mut [C128] = if step == 1 {
                     // SAFETY: as for the complex case.
                     unsafe { std::slice::from_raw_parts_mut(out.add(out_first), m) }
                 } else {
@@ -380,7 +381,7 @@ impl<'a> LineWork<'a> {
                 let m = n / 2 + 1;
                 // SAFETY: as above.
                 unsafe { gather_line(src, dtype, in_step, &mut self.complex[..used]) };
-                self.complex[used..].fill(C64::default());
+                self.complex[used..].fill(C128::default());
                 // numpy.fft.irfft ignores the imaginary parts of the zero-frequency term and (for
                 // even n) the Nyquist term: a real signal's spectrum has none there.
                 self.complex[0].im = 0.0;
@@ -410,7 +411,7 @@ impl<'a> LineWork<'a> {
 ///
 /// # Safety
 /// The elements are readable.
-unsafe fn gather_line<T: Elem>(src: *const u8, dtype: DType, step: isize, dst: &mut [T]) {
+unsafe fn gather_line<T: Element>(src: *const u8, dtype: DType, step: isize, dst: &mut [T]) {
     // SAFETY (every read): element j of the line is at src + j·step, inside the input.
     unsafe {
         if dtype == T::DTYPE {
@@ -425,7 +426,7 @@ unsafe fn gather_line<T: Elem>(src: *const u8, dtype: DType, step: isize, dst: &
             }
         } else {
             for (j, d) in dst.iter_mut().enumerate() {
-                *d = load::<T>(src.offset(j as isize * step), dtype);
+                *d = load_as::<T>(src.offset(j as isize * step), dtype);
             }
         }
     }
@@ -456,26 +457,26 @@ mod tests {
     use crate::kernels::tasks::never_stop;
     use std::f64::consts::PI;
 
-    fn naive_dft(x: &[C64], sign: f64) -> Vec<C64> {
+    fn naive_dft(x: &[C128], sign: f64) -> Vec<C128> {
         let n = x.len();
         (0..n)
             .map(|k| {
                 x.iter()
                     .enumerate()
-                    .map(|(j, &v)| v * C64::from_polar(1.0, sign * 2.0 * PI * ((j * k) % n) as f64 / n as f64))
+                    .map(|(j, &v)| v * C128::from_polar(1.0, sign * 2.0 * PI * ((j * k) % n) as f64 / n as f64))
                     .sum()
             })
             .collect()
     }
 
-    fn close(a: &[C64], b: &[C64]) -> bool {
+    fn close(a: &[C128], b: &[C128]) -> bool {
         let num: f64 = a.iter().zip(b).map(|(x, y)| (x - y).norm_sqr()).sum();
         let den: f64 = b.iter().map(|y| y.norm_sqr()).sum();
         num.sqrt() <= 1e-11 * den.sqrt().max(1e-300) || num == 0.0
     }
 
-    fn signal(len: usize) -> Vec<C64> {
-        (0..len).map(|j| C64::new((j as f64 * 0.7).sin() + 0.1 * j as f64, (j as f64 * 1.3).cos())).collect()
+    fn signal(len: usize) -> Vec<C128> {
+        (0..len).map(|j| C128::new((j as f64 * 0.7).sin() + 0.1 * j as f64, (j as f64 * 1.3).cos())).collect()
     }
 
     #[test]
@@ -486,14 +487,14 @@ mod tests {
             let view = ArrayView { data: x.as_ptr().cast(), dtype: DType::Complex128, shape: &[len], strides: &[16] };
             for (transform, sign) in [(Transform::Fft, -1.0), (Transform::Ifft, 1.0)] {
                 let plan = plans.get(n, transform);
-                let mut out = vec![C64::default(); n];
+                let mut out = vec![C128::default(); n];
                 let job = Job { transform, plan: &plan, buffers: plans.buffers(), n, scale: 1.0, input: view, axis: 0, out: out.as_mut_ptr().cast() };
                 // SAFETY: `view` is exactly the `len` complex128 of `x` (len = 0 reads nothing);
-                // `out` is a fresh Vec of n = out_len(n) C64 (16-byte complex128, the Fft/Ifft
+                // `out` is a fresh Vec of n = out_len(n) C128 (16-byte complex128, the Fft/Ifft
                 // output dtype), shape [n], used by nothing else during the call. Both outlive it.
                 unsafe { transform_fn(&job) };
                 let mut padded = x.clone();
-                padded.resize(n, C64::default());
+                padded.resize(n, C128::default());
                 assert!(close(&out, &naive_dft(&padded, sign)), "{len} {n} {transform:?}");
             }
         }
@@ -515,16 +516,16 @@ mod tests {
             let view = ArrayView { data: data.as_ptr().cast(), dtype: DType::Int32, shape: &[n, 3], strides: &[12, 4] };
             let m = n / 2 + 1;
             let plan = plans.get(n, Transform::Rfft);
-            let mut spec = vec![C64::default(); m * 3];
+            let mut spec = vec![C128::default(); m * 3];
             let job = Job { transform: Transform::Rfft, plan: &plan, buffers: plans.buffers(), n, scale: 1.0, input: view, axis: 0, out: spec.as_mut_ptr().cast() };
             // SAFETY: `view` reads 12r + 4c (r < n, c < 3): the n*3 i32 of `data`. `spec` is a
-            // fresh Vec of m*3 C64, the C-contiguous (out_len(n) = m, 3) complex128 result, used
+            // fresh Vec of m*3 C128, the C-contiguous (out_len(n) = m, 3) complex128 result, used
             // by nothing else until the call returns.
             unsafe { transform_fn(&job) };
             for col in 0..3 {
-                let line: Vec<C64> = (0..n).map(|r| C64::new(data[r * 3 + col] as f64, 0.0)).collect();
+                let line: Vec<C128> = (0..n).map(|r| C128::new(data[r * 3 + col] as f64, 0.0)).collect();
                 let want = naive_dft(&line, -1.0);
-                let got: Vec<C64> = (0..m).map(|r| spec[r * 3 + col]).collect();
+                let got: Vec<C128> = (0..m).map(|r| spec[r * 3 + col]).collect();
                 assert!(close(&got, &want[..m]), "rfft n={n} col={col}");
             }
             // irfft back, scale 1/n, from the (m, 3) spectrum.
@@ -532,7 +533,7 @@ mod tests {
             let plan = plans.get(n, Transform::Irfft);
             let mut back = vec![0.0f64; n * 3];
             let job = Job { transform: Transform::Irfft, plan: &plan, buffers: plans.buffers(), n, scale: 1.0 / n as f64, input: sview, axis: 0, out: back.as_mut_ptr().cast() };
-            // SAFETY: `sview` reads 48r + 16c (r < m, c < 3): the m*3 C64 of `spec`, now only read.
+            // SAFETY: `sview` reads 48r + 16c (r < m, c < 3): the m*3 C128 of `spec`, now only read.
             // `back` is a fresh Vec of n*3 f64, the (n, 3) float64 irfft result, private here.
             unsafe { transform_fn(&job) };
             for (b, d) in back.iter().zip(&data) {
@@ -544,16 +545,16 @@ mod tests {
     #[test]
     fn irfft_ignores_dc_and_nyquist_imaginary_parts() {
         let plans = FftPlans::new();
-        let spec = [C64::new(1.0, 5.0), C64::new(0.5, 0.25), C64::new(2.0, -3.0)];
+        let spec = [C128::new(1.0, 5.0), C128::new(0.5, 0.25), C128::new(2.0, -3.0)];
         let view = ArrayView { data: spec.as_ptr().cast(), dtype: DType::Complex128, shape: &[3], strides: &[16] };
         let plan = plans.get(4, Transform::Irfft);
         let mut out = [0.0f64; 4];
         let job = Job { transform: Transform::Irfft, plan: &plan, buffers: plans.buffers(), n: 4, scale: 0.25, input: view, axis: 0, out: out.as_mut_ptr().cast() };
-        // SAFETY: `view` is the 3 C64 of the local `spec`; `out` is the local [f64; 4], exactly
+        // SAFETY: `view` is the 3 C128 of the local `spec`; `out` is the local [f64; 4], exactly
         // the n = 4 float64 irfft result, separate from `spec` and untouched during the call.
         unsafe { transform_fn(&job) };
         // Hermitian extension of [1, 0.5+0.25i, 2] then inverse DFT / 4.
-        let full = [C64::new(1.0, 0.0), C64::new(0.5, 0.25), C64::new(2.0, 0.0), C64::new(0.5, -0.25)];
+        let full = [C128::new(1.0, 0.0), C128::new(0.5, 0.25), C128::new(2.0, 0.0), C128::new(0.5, -0.25)];
         let want: Vec<f64> = naive_dft(&full, 1.0).iter().map(|z| z.re / 4.0).collect();
         for (o, w) in out.iter().zip(&want) {
             assert!((o - w).abs() < 1e-14);
@@ -567,10 +568,10 @@ mod tests {
         let x = signal(rows * n);
         let view = ArrayView { data: x.as_ptr().cast(), dtype: DType::Complex128, shape: &[rows, n], strides: &[16 * n as isize, 16] };
         let plan = plans.get(n, Transform::Fft);
-        let mut out = vec![C64::default(); rows * n];
+        let mut out = vec![C128::default(); rows * n];
         let job = Job { transform: Transform::Fft, plan: &plan, buffers: plans.buffers(), n, scale: 1.0, input: view, axis: 1, out: out.as_mut_ptr().cast() };
-        // SAFETY: `view` is the rows*n C64 of `x`, C-contiguous; `out` is a fresh Vec of rows*n
-        // C64, the (rows, n) complex128 result, not touched by this thread until the call
+        // SAFETY: `view` is the rows*n C128 of `x`, C-contiguous; `out` is a fresh Vec of rows*n
+        // C128, the (rows, n) complex128 result, not touched by this thread until the call
         // returns (the worker threads only read `x` and write disjoint lines of `out`).
         unsafe { transform(&job, 3, &mut never_stop) }.unwrap();
         for r in [0, 17, 299] {
@@ -586,12 +587,12 @@ mod tests {
     fn stop_is_reported() {
         let plans = FftPlans::new();
         let (rows, n) = (64, 1 << 14);
-        let x = vec![C64::default(); rows * n];
+        let x = vec![C128::default(); rows * n];
         let view = ArrayView { data: x.as_ptr().cast(), dtype: DType::Complex128, shape: &[rows, n], strides: &[16 * n as isize, 16] };
         let plan = plans.get(n, Transform::Fft);
-        let mut out = vec![C64::default(); rows * n];
+        let mut out = vec![C128::default(); rows * n];
         let job = Job { transform: Transform::Fft, plan: &plan, buffers: plans.buffers(), n, scale: 1.0, input: view, axis: 1, out: out.as_mut_ptr().cast() };
-        // SAFETY: `view` is the rows*n C64 of `x`; `out` a fresh Vec of rows*n C64, the (rows, n)
+        // SAFETY: `view` is the rows*n C128 of `x`; `out` a fresh Vec of rows*n C128, the (rows, n)
         // complex128 result, private to the call (which stops early and writes at most that).
         assert_eq!(unsafe { transform(&job, 1, &mut || false) }, Err(FftError::Stopped));
     }

@@ -26,7 +26,7 @@
 
 use gemm::Parallelism;
 
-use super::elem::{Elem, Truth, C64};
+use super::array::element::{Bool, Element, C128};
 use super::tasks::{run_tasks, Stopped};
 
 /// One matrix operand: its first element and its row and column strides, in elements.
@@ -74,7 +74,7 @@ const PLACE_MADDS_PER_THREAD: usize = 1 << 28;
 const MIN_BLOCK: usize = 64;
 
 /// An element type with a block multiply `C[block] (+)= A[rows, kc] · B[kc, cols]`.
-pub trait MatmulElem: Elem {
+pub trait MatmulElem: Element {
     /// Multiply-adds between two polls: ~20 ms of work for this type's kernel.
     const POLL_MADDS: usize;
     /// k-chunks are a multiple of this: gemm's k-panel for the gemm types (a thinner chunk makes
@@ -109,7 +109,7 @@ macro_rules! gemm_elem {
 }
 gemm_elem!(f32, 1.0f32);
 gemm_elem!(f64, 1.0f64);
-gemm_elem!(C64, C64::new(1.0, 0.0));
+gemm_elem!(C128, C128::new(1.0, 0.0));
 
 macro_rules! exact_elem {
     ($t:ty, |$acc:ident, $x:ident, $y:ident| $madd:expr) => {
@@ -157,7 +157,7 @@ exact_elem!(u8, |acc, x, y| acc.read().wrapping_add(x.wrapping_mul(y)));
 exact_elem!(i32, |acc, x, y| acc.read().wrapping_add(x.wrapping_mul(y)));
 exact_elem!(i64, |acc, x, y| acc.read().wrapping_add(x.wrapping_mul(y)));
 // NumPy's bool matmul: OR of ANDs.
-exact_elem!(Truth, |acc, x, y| Truth(acc.read().0 | ((x.0 != 0) & (y.0 != 0)) as u8));
+exact_elem!(Bool, |acc, x, y| Bool(acc.read().0 | ((x.0 != 0) & (y.0 != 0)) as u8));
 
 /// How `matmul` cuts the work: row blocks × column blocks per batch item, and k chunks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -337,9 +337,9 @@ mod tests {
     fn complex_and_batched() {
         let mut g = Lcg(7);
         let (batch, m, n, k) = (3, 17, 9, 33);
-        let a: Vec<C64> = (0..batch * m * k).map(|_| C64::new(g.next(), g.next())).collect();
-        let b: Vec<C64> = (0..k * n).map(|_| C64::new(g.next(), g.next())).collect(); // broadcast
-        let mut c = vec![C64::default(); batch * m * n];
+        let a: Vec<C128> = (0..batch * m * k).map(|_| C128::new(g.next(), g.next())).collect();
+        let b: Vec<C128> = (0..k * n).map(|_| C128::new(g.next(), g.next())).collect(); // broadcast
+        let mut c = vec![C128::default(); batch * m * n];
         let offsets: Vec<[isize; 3]> = (0..batch).map(|i| [(i * m * k) as isize, 0, (i * m * n) as isize]).collect();
         let prod = Product {
             m,
@@ -360,7 +360,7 @@ mod tests {
         for i in 0..batch {
             let want = naive(m, n, k, |r, p| a[i * m * k + r * k + p], |p, j| b[p * n + j]);
             let got = &c[i * m * n..(i + 1) * m * n];
-            let flat = |v: &[C64]| v.iter().flat_map(|z| [z.re, z.im]).collect::<Vec<_>>();
+            let flat = |v: &[C128]| v.iter().flat_map(|z| [z.re, z.im]).collect::<Vec<_>>();
             assert!(rel_err(&flat(got), &flat(&want)) < 1e-13);
         }
     }
@@ -409,9 +409,9 @@ mod tests {
 
     #[test]
     fn bool_is_or_of_ands() {
-        let a = [Truth(1), Truth(0), Truth(0), Truth(0)]; // 2×2
-        let b = [Truth(0), Truth(1), Truth(1), Truth(1)];
-        let mut c = [Truth(7); 4];
+        let a = [Bool(1), Bool(0), Bool(0), Bool(0)]; // 2×2
+        let b = [Bool(0), Bool(1), Bool(1), Bool(1)];
+        let mut c = [Bool(7); 4];
         let prod = Product {
             m: 2,
             n: 2,
@@ -426,7 +426,7 @@ mod tests {
         // SAFETY: 2x2 row-major A, B, C are exactly the local arrays `a`, `b` (read) and `c`
         // (written, separate, untouched until the call returns).
         unsafe { matmul(&prod, 1, &mut never_stop) }.unwrap();
-        assert_eq!(c, [Truth(0), Truth(1), Truth(0), Truth(0)]);
+        assert_eq!(c, [Bool(0), Bool(1), Bool(0), Bool(0)]);
     }
 
     #[test]

@@ -11,7 +11,6 @@ pub mod parallel;
 pub mod simd;
 pub mod strided;
 pub mod sum;
-pub mod elem;
 pub mod matmul;
 pub mod tasks;
 pub mod fft;

@@ -6,8 +6,8 @@
 //! arithmetic for float32, wrapping integer arithmetic for integers). Doing the same gives the
 //! same bits, including `arange(0.5, 5, 0.5, dtype=int64)`'s zeros (delta is 0 after casting).
 
-use super::copy::{Elem, C128};
 use super::dtype::DType;
+use super::element::{Element, C128};
 
 /// Fill `a[2..len]` of the contiguous 1-d array at `data` from `a[0]` and `a[1]`.
 ///
@@ -56,7 +56,7 @@ pub unsafe fn arange_fill(data: *mut u8, dtype: DType, len: usize) {
 
 /// Integers: `start + i*delta` in 64-bit arithmetic, truncated to the dtype on store — the same
 /// value modulo 2^bits as C's promotion to `npy_intp` and back.
-unsafe fn fill_int<T: Elem + Into<i64>>(data: *mut u8, len: usize) {
+unsafe fn fill_int<T: Element + Into<i64>>(data: *mut u8, len: usize) {
     let size = std::mem::size_of::<T>();
     // SAFETY: elements 0..len are inside the array (caller).
     unsafe {

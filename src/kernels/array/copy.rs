@@ -1,240 +1,14 @@
 //! Strided copy with dtype conversion: the loop behind `Array(buffer)`, `.copy()`, `.astype()`,
-//! `a[...] = b` and reshape-by-copy.
+//! `a[...] = b` and reshape-by-copy, and [`gather`], the heavy kernels' cast into a contiguous
+//! scratch copy (a matmul operand not already in the computing dtype).
 //!
 //! One loop per (source dtype, destination dtype) pair, picked from a table by [`copy_cast`] —
 //! NumPy's cast loops, reduced to rawcapi's seven dtypes. The conversions are NumPy's on x86-64,
-//! bit for bit (see [`Elem`] for each rule). Every load and store is unaligned-safe, because a
+//! bit for bit (see [`Element`] for each rule). Every load and store is unaligned-safe, because a
 //! foreign buffer (a `memoryview` sliced at an odd byte, say) need not be aligned.
 
-use super::dtype::DType;
+use super::element::{load_as, Element};
 use super::view::{ArrayView, ArrayViewMut, MAX_NDIM};
-
-/// A complex128 element: two f64, real part first (C99 `double complex`, NumPy's `Zd`).
-#[derive(Clone, Copy, Debug, PartialEq, Default)]
-#[repr(C)]
-pub struct C128 {
-    pub re: f64,
-    pub im: f64,
-}
-
-/// A bool element as stored: one byte, 0 or 1 when we write it. A foreign byte that is neither
-/// is read as `!= 0` (as NumPy does), so no invalid Rust `bool` is ever formed from memory.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
-#[repr(transparent)]
-pub struct Bool8(pub u8);
-
-/// float → int32 as x86-64's `cvttsd2si` (32-bit) gives it, which is what NumPy's C cast
-/// `(npy_int)x` compiles to: truncation toward zero when the result fits, otherwise (NaN, ±inf,
-/// out of range) the "integer indefinite" value `i32::MIN`. C calls the out-of-range case
-/// undefined; NumPy on x86-64 gives this, so rawcapi defines it so on every platform.
-pub fn f64_to_i32_x86(x: f64) -> i32 {
-    if x > -2147483649.0 && x < 2147483648.0 {
-        x as i32
-    } else {
-        i32::MIN
-    }
-}
-
-/// float → int64 as `cvttsd2si` (64-bit): truncation, or `i64::MIN` for NaN, ±inf, out of range.
-pub fn f64_to_i64_x86(x: f64) -> i64 {
-    // ±2^63 are exact doubles, and no double lies strictly between -2^63 - 1 and -2^63.
-    let limit = (1u64 << 63) as f64;
-    if x >= -limit && x < limit {
-        x as i64
-    } else {
-        i64::MIN
-    }
-}
-
-/// An element type: how it is loaded and stored, and how every other dtype converts into it.
-///
-/// Conversions go through the widest type of the source's kind, which gives NumPy's single
-/// rounding everywhere: bool; any integer → i64 (exact); any float → f64 (exact); complex.
-/// - integer → integer wraps (two's complement truncation, C's cast);
-/// - integer → float rounds to nearest (i64 → f32 directly, no double rounding);
-/// - float → integer truncates; NaN/inf/out of range as `f64_to_i64_x86`/`f64_to_i32_x86`;
-///   float → uint8 is the int32 conversion's low byte (what NumPy's `(npy_ubyte)x` compiles to:
-///   300.7 → 44, -1.0 → 255, 1e10 → 0);
-/// - anything → bool is `!= 0` (NaN is true; a complex is true if either part is non-zero);
-/// - complex → real drops the imaginary part (NumPy warns with ComplexWarning; rawcapi does not).
-pub trait Elem: Copy + Send + Sync + 'static {
-    const DTYPE: DType;
-    fn from_bool(b: bool) -> Self;
-    fn from_i64(x: i64) -> Self;
-    fn from_f64(x: f64) -> Self;
-    fn from_c128(c: C128) -> Self;
-    /// Convert `self` into `D` by the rules above.
-    fn cast<D: Elem>(self) -> D;
-
-    /// # Safety
-    /// `p` is readable for `size_of::<Self>()` bytes (any alignment).
-    #[inline(always)]
-    unsafe fn load(p: *const u8) -> Self {
-        // SAFETY: the caller's promise; every bit pattern is a valid value of each Elem type.
-        unsafe { (p as *const Self).read_unaligned() }
-    }
-
-    /// # Safety
-    /// `p` is writable for `size_of::<Self>()` bytes (any alignment).
-    #[inline(always)]
-    unsafe fn store(self, p: *mut u8) {
-        // SAFETY: the caller's promise.
-        unsafe { (p as *mut Self).write_unaligned(self) }
-    }
-}
-
-macro_rules! int_elem {
-    ($t:ty, $dt:expr, $from_f64:expr) => {
-        impl Elem for $t {
-            const DTYPE: DType = $dt;
-            #[inline(always)]
-            fn from_bool(b: bool) -> Self {
-                b as $t
-            }
-            #[inline(always)]
-            fn from_i64(x: i64) -> Self {
-                x as $t
-            }
-            #[inline(always)]
-            fn from_f64(x: f64) -> Self {
-                $from_f64(x)
-            }
-            #[inline(always)]
-            fn from_c128(c: C128) -> Self {
-                Self::from_f64(c.re)
-            }
-            #[inline(always)]
-            fn cast<D: Elem>(self) -> D {
-                D::from_i64(self as i64)
-            }
-        }
-    };
-}
-
-int_elem!(u8, DType::UInt8, |x: f64| f64_to_i32_x86(x) as u8);
-int_elem!(i32, DType::Int32, f64_to_i32_x86);
-int_elem!(i64, DType::Int64, f64_to_i64_x86);
-
-macro_rules! float_elem {
-    ($t:ty, $dt:expr) => {
-        impl Elem for $t {
-            const DTYPE: DType = $dt;
-            #[inline(always)]
-            fn from_bool(b: bool) -> Self {
-                if b {
-                    1.0
-                } else {
-                    0.0
-                }
-            }
-            #[inline(always)]
-            fn from_i64(x: i64) -> Self {
-                x as $t
-            }
-            #[inline(always)]
-            fn from_f64(x: f64) -> Self {
-                x as $t
-            }
-            #[inline(always)]
-            fn from_c128(c: C128) -> Self {
-                c.re as $t
-            }
-            #[inline(always)]
-            fn cast<D: Elem>(self) -> D {
-                D::from_f64(self as f64)
-            }
-        }
-    };
-}
-
-float_elem!(f32, DType::Float32);
-float_elem!(f64, DType::Float64);
-
-impl Elem for Bool8 {
-    const DTYPE: DType = DType::Bool;
-    #[inline(always)]
-    fn from_bool(b: bool) -> Self {
-        Bool8(b as u8)
-    }
-    #[inline(always)]
-    fn from_i64(x: i64) -> Self {
-        Bool8((x != 0) as u8)
-    }
-    #[inline(always)]
-    fn from_f64(x: f64) -> Self {
-        Bool8((x != 0.0) as u8)
-    }
-    #[inline(always)]
-    fn from_c128(c: C128) -> Self {
-        Bool8((c.re != 0.0 || c.im != 0.0) as u8)
-    }
-    #[inline(always)]
-    fn cast<D: Elem>(self) -> D {
-        D::from_bool(self.0 != 0)
-    }
-}
-
-impl Elem for C128 {
-    const DTYPE: DType = DType::Complex128;
-    #[inline(always)]
-    fn from_bool(b: bool) -> Self {
-        C128 { re: if b { 1.0 } else { 0.0 }, im: 0.0 }
-    }
-    #[inline(always)]
-    fn from_i64(x: i64) -> Self {
-        C128 { re: x as f64, im: 0.0 }
-    }
-    #[inline(always)]
-    fn from_f64(x: f64) -> Self {
-        C128 { re: x, im: 0.0 }
-    }
-    #[inline(always)]
-    fn from_c128(c: C128) -> Self {
-        c
-    }
-    #[inline(always)]
-    fn cast<D: Elem>(self) -> D {
-        D::from_c128(self)
-    }
-}
-
-/// Call `$body` with `$T` bound to the element type of `$dtype` — the dtype-keyed table every
-/// typed loop is picked from.
-#[macro_export]
-macro_rules! with_elem_type {
-    ($dtype:expr, $T:ident => $body:expr) => {
-        match $dtype {
-            $crate::kernels::array::dtype::DType::Bool => {
-                type $T = $crate::kernels::array::copy::Bool8;
-                $body
-            }
-            $crate::kernels::array::dtype::DType::UInt8 => {
-                type $T = u8;
-                $body
-            }
-            $crate::kernels::array::dtype::DType::Int32 => {
-                type $T = i32;
-                $body
-            }
-            $crate::kernels::array::dtype::DType::Int64 => {
-                type $T = i64;
-                $body
-            }
-            $crate::kernels::array::dtype::DType::Float32 => {
-                type $T = f32;
-                $body
-            }
-            $crate::kernels::array::dtype::DType::Float64 => {
-                type $T = f64;
-                $body
-            }
-            $crate::kernels::array::dtype::DType::Complex128 => {
-                type $T = $crate::kernels::array::copy::C128;
-                $body
-            }
-        }
-    };
-}
 
 /// Drop length-1 dimensions and merge neighbours that step evenly in every operand, so a
 /// contiguous (or evenly strided) operand becomes one long inner run. `strides[k]` are the
@@ -321,10 +95,10 @@ pub fn for_each_row<const K: usize>(shape: &[usize], strides: &[[isize; MAX_NDIM
 pub unsafe fn copy_cast(src: ArrayView, dst: ArrayViewMut) {
     assert_eq!(src.shape, dst.shape, "copy_cast needs equal shapes");
     // SAFETY: forwarded from the caller; S and D are the element types of the views' dtypes.
-    with_elem_type!(src.dtype, S => with_elem_type!(dst.dtype, D => unsafe { copy_typed::<S, D>(src, dst) }))
+    crate::with_elem_type!(src.dtype, S => crate::with_elem_type!(dst.dtype, D => unsafe { copy_typed::<S, D>(src, dst) }))
 }
 
-unsafe fn copy_typed<S: Elem, D: Elem>(src: ArrayView, dst: ArrayViewMut) {
+unsafe fn copy_typed<S: Element, D: Element>(src: ArrayView, dst: ArrayViewMut) {
     let mut shape = [0usize; MAX_NDIM];
     let mut strides = [[0isize; MAX_NDIM]; 2];
     let nd = simplify(src.shape, [src.strides, dst.strides], &mut shape, &mut strides);
@@ -346,6 +120,59 @@ unsafe fn copy_typed<S: Elem, D: Elem>(src: ArrayView, dst: ArrayViewMut) {
             }
         }
     });
+}
+
+/// Try to allocate `len` default elements, `None` when the memory is not there (the glue raises
+/// MemoryError instead of letting the allocator abort the process).
+pub fn try_vec<T: Clone + Default>(len: usize) -> Option<Vec<T>> {
+    let mut v = Vec::new();
+    v.try_reserve_exact(len).ok()?;
+    v.resize(len, T::default());
+    Some(v)
+}
+
+/// Copy a strided view of any dtype into a new C-contiguous vector of `T`, cast as NumPy casts.
+/// `None` when the copy cannot be allocated.
+///
+/// # Safety
+/// `view` describes readable memory for the whole call.
+pub unsafe fn gather<T: Element>(view: &ArrayView) -> Option<Vec<T>> {
+    let size = view.size();
+    let mut out: Vec<T> = Vec::new();
+    out.try_reserve_exact(size).ok()?;
+    if size == 0 {
+        return Some(out);
+    }
+    let ndim = view.shape.len();
+    let mut index = vec![0usize; ndim];
+    let mut offset: isize = 0;
+    // Odometer over the shape, innermost dimension fastest: the C order of the result.
+    'outer: loop {
+        let inner = if ndim == 0 { 1 } else { view.shape[ndim - 1] };
+        let step = if ndim == 0 { 0 } else { view.strides[ndim - 1] };
+        for j in 0..inner {
+            // SAFETY: (index, j) is inside the shape, so the offset is inside the view's memory.
+            out.push(unsafe { load_as::<T>(view.data.offset(offset + j as isize * step), view.dtype) });
+        }
+        if ndim <= 1 {
+            break;
+        }
+        let mut d = ndim - 1;
+        loop {
+            if d == 0 {
+                break 'outer;
+            }
+            d -= 1;
+            index[d] += 1;
+            offset += view.strides[d];
+            if index[d] < view.shape[d] {
+                break;
+            }
+            offset -= view.strides[d] * view.shape[d] as isize;
+            index[d] = 0;
+        }
+    }
+    Some(out)
 }
 
 /// The byte range `[lo, hi)` relative to `data` that a view's elements occupy (`(0, 0)` when it
@@ -402,50 +229,11 @@ pub fn broadcast_strides(shape: &[usize], strides: &[isize], target: &[usize]) -
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::kernels::array::dtype::DType;
+    use crate::kernels::array::element::{Bool, C128};
 
     fn as_bytes<T>(v: &[T]) -> *const u8 {
         v.as_ptr() as *const u8
-    }
-
-    #[test]
-    fn x86_float_to_int_rules_match_numpy() {
-        // np.array([...]).astype(...) on x86-64 with NumPy 2.4.
-        let xs = [f64::NAN, f64::INFINITY, f64::NEG_INFINITY, 300.0, -1.0, 1e10, 256.5, -129.7, 2f64.powi(31), -2f64.powi(31) - 1.0, 2f64.powi(63), 4e9];
-        let u8s: Vec<u8> = xs.iter().map(|&x| u8::from_f64(x)).collect();
-        assert_eq!(u8s, [0, 0, 0, 44, 255, 0, 0, 127, 0, 0, 0, 0]);
-        let i32s: Vec<i32> = xs.iter().map(|&x| i32::from_f64(x)).collect();
-        let m = i32::MIN;
-        assert_eq!(i32s, [m, m, m, 300, -1, m, 256, -129, m, m, m, m]);
-        let i64s: Vec<i64> = xs.iter().map(|&x| i64::from_f64(x)).collect();
-        let m = i64::MIN;
-        assert_eq!(i64s, [m, m, m, 300, -1, 10_000_000_000, 256, -129, 2147483648, -2147483649, m, 4_000_000_000]);
-    }
-
-    #[cfg(target_arch = "x86_64")]
-    #[test]
-    fn x86_rules_equal_the_instructions() {
-        use std::arch::x86_64::{_mm_cvttsd_si32, _mm_cvttsd_si64, _mm_set_sd};
-        let mut seed = 0x9e3779b97f4a7c15u64;
-        for _ in 0..100_000 {
-            seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
-            let x = f64::from_bits(seed);
-            // SAFETY: SSE2 is part of x86-64.
-            let (a32, a64) = unsafe { (_mm_cvttsd_si32(_mm_set_sd(x)), _mm_cvttsd_si64(_mm_set_sd(x))) };
-            assert_eq!(f64_to_i32_x86(x), a32, "{x}");
-            assert_eq!(f64_to_i64_x86(x), a64, "{x}");
-            let y = (seed >> 11) as f64 * 2f64.powi(-20) - 2f64.powi(32);
-            let (b32, b64) = unsafe { (_mm_cvttsd_si32(_mm_set_sd(y)), _mm_cvttsd_si64(_mm_set_sd(y))) };
-            assert_eq!(f64_to_i32_x86(y), b32, "{y}");
-            assert_eq!(f64_to_i64_x86(y), b64, "{y}");
-        }
-    }
-
-    #[test]
-    fn int_to_float32_rounds_once() {
-        // 2^60 + 2^36 + 1: via f64 it would round to 2^60 + 2^36 and then to 2^60 (tie to even);
-        // directly it rounds up to 2^60 + 2^37.
-        let x: i64 = (1 << 60) + (1 << 36) + 1;
-        assert_eq!(f32::from_i64(x), ((1i64 << 60) + (1i64 << 37)) as f32);
     }
 
     #[test]
@@ -504,13 +292,31 @@ mod tests {
     }
 
     #[test]
-    fn bool_and_complex_casts() {
-        assert_eq!(Bool8::from_f64(f64::NAN), Bool8(1));
-        assert_eq!(Bool8::from_c128(C128 { re: 0.0, im: -0.0 }), Bool8(0));
-        assert_eq!(Bool8::from_c128(C128 { re: 0.0, im: 2.0 }), Bool8(1));
-        assert_eq!(i64::from_c128(C128 { re: 3.7, im: -1.0 }), 3);
-        assert_eq!(Bool8(7).cast::<i32>(), 1);
-        assert_eq!((-1i64).cast::<u8>(), 255);
-        assert_eq!(300i32.cast::<u8>(), 44);
+    fn gather_transposed_with_casts() {
+        let data: [i32; 6] = [1, 2, 3, 4, 5, 6]; // 2x3, read transposed as 3x2
+        let view = ArrayView { data: data.as_ptr().cast(), dtype: DType::Int32, shape: &[3, 2], strides: &[4, 12] };
+        // SAFETY: the transposed view reads bytes 4i + 12j (i < 3, j < 2), the 6 i32 of the live
+        // local `data`, through a pointer from data.as_ptr() (provenance over the whole array).
+        let out: Vec<f64> = unsafe { gather(&view) }.unwrap();
+        assert_eq!(out, [1.0, 4.0, 2.0, 5.0, 3.0, 6.0]);
+        let rev = ArrayView { data: data.as_ptr().wrapping_add(5).cast(), dtype: DType::Int32, shape: &[6], strides: &[-4] };
+        // SAFETY: the reversed view reads bytes 20 - 4i (i < 6) into `data`, all 6 i32 of the
+        // live local, through a pointer derived from the whole array (not from a subslice, whose
+        // reference would cover only data[5]).
+        let out: Vec<i64> = unsafe { gather(&rev) }.unwrap();
+        assert_eq!(out, [6, 5, 4, 3, 2, 1]);
+        // SAFETY: the 0-d view reads one i32, data[0], of the live local `data`.
+        let scalar = ArrayView { data: data.as_ptr().cast(), dtype: DType::Int32, shape: &[], strides: &[] };
+        assert_eq!(unsafe { gather::<C128>(&scalar) }.unwrap(), [C128 { re: 1.0, im: 0.0 }]);
+    }
+
+    #[test]
+    fn bool_bytes_are_normalised() {
+        let bytes = [0u8, 2, 1];
+        let view = ArrayView { data: bytes.as_ptr(), dtype: DType::Bool, shape: &[3], strides: &[1] };
+        // SAFETY (both): the view is exactly the 3 bytes of the live local `bytes`; any byte value
+        // is a valid bool-dtype element (gather normalises nonzero to 1).
+        assert_eq!(unsafe { gather::<Bool>(&view) }.unwrap(), [Bool(0), Bool(1), Bool(1)]);
+        assert_eq!(unsafe { gather::<i64>(&view) }.unwrap(), [0, 1, 1]);
     }
 }

@@ -458,7 +458,7 @@ impl<T: Element> BinaryFn for DivToF64Fn<T> {
     type O = f64;
     #[inline(always)]
     fn apply<const FMA: bool>(a: T, b: T) -> f64 {
-        a.to_f64() / b.to_f64()
+        a.cast::<f64>() / b.cast::<f64>()
     }
 }
 
@@ -742,65 +742,30 @@ fn unary_loop_of<F: UnaryFn>() -> UnaryLoop {
 }
 
 // ---------------------------------------------------------------------------------------------
-// The table.
-
-/// Expand `$body` once per dtype with `$T` bound to that dtype's element type.
-macro_rules! for_dtype {
-    ($d:expr, $T:ident => $body:expr) => {
-        match $d {
-            DType::Bool => {
-                type $T = Bool;
-                $body
-            }
-            DType::UInt8 => {
-                type $T = u8;
-                $body
-            }
-            DType::Int32 => {
-                type $T = i32;
-                $body
-            }
-            DType::Int64 => {
-                type $T = i64;
-                $body
-            }
-            DType::Float32 => {
-                type $T = f32;
-                $body
-            }
-            DType::Float64 => {
-                type $T = f64;
-                $body
-            }
-            DType::Complex128 => {
-                type $T = C128;
-                $body
-            }
-        }
-    };
-}
+// The table. `with_elem_type!` (element.rs) expands a body once per dtype, with `T` bound to
+// that dtype's element type.
 
 /// The loop for `a op b` with operands of dtypes `a` and `b`: NumPy's type resolution (promote
 /// both to `np.result_type(a, b)`), then its loop for that dtype.
 pub fn resolve_binary(op: BinaryOp, a: DType, b: DType) -> Result<BinaryKernel, LoopError> {
     let t = DType::promote(a, b);
     let (inner, output): (BinaryLoop, DType) = match op {
-        BinaryOp::Add => (for_dtype!(t, T => binary_loop_of::<AddFn<T>>()), t),
+        BinaryOp::Add => (crate::with_elem_type!(t, T => binary_loop_of::<AddFn<T>>()), t),
         BinaryOp::Subtract if t == DType::Bool => return Err(LoopError::BoolSubtract),
-        BinaryOp::Subtract => (for_dtype!(t, T => binary_loop_of::<SubFn<T>>()), t),
-        BinaryOp::Multiply => (for_dtype!(t, T => binary_loop_of::<MulFn<T>>()), t),
+        BinaryOp::Subtract => (crate::with_elem_type!(t, T => binary_loop_of::<SubFn<T>>()), t),
+        BinaryOp::Multiply => (crate::with_elem_type!(t, T => binary_loop_of::<MulFn<T>>()), t),
         BinaryOp::Divide => match t {
             DType::Float32 => (binary_loop_of::<DivFloatFn<f32>>(), t),
             DType::Float64 => (binary_loop_of::<DivFloatFn<f64>>(), t),
             DType::Complex128 => (binary_loop_of::<DivComplexFn>(), t),
-            _ => (for_dtype!(t, T => binary_loop_of::<DivToF64Fn<T>>()), DType::Float64),
+            _ => (crate::with_elem_type!(t, T => binary_loop_of::<DivToF64Fn<T>>()), DType::Float64),
         },
-        BinaryOp::Equal => (for_dtype!(t, T => binary_loop_of::<CmpFn<T, CMP_EQ>>()), DType::Bool),
-        BinaryOp::NotEqual => (for_dtype!(t, T => binary_loop_of::<CmpFn<T, CMP_NE>>()), DType::Bool),
-        BinaryOp::Less => (for_dtype!(t, T => binary_loop_of::<CmpFn<T, CMP_LT>>()), DType::Bool),
-        BinaryOp::LessEqual => (for_dtype!(t, T => binary_loop_of::<CmpFn<T, CMP_LE>>()), DType::Bool),
-        BinaryOp::Greater => (for_dtype!(t, T => binary_loop_of::<CmpFn<T, CMP_GT>>()), DType::Bool),
-        BinaryOp::GreaterEqual => (for_dtype!(t, T => binary_loop_of::<CmpFn<T, CMP_GE>>()), DType::Bool),
+        BinaryOp::Equal => (crate::with_elem_type!(t, T => binary_loop_of::<CmpFn<T, CMP_EQ>>()), DType::Bool),
+        BinaryOp::NotEqual => (crate::with_elem_type!(t, T => binary_loop_of::<CmpFn<T, CMP_NE>>()), DType::Bool),
+        BinaryOp::Less => (crate::with_elem_type!(t, T => binary_loop_of::<CmpFn<T, CMP_LT>>()), DType::Bool),
+        BinaryOp::LessEqual => (crate::with_elem_type!(t, T => binary_loop_of::<CmpFn<T, CMP_LE>>()), DType::Bool),
+        BinaryOp::Greater => (crate::with_elem_type!(t, T => binary_loop_of::<CmpFn<T, CMP_GT>>()), DType::Bool),
+        BinaryOp::GreaterEqual => (crate::with_elem_type!(t, T => binary_loop_of::<CmpFn<T, CMP_GE>>()), DType::Bool),
     };
     // NumPy's SIMD complex multiply is fused on FMA CPUs, its scalar fallback is not.
     let overlap_fallback = (op == BinaryOp::Multiply && t == DType::Complex128).then_some(binary_baseline::<MulFn<C128>> as BinaryLoop);
@@ -810,12 +775,12 @@ pub fn resolve_binary(op: BinaryOp, a: DType, b: DType) -> Result<BinaryKernel, 
 pub fn resolve_unary(op: UnaryOp, a: DType) -> Result<UnaryKernel, LoopError> {
     let (inner, output): (UnaryLoop, DType) = match op {
         UnaryOp::Negative if a == DType::Bool => return Err(LoopError::BoolNegative),
-        UnaryOp::Negative => (for_dtype!(a, T => unary_loop_of::<NegFn<T>>()), a),
+        UnaryOp::Negative => (crate::with_elem_type!(a, T => unary_loop_of::<NegFn<T>>()), a),
         UnaryOp::Absolute => {
             let out = if a == DType::Complex128 { DType::Float64 } else { a };
-            (for_dtype!(a, T => unary_loop_of::<AbsFn<T>>()), out)
+            (crate::with_elem_type!(a, T => unary_loop_of::<AbsFn<T>>()), out)
         }
-        UnaryOp::Copy => (for_dtype!(a, T => unary_loop_of::<CopyFn<T>>()), a),
+        UnaryOp::Copy => (crate::with_elem_type!(a, T => unary_loop_of::<CopyFn<T>>()), a),
     };
     Ok(UnaryKernel { op, input: a, output, inner })
 }

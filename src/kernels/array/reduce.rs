@@ -7,8 +7,9 @@
 //! accumulators, halves above that; `pairwise_sum` in numpy/_core/src/umath/loops_utils.h.src)
 //! into an accumulator that starts at 0.0, and visits the runs in memory order.
 
-use super::copy::{for_each_row, simplify, Bool8, Elem, C128};
+use super::copy::{for_each_row, simplify};
 use super::dtype::DType;
+use super::element::{Bool, Element, C128};
 use super::view::{ArrayView, ArrayViewMut, MAX_NDIM};
 
 /// The sum of all elements, in the type `.sum()` returns to Python.
@@ -22,7 +23,7 @@ pub enum Total {
 }
 
 /// Elements that float sums accumulate in their own type.
-trait FloatAcc: Elem + std::ops::Add<Output = Self> {
+trait FloatAcc: Element + std::ops::Add<Output = Self> {
     /// Where NumPy's pairwise base case starts: -0.0, the additive identity that keeps the sign
     /// of a sum of negative zeros (the reduction's own 0.0 start then makes it +0.0).
     const NEG_ZERO: Self;
@@ -175,7 +176,7 @@ pub unsafe fn sum_all(v: ArrayView) -> Total {
         // SAFETY (these four): int_total reads, for each row offset `o` from for_each_row over
         // (shape, strides), the `n` elements data + o + i*s, i < n: exactly the elements of `v`
         // after memory_order/simplify, readable per the caller; T matches v.dtype in each arm.
-        DType::Bool => Total::Int(unsafe { int_total::<Bool8>(data, shape, &strides, n, s, |b| (b.0 != 0) as i64) }),
+        DType::Bool => Total::Int(unsafe { int_total::<Bool>(data, shape, &strides, n, s, |b| (b.0 != 0) as i64) }),
         DType::UInt8 => Total::Int(unsafe { int_total::<u8>(data, shape, &strides, n, s, |x| x as i64) }),
         DType::Int32 => Total::Int(unsafe { int_total::<i32>(data, shape, &strides, n, s, |x| x as i64) }),
         DType::Int64 => Total::Int(unsafe { int_total::<i64>(data, shape, &strides, n, s, |x| x) }),
@@ -186,7 +187,7 @@ pub unsafe fn sum_all(v: ArrayView) -> Total {
 /// (signed) and low 32 bits (unsigned), summed in two 64-bit accumulators that cannot overflow
 /// within a chunk of 2^31 elements, and combined in i128 per chunk: exact, and a loop the
 /// compiler vectorises (an i128 add per element would not be).
-unsafe fn int_total<T: Elem>(
+unsafe fn int_total<T: Element>(
     data: *const u8,
     shape: &[usize],
     strides: &[[isize; MAX_NDIM]; 1],
@@ -456,7 +457,7 @@ mod tests {
         let a = [i64::MAX, i64::MAX, i64::MAX];
         // SAFETY (the blocks below): the first view is the 3 i64 of local `a`. For `b` (4 bytes),
         // data + 2 is inside the array, and the [2, 2] view with strides [-2, 1] from there reads
-        // bytes 2 - 2i + j, i, j < 2, i.e. bytes 0..4 of `b`; any byte is a valid Bool8.
+        // bytes 2 - 2i + j, i, j < 2, i.e. bytes 0..4 of `b`; any byte is a valid Bool.
         let v = ArrayView { data: a.as_ptr() as *const u8, dtype: DType::Int64, shape: &[3], strides: &[8] };
         assert_eq!(unsafe { sum_all(v) }, Total::Int(3 * i64::MAX as i128));
         let b = [0u8, 1, 2, 0];
