@@ -23,7 +23,14 @@ class Stats:
 
 
 def _calibrate(func, target_s):
-    """How many calls make one timed sample last about target_s."""
+    """How many calls make one timed sample last about target_s.
+
+    The first call is made before anything is timed: it can pay one-off costs (first touch of an
+    output's pages — tens of ms when the kernel compacts memory for a huge page — FFT planning,
+    lazy imports). Calibrating on it once gave a 270 µs call a sample size of 1, so every sample
+    of that candidate was a single call on a cold cache, 2x slower than its real speed
+    (bench_array's 1e6 out= row, in about one process in three)."""
+    func()
     number = 1
     while True:
         start = time.perf_counter()
