@@ -86,7 +86,7 @@ def test_isolated_subinterpreters_are_really_isolated():
         try:
             import fast_sum  # noqa: F401
         except ImportError:
-            return
+            pytest.skip("the C original fast_sum is not built here (the isolation checks above ran)")
         read, write = os.pipe()
         code = f"""
 import os, sys

@@ -32,11 +32,7 @@ use crate::capi::panic;
 use crate::kernels::array::elementwise::{BinaryOp, UnaryOp};
 
 /// `Py_RETURN_NOTIMPLEMENTED`: a new reference to the `NotImplemented` singleton.
-fn not_implemented() -> *mut PyObject {
-    // SAFETY: GIL held (we are in a slot); the singleton is immortal on 3.12+ and a normal
-    // object before: Py_NewRef makes the returned reference a new one either way.
-    unsafe { crate::capi::object::new_ref(pyo3_ffi::Py_NotImplemented()) }
-}
+use crate::capi::object::not_implemented;
 
 /// `v op w` for a binary number slot. `v` and `w` are borrowed; one of them is an Array.
 unsafe fn binary_slot(op: BinaryOp, v: *mut PyObject, w: *mut PyObject) -> *mut PyObject {
@@ -142,6 +138,7 @@ pub unsafe extern "C" fn richcompare(this: *mut PyObject, other: *mut PyObject, 
         };
         // SAFETY: tp_richcompare is called with `self` of this type; both borrowed and valid.
         let array = unsafe { ArrayObject::from_ptr(this) };
+        // SAFETY: `other` borrowed and valid for the call, GIL held.
         let Ok(b) = unsafe { classify(other) }? else {
             return Ok(not_implemented());
         };

@@ -278,12 +278,8 @@ unsafe fn convert_scalar(obj: *mut PyObject, kind: PyScalarKind, dtype: DType) -
         };
         Ok(Ok(match dtype {
             DType::Complex128 if kind == PyScalarKind::Complex => {
-                // The two-call form is in the limited API (PyComplex_AsCComplex is not); on a
-                // complex object neither can fail.
-                let (re, im) = (pyo3_ffi::PyComplex_RealAsDouble(obj), pyo3_ffi::PyComplex_ImagAsDouble(obj));
-                if !pyo3_ffi::PyErr_Occurred().is_null() {
-                    return Err(PyErrSet::fetched());
-                }
+                // Both parts, in the full and the limited API (capi::compat).
+                let (re, im) = crate::capi::compat::complex_parts(obj)?;
                 ScalarValue::new(dtype, C128 { re, im })
             }
             DType::Complex128 => ScalarValue::new(dtype, C128 { re: as_f64()?, im: 0.0 }),
@@ -311,15 +307,9 @@ unsafe fn convert_scalar(obj: *mut PyObject, kind: PyScalarKind, dtype: DType) -
     }
 }
 
-/// The dtype a lone Python scalar takes when no Array fixes one (`rawcapi.add(1, 2.5)`).
-fn default_dtype(kind: PyScalarKind) -> DType {
-    match kind {
-        PyScalarKind::Bool => DType::Bool,
-        PyScalarKind::Int => DType::Int64,
-        PyScalarKind::Float => DType::Float64,
-        PyScalarKind::Complex => DType::Complex128,
-    }
-}
+// A lone Python scalar, with no Array to fix its dtype (`rawcapi.add(1, 2.5)`), takes the dtype
+// `Array(1)` would: `scalar::default_dtype`.
+use crate::array::scalar::default_dtype;
 
 /// Where a result goes.
 pub enum Output<'a> {

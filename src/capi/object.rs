@@ -172,3 +172,12 @@ pub unsafe fn new_ref(obj: *mut PyObject) -> *mut PyObject {
     unsafe { pyo3_ffi::Py_INCREF(obj) };
     obj
 }
+
+/// `Py_RETURN_NOTIMPLEMENTED`: a new reference to the `NotImplemented` singleton, what a number
+/// slot returns for an operand type it does not handle (Python then tries the other operand).
+/// Only called from slots, so the GIL is held.
+pub fn not_implemented() -> *mut PyObject {
+    // SAFETY: GIL held (a slot is running). Py_NotImplemented() is the singleton (borrowed);
+    // new_ref (Py_NewRef) makes the returned reference a new one, immortal on 3.12+ or not.
+    unsafe { new_ref(pyo3_ffi::Py_NotImplemented()) }
+}

@@ -52,9 +52,9 @@ pub unsafe extern "C" fn count_lines(_module: *mut PyObject, text: *mut PyObject
             let name = unsafe { type_name(text) };
             return Err(raise(Exc::TypeError, &format!("count_lines() argument must be str or a bytes-like object, not '{name}'")));
         } else {
-            // SAFETY: `text` valid (borrowed), GIL held.
             // The view lives in this frame, like C's `Py_buffer view;`: no allocation per call.
             let mut slot = pyo3_ffi::Py_buffer::new();
+            // SAFETY: `text` valid (borrowed), GIL held; `slot` outlives `buffer`.
             let buffer = unsafe { BufferIn::get(text, READ_ANY_LAYOUT, &mut slot) }?;
             let layout = buffer.layout();
             // SAFETY: `buffer` stays exported until it drops after the scan.

@@ -43,9 +43,9 @@ pub unsafe extern "C" fn fast_sum(_module: *mut PyObject, data: *mut PyObject) -
             let units = unsafe { bytes_units(data) };
             u128::from(allow_threads_above(units.len(), || sum_bytes_threaded(units)))
         } else {
-            // SAFETY: `data` valid (borrowed), GIL held.
             // The view lives in this frame, like C's `Py_buffer view;`: no allocation per call.
             let mut slot = pyo3_ffi::Py_buffer::new();
+            // SAFETY: `data` valid (borrowed), GIL held; `slot` outlives `buffer`.
             let buffer = unsafe { BufferIn::get(data, READ_ANY_LAYOUT, &mut slot) }?;
             let layout: Layout = buffer.layout();
             // SAFETY: `buffer` is not released until it drops at the end of this closure, after

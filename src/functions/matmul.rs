@@ -376,10 +376,7 @@ unsafe fn readable(obj: *mut PyObject) -> bool {
 }
 
 /// A new reference to `NotImplemented`.
-fn not_implemented() -> *mut PyObject {
-    // SAFETY: Py_NotImplemented() is the singleton (borrowed); new_ref (Py_NewRef) makes it a new reference.
-    unsafe { crate::capi::object::new_ref(pyo3_ffi::Py_NotImplemented()) }
-}
+use crate::capi::object::not_implemented;
 
 #[cfg(test)]
 mod tests {

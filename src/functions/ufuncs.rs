@@ -19,9 +19,10 @@ use pyo3_ffi::{PyObject, Py_ssize_t};
 
 use crate::array::object::ArrayObject;
 use crate::array::operand::{self, classify, BufferArray, NotOperand, Output};
-use crate::capi::error::{raise, Exc, PyErrSet, PyResult};
+use crate::capi::error::{raise, Exc, PyResult};
 use crate::capi::object::type_name;
 use crate::capi::panic;
+use crate::functions::fastcall;
 use crate::kernels::array::elementwise::BinaryOp;
 use crate::state;
 
@@ -58,51 +59,24 @@ pub const DIVIDE_DOC: &std::ffi::CStr = match std::ffi::CStr::from_bytes_with_nu
 };
 
 /// Parse `(a, b, /, out=None)` from a fastcall argument vector: borrowed references.
+///
+/// The positional count is checked here with the wording of NumPy's ufuncs ("takes from 2 to 3
+/// positional arguments"); keywords go through `fastcall::parse`, like matmul's and fft's.
 unsafe fn parse(
     name: &str,
     args: *const *mut PyObject,
     nargs: Py_ssize_t,
     kwnames: *mut PyObject,
 ) -> PyResult<(*mut PyObject, *mut PyObject, Option<*mut PyObject>)> {
-    let nargs = nargs as usize;
     if !(2..=3).contains(&nargs) {
         return Err(raise(Exc::TypeError, &format!("{name}() takes from 2 to 3 positional arguments but {nargs} were given")));
     }
-    // SAFETY: CPython passes `nargs` positional arguments, then one value per keyword name.
-    let arg = |i: usize| unsafe { *args.add(i) };
-    let mut out = (nargs == 3).then(|| arg(2));
-    if !kwnames.is_null() {
-        // SAFETY: `kwnames` is a tuple of str (borrowed), GIL held. PyTuple_Size and
-        // PyTuple_GetItem rather than the GET_ macros: the macros are not in the limited API.
-        let nkw = unsafe { pyo3_ffi::PyTuple_Size(kwnames) }.max(0) as usize;
-        for k in 0..nkw {
-            // SAFETY: k < size; PyTuple_GetItem returns a borrowed reference (NULL only for a
-            // bad index, which cannot happen here, but checked anyway).
-            let key = unsafe { pyo3_ffi::PyTuple_GetItem(kwnames, k as Py_ssize_t) };
-            if key.is_null() {
-                return Err(PyErrSet::fetched());
-            }
-            // SAFETY: `key` is a str; compares with a C string, no exception possible.
-            if unsafe { pyo3_ffi::PyUnicode_CompareWithASCIIString(key, c"out".as_ptr()) } != 0 {
-                let mut size = 0;
-                // SAFETY: `key` is a str; the UTF-8 is cached inside it (borrowed) or NULL.
-                let p = unsafe { pyo3_ffi::PyUnicode_AsUTF8AndSize(key, &mut size) };
-                if p.is_null() {
-                    return Err(PyErrSet::fetched());
-                }
-                // SAFETY: `size` bytes of UTF-8.
-                let key = unsafe { String::from_utf8_lossy(std::slice::from_raw_parts(p as *const u8, size as usize)) };
-                return Err(raise(Exc::TypeError, &format!("{name}() got an unexpected keyword argument '{key}'")));
-            }
-            if out.is_some() {
-                return Err(raise(Exc::TypeError, &format!("{name}() got multiple values for argument 'out'")));
-            }
-            out = Some(arg(nargs + k));
-        }
-    }
-    // SAFETY: Py_None is a valid (borrowed) singleton.
-    let out = out.filter(|&o| o != unsafe { pyo3_ffi::Py_None() });
-    Ok((arg(0), arg(1), out))
+    // SAFETY: the interpreter's fastcall arguments (our caller's promise); `a` and `b` are
+    // positional-only (first keyword: index 2). All three are borrowed.
+    let [a, b, out] = unsafe { fastcall::parse(name, args, nargs, kwnames, ["a", "b", "out"], 2, 3, 2) }?;
+    // SAFETY: `out` is NULL or a borrowed argument.
+    let out = if unsafe { fastcall::is_absent(out) } { None } else { Some(out) };
+    Ok((a, b, out))
 }
 
 unsafe fn ufunc(op: BinaryOp, module: *mut PyObject, args: *const *mut PyObject, nargs: Py_ssize_t, kwnames: *mut PyObject) -> *mut PyObject {
@@ -134,6 +108,7 @@ unsafe fn ufunc(op: BinaryOp, module: *mut PyObject, args: *const *mut PyObject,
                 None => {
                     // SAFETY: `o` valid, GIL held.
                     if unsafe { pyo3_ffi::PyObject_CheckBuffer(o) } == 0 {
+                        // SAFETY: `o` valid (borrowed), GIL held.
                         let t = unsafe { type_name(o) };
                         return Err(raise(Exc::TypeError, &format!("{name}() argument 'out' must be an Array or a writable buffer, not '{t}'")));
                     }

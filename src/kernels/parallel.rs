@@ -147,27 +147,30 @@ pub fn current_cpu() -> Option<usize> {
 /// fast_sum on two threads: 1.6 ms with the move, 1.2 ms without; a 1e6 add: 1.3x NumPy
 /// instead of 1.6x), so only `tasks::run_tasks` callers with long tasks ask for it.
 /// A hint: on failure, or with one CPU allowed, nothing changes. Elsewhere than Linux, a no-op.
-pub fn start_away_from(caller_cpu: Option<usize>, index: usize) {
+///
+/// Returns the CPU the thread ran on while it was pinned there (for the test), `None` when it
+/// was not moved.
+pub fn start_away_from(caller_cpu: Option<usize>, index: usize) -> Option<usize> {
     #[cfg(target_os = "linux")]
     {
-        let Some(caller_cpu) = caller_cpu else { return };
+        let caller_cpu = caller_cpu?;
         let size = std::mem::size_of::<libc::cpu_set_t>();
         // SAFETY: `cpu_set_t` is a plain bit array; all-zero is the empty set.
         let mut allowed: libc::cpu_set_t = unsafe { std::mem::zeroed() };
         // SAFETY: pid 0 = this thread; `allowed` is a writable cpu_set_t of `size` bytes.
         if unsafe { libc::sched_getaffinity(0, size, &mut allowed) } != 0 {
-            return;
+            return None;
         }
         let max = 8 * size;
         // SAFETY (CPU_ISSET, CPU_SET): indices below `max` are inside the set's bits.
         let cpus: Vec<usize> = (0..max).filter(|&c| unsafe { libc::CPU_ISSET(c, &allowed) }).collect();
         if cpus.len() < 2 {
-            return;
+            return None;
         }
         let from = cpus.iter().position(|&c| c == caller_cpu).unwrap_or(0);
         let target = cpus[(from + 1 + index) % cpus.len()];
         if target == caller_cpu {
-            return;
+            return None;
         }
         // SAFETY: as above, the empty set ...
         let mut one: libc::cpu_set_t = unsafe { std::mem::zeroed() };
@@ -175,13 +178,20 @@ pub fn start_away_from(caller_cpu: Option<usize>, index: usize) {
         unsafe { libc::CPU_SET(target, &mut one) };
         // SAFETY: pid 0 = this thread; both sets are valid cpu_set_t values of `size` bytes.
         unsafe {
-            if libc::sched_setaffinity(0, size, &one) == 0 {
-                libc::sched_setaffinity(0, size, &allowed);
+            if libc::sched_setaffinity(0, size, &one) != 0 {
+                return None;
             }
+            // Pinned to `target`: the kernel has moved the thread there before returning.
+            let moved_to = current_cpu();
+            libc::sched_setaffinity(0, size, &allowed);
+            moved_to
         }
     }
     #[cfg(not(target_os = "linux"))]
-    let _ = (caller_cpu, index);
+    {
+        let _ = (caller_cpu, index);
+        None
+    }
 }
 
 /// How many pieces to cut `nbytes` into with `threads` threads available.
@@ -224,7 +234,7 @@ pub fn fold_in_pieces<T: Copy + Sync>(units: Units<T>, pieces: usize, kernel: &(
         for k in 0..pieces - 1 {
             let (piece, after) = rest.split_at(rest.len() / (pieces - k));
             rest = after;
-            let spawned = builder().spawn_scoped(scope, move || kernel(piece));
+            let spawned = builder("rawcapi-scan").spawn_scoped(scope, move || kernel(piece));
             match spawned {
                 Ok(handle) => workers.push(handle),
                 // No thread to be had: do the piece here rather than fail the call.
@@ -243,8 +253,8 @@ pub fn fold_in_pieces<T: Copy + Sync>(units: Units<T>, pieces: usize, kernel: &(
 
 /// The builder for a worker. Under `cargo test` it can be made to ask for an impossible stack,
 /// so the OS refuses the thread and the fallback path runs for real.
-fn builder() -> std::thread::Builder {
-    let builder = std::thread::Builder::new().name("rawcapi-scan".into());
+fn builder(name: &str) -> std::thread::Builder {
+    let builder = std::thread::Builder::new().name(name.into());
     #[cfg(test)]
     if tests::REFUSE_SPAWNS.load(Ordering::Relaxed) {
         return builder.stack_size(1 << 62);
@@ -291,7 +301,7 @@ pub fn for_each_range(total: usize, threads: usize, work: &(dyn Fn(usize, usize)
     for _ in 1..threads {
         let helper = std::sync::Arc::clone(&shared);
         // A failed spawn drops its Arc clone and leaves its chunks to the others.
-        let _ = std::thread::Builder::new().name("rawcapi-loop".into()).spawn(move || helper.run());
+        let _ = builder("rawcapi-loop").spawn(move || helper.run());
     }
     shared.run();
     // Every chunk has been claimed (our own `run` only returns when the counter is exhausted);
@@ -353,6 +363,9 @@ mod tests {
     use std::sync::atomic::AtomicBool;
 
     pub(super) static REFUSE_SPAWNS: AtomicBool = AtomicBool::new(false);
+    /// Tests run in parallel: the ones that set REFUSE_SPAWNS hold this, so one cannot clear
+    /// the flag while another relies on it.
+    static REFUSING: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
     #[cfg(target_os = "linux")]
     fn affinity() -> Vec<usize> {
@@ -371,22 +384,22 @@ mod tests {
         let caller = current_cpu();
         assert!(caller.is_some_and(|c| before.contains(&c)));
         let (cpu_after_move, mask_after) = std::thread::spawn(move || {
-            start_away_from(caller, 0);
-            (current_cpu(), affinity())
+            let moved_to = start_away_from(caller, 0);
+            (moved_to, affinity())
         })
         .join()
         .unwrap();
         // Nothing stays pinned: the helper may run anywhere the process may.
         assert_eq!(mask_after, before);
-        assert!(cpu_after_move.is_some_and(|c| before.contains(&c)));
-        // With one CPU allowed there is nowhere to move; with more, the helper was moved away
-        // (a later migration by the scheduler is possible but would have to happen between two
-        // system calls and the read above).
+        // With one CPU allowed there is nowhere to move; with more, the helper ran on another
+        // allowed CPU than the caller's (read while it was pinned there).
         if before.len() >= 2 {
-            assert_ne!(cpu_after_move, caller, "{before:?}");
+            assert!(cpu_after_move.is_some_and(|c| before.contains(&c) && Some(c) != caller), "{cpu_after_move:?} {before:?}");
+        } else {
+            assert_eq!(cpu_after_move, None);
         }
         // No caller CPU, or one outside the set: no failure, and the mask is left as it was.
-        start_away_from(None, 0);
+        assert_eq!(start_away_from(None, 0), None);
         start_away_from(Some(usize::MAX / 2), 3);
         assert_eq!(affinity(), before);
     }
@@ -403,11 +416,30 @@ mod tests {
             // fold_in_pieces call, which joins every piece before returning.
             (0..u.len()).map(|i| u64::from(unsafe { u.read(i) })).sum::<u64>()
         };
+        let _refusing = REFUSING.lock().unwrap_or_else(|e| e.into_inner());
         REFUSE_SPAWNS.store(true, Ordering::Relaxed);
         let total = fold_in_pieces(Units::from_slice(&data), 4, &kernel);
         REFUSE_SPAWNS.store(false, Ordering::Relaxed);
         assert_eq!(total, expected);
         assert_eq!(threads_seen.lock().unwrap().len(), 1, "every piece ran on the calling thread");
+    }
+
+    #[test]
+    fn refused_loop_helpers_leave_every_range_to_the_caller() {
+        let seen = std::sync::Mutex::new(vec![0u8; 1000]);
+        let caller = std::thread::current().id();
+        let others = AtomicUsize::new(0);
+        let _refusing = REFUSING.lock().unwrap_or_else(|e| e.into_inner());
+        REFUSE_SPAWNS.store(true, Ordering::Relaxed);
+        for_each_range(1000, 4, &|lo, hi| {
+            if std::thread::current().id() != caller {
+                others.fetch_add(1, Ordering::Relaxed);
+            }
+            seen.lock().unwrap()[lo..hi].iter_mut().for_each(|x| *x += 1);
+        });
+        REFUSE_SPAWNS.store(false, Ordering::Relaxed);
+        assert!(seen.lock().unwrap().iter().all(|&x| x == 1), "every index exactly once");
+        assert_eq!(others.load(Ordering::Relaxed), 0, "no helper could be spawned, so the caller did it all");
     }
 
     #[test]

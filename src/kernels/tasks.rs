@@ -62,7 +62,7 @@ where
             let spawned = std::thread::Builder::new().name("rawcapi-worker".into()).spawn_scoped(scope, move || {
                 // Off the caller's CPU, for long tasks (see parallel::start_away_from).
                 if place_helpers {
-                    super::parallel::start_away_from(cpu, index);
+                    let _ = super::parallel::start_away_from(cpu, index);
                 }
                 worker(&mut || !stop.load(Ordering::Relaxed))
             });

@@ -305,8 +305,8 @@ mod tests {
         // reference would cover only data[5]).
         let out: Vec<i64> = unsafe { gather(&rev) }.unwrap();
         assert_eq!(out, [6, 5, 4, 3, 2, 1]);
-        // SAFETY: the 0-d view reads one i32, data[0], of the live local `data`.
         let scalar = ArrayView { data: data.as_ptr().cast(), dtype: DType::Int32, shape: &[], strides: &[] };
+        // SAFETY: the 0-d view reads one i32, data[0], of the live local `data`.
         assert_eq!(unsafe { gather::<C128>(&scalar) }.unwrap(), [C128 { re: 1.0, im: 0.0 }]);
     }
 

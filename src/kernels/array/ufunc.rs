@@ -537,6 +537,7 @@ mod tests {
         // here by copying the input); `a` is not otherwise used until the assert after the call.
         let out = ArrayViewMut { data: unsafe { p.add(8) }, dtype: DType::Int64, shape: &[7], strides: &[8] };
         let left = ArrayView { data: p, dtype: DType::Int64, shape: &[7], strides: &[8] };
+        // SAFETY: the views above, over the live `a` (see there).
         unsafe { binary_into(&k, &out.as_const(), &left, &out, Threads::ONE) }.unwrap();
         assert_eq!(a, expected);
         // Reversed in-place: a[::-1] *= a  (element i gets a[i] * a[n-1-i] from the OLD values).
@@ -549,6 +550,7 @@ mod tests {
         let rev = ArrayViewMut { data: unsafe { p.add(32) }, dtype: DType::Int64, shape: &[5], strides: &[-8] };
         let fwd = ArrayView { data: p, dtype: DType::Int64, shape: &[5], strides: &[8] };
         let k = resolve_binary(BinaryOp::Multiply, DType::Int64, DType::Int64).unwrap();
+        // SAFETY: the views above, over the live `a` (see there).
         unsafe { binary_into(&k, &rev.as_const(), &fwd, &rev, Threads::ONE) }.unwrap();
         assert_eq!(a, (0..5).map(|i| old[i] * old[4 - i]).collect::<Vec<_>>());
     }
@@ -605,6 +607,7 @@ mod tests {
         // SAFETY: `a` is 3 f32 = 12 bytes, so byte 8 is its last element and `rev` (stride -4)
         // reads bytes 8, 4, 0; `o` is the 3 f32 of the separate local `out`.
         let rev = ArrayView { data: unsafe { (a.as_ptr() as *const u8).add(8) }, dtype: DType::Float32, shape: &[3], strides: &[-4] };
+        // SAFETY: the views above, over the live locals `a` and `out`.
         unsafe { unary_into(&k, &rev, &o, Threads::ONE) }.unwrap();
         assert_eq!(out, [0.0, 2.0, 1.5]);
     }
