@@ -97,6 +97,35 @@ def test_layouts(dtype):
                 assert rel_frobenius(got, want) < tol, (name_a, name_b)
 
 
+@pytest.mark.parametrize("path", rawcapi._simd_paths())
+def test_large_products_every_layout(path):
+    """Products with a C of at least 1024² elements, on one thread: on the AVX-512 path these go
+    to rawcapi's own float64 kernel (src/kernels/dgemm.rs), on the others to gemm. Every layout
+    pair (packing takes a different branch for each), ragged sizes (not multiples of the 24×8
+    tile or the 144/1024 blocks), k over two k-chunks, and out=."""
+    previous_path = rawcapi._set_simd_path(path)
+    previous_threads = rawcapi.get_num_threads()
+    rawcapi.set_num_threads(1)
+    try:
+        a0, b0 = random((1031, 1100), "f8"), random((1100, 1049), "f8")
+        want = np.matmul(a0, b0)
+        for name_a, a in layouts(a0):
+            for name_b, b in layouts(b0):
+                got = rawcapi.matmul(a, b)
+                assert isinstance(got, rawcapi.Array)
+                assert rel_frobenius(got, want) < 1e-12, (path, name_a, name_b)
+        out = np.full((1031, 1049), np.nan)
+        assert rawcapi.matmul(a0, b0, out=out) is out
+        assert rel_frobenius(out, want) < 1e-12
+        # A batch of two, the second item transposed: one task per item, each through the kernel.
+        a2 = np.stack([a0[:, :1030], a0[:, 70:].T.copy().T])
+        b2 = np.stack([b0[:1030], b0[70:]])
+        assert rel_frobenius(rawcapi.matmul(a2, b2), np.matmul(a2, b2)) < 1e-12
+    finally:
+        rawcapi.set_num_threads(previous_threads)
+        rawcapi._set_simd_path(previous_path)
+
+
 def test_zero_stride_operands():
     a = np.broadcast_to(np.arange(5.0), (4, 5))  # rows repeat: stride 0
     b = np.broadcast_to(np.arange(3.0)[None, :], (5, 3))

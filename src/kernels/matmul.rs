@@ -90,10 +90,20 @@ pub trait MatmulElem: Element {
 }
 
 macro_rules! gemm_elem {
-    ($t:ty, $one:expr) => {
+    ($t:ty, $one:expr $(, own: $own:path)?) => {
         impl MatmulElem for $t {
             const POLL_MADDS: usize = 1 << 30;
             unsafe fn block(m: usize, n: usize, k: usize, c: *mut Self, c_rs: isize, c_cs: isize, accumulate: bool, a: Operand<Self>, b: Operand<Self>) {
+                // A type with a kernel of rawcapi's own (float64: dgemm.rs says why) sends the
+                // products that kernel takes there, the rest to gemm.
+                $(
+                    #[cfg(target_arch = "x86_64")]
+                    if super::dgemm::takes(m, n, k) {
+                        // SAFETY: the caller's contract is dgemm's; `takes` checked the CPU path.
+                        unsafe { $own(m, n, k, a.ptr, a.rs, a.cs, b.ptr, b.rs, b.cs, c, c_rs, c_cs, accumulate) };
+                        return;
+                    }
+                )?
                 // SAFETY: the caller's contract is gemm's: valid m×k, k×n, m×n matrices with
                 // the given strides, C written by no one else. gemm computes
                 // dst = alpha·dst + beta·lhs·rhs, reading dst only when `read_dst`.
@@ -108,7 +118,7 @@ macro_rules! gemm_elem {
     };
 }
 gemm_elem!(f32, 1.0f32);
-gemm_elem!(f64, 1.0f64);
+gemm_elem!(f64, 1.0f64, own: super::dgemm::dgemm);
 gemm_elem!(C128, C128::new(1.0, 0.0));
 
 macro_rules! exact_elem {

@@ -11,6 +11,7 @@ pub mod parallel;
 pub mod simd;
 pub mod strided;
 pub mod sum;
+pub mod dgemm;
 pub mod matmul;
 pub mod tasks;
 pub mod fft;
