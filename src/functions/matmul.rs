@@ -17,8 +17,10 @@
 //!    stopped multiply never leaves a half-written `out` (and `out` may overlap `a` or `b`).
 //!
 //! Dtypes: float64, complex128 and float32 go to gemm (float32 is computed in float32, as NumPy's
-//! `sgemm` path does, so results match NumPy's to float32 rounding, not bit for bit); bool, uint8,
-//! int32, int64 are computed exactly in their dtype, wrapping on overflow like NumPy.
+//! `sgemm` path does, so results match NumPy's to float32 rounding, not bit for bit) — except
+//! float64 blocks with a C of 1024² elements or more on an AVX-512 CPU, which go to rawcapi's own
+//! kernel (src/kernels/dgemm.rs); bool, uint8, int32, int64 are computed exactly in their dtype,
+//! wrapping on overflow like NumPy.
 
 use pyo3_ffi::{PyObject, PyTypeObject, Py_ssize_t};
 
@@ -45,8 +47,9 @@ nested sequences. 2-D operands multiply as matrices; a 1-D first operand
 is a row vector and a 1-D second operand a column vector (that dimension
 is removed from the result); leading dimensions are batch dimensions and
 broadcast. The result dtype follows NumPy's promotion. float64, complex128
-and float32 use a BLAS-class kernel (gemm) on rawcapi's threads, with the
-GIL released; integer and bool dtypes are computed exactly (wrapping).
+and float32 use a BLAS-class kernel (gemm, or rawcapi's own for large
+float64 products on AVX-512 CPUs) on rawcapi's threads, with the GIL
+released; integer and bool dtypes are computed exactly (wrapping).
 
 out: an Array or writable buffer of the result's shape and dtype; the result
 is written there and out is returned. Ctrl-C interrupts a long multiply.";
