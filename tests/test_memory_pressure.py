@@ -9,7 +9,8 @@
    even 16 bytes cannot be had (docs/09-reliability.md says so); they are checked by 2.
 2. User-sized requests (LARGE_REQUESTS): with 64 MiB of address space left, every allocation
    whose size the caller chooses raises MemoryError, the module keeps working under the limit,
-   and the same requests succeed once the limit is lifted.
+   and the same requests succeed once the limit is lifted, with the answer an oracle computes
+   in plain Python from the same inputs (shape, buffer format and every element).
 """
 import os
 import subprocess
@@ -130,38 +131,60 @@ def test_calls_under_exhausted_heap_fail_cleanly_and_recover():
     print(out.stdout)
 
 
-# (label, setup run before the limit, the request): each asks for far more than 64 MiB.
+# (label, setup run before the limit, the request, the check of its result once the limit is
+# lifted): each asks for far more than 64 MiB. A check compares `result` with plain Python's
+# answer for the same inputs, through `holds` (LIMITED below): the exported shape and format,
+# and every element, in C order (a complex128 as its real and imaginary float64), equal by value.
+ZEROS_2D = 'holds(result, (4096, 4096), "d", array("d", [0.0]) * (1 << 24))'
 LARGE_REQUESTS = [
-    ("zeros 512 MiB", "", "rawcapi.zeros(1 << 26)"),
-    ("arange 512 MiB", "", "rawcapi.arange(1 << 26)"),
-    ("Array.copy 128 MiB", "big = rawcapi.zeros((4096, 4096))", "big.copy()"),
-    ("Array.astype 256 MiB", "big = rawcapi.zeros((4096, 4096))", "big.astype('complex128')"),
-    ("Array.reshape copy 128 MiB", "big = rawcapi.zeros((4096, 4096))", "big.T.reshape(-1)"),
-    ("Array(buffer) copy 128 MiB", "big = rawcapi.zeros((4096, 4096))", "rawcapi.Array(memoryview(big))"),
-    ("Array.tolist 16 Mi floats", "big = rawcapi.zeros((4096, 4096))", "big.tolist()"),
-    ("Array.sum axis output 256 MiB", "big = rawcapi.zeros((2, 1 << 25))", "big.sum(axis=0)"),
-    ("Array(list) 10 M ints", "values = [0] * 10_000_000", "rawcapi.Array(values)"),
-    ("Array.__getitem__ view, then a 128 MiB copy", "big = rawcapi.zeros((4096, 4096))", "big[::-1, ::-1].copy()"),
+    ("zeros 512 MiB", "", "rawcapi.zeros(1 << 26)", 'holds(result, (1 << 26,), "d", array("d", [0.0]) * (1 << 26))'),
+    ("arange 512 MiB", "", "rawcapi.arange(1 << 26)", 'holds(result, (1 << 26,), INT64, array("q", range(1 << 26)))'),
+    ("Array.copy 128 MiB", "big = rawcapi.zeros((4096, 4096))", "big.copy()", ZEROS_2D),
+    ("Array.astype 256 MiB", "big = rawcapi.zeros((4096, 4096))", "big.astype('complex128')",
+     'holds(result, (4096, 4096), "Zd", array("d", [0.0, 0.0]) * (1 << 24))'),
+    ("Array.reshape copy 128 MiB", "big = rawcapi.zeros((4096, 4096))", "big.T.reshape(-1)",
+     'holds(result, (1 << 24,), "d", array("d", [0.0]) * (1 << 24))'),
+    ("Array(buffer) copy 128 MiB", "big = rawcapi.zeros((4096, 4096))", "rawcapi.Array(memoryview(big))", ZEROS_2D),
+    ("Array.tolist 16 Mi floats", "big = rawcapi.zeros((4096, 4096))", "big.tolist()",
+     "result == [[0.0] * 4096 for _ in range(4096)] and {type(x) for row in result for x in row} == {float}"),
+    ("Array.sum axis output 256 MiB", "big = rawcapi.zeros((2, 1 << 25))", "big.sum(axis=0)",
+     'holds(result, (1 << 25,), "d", array("d", [0.0 + 0.0]) * (1 << 25))'),
+    ("Array(list) 10 M ints", "values = [0] * 10_000_000", "rawcapi.Array(values)",
+     "holds(result, (10_000_000,), INT64, array('q', values))"),
+    ("Array.__getitem__ view, then a 128 MiB copy", "big = rawcapi.zeros((4096, 4096))", "big[::-1, ::-1].copy()", ZEROS_2D),
 ] if hasattr(rawcapi, "Array") else []
 if hasattr(rawcapi, "matmul"):
     LARGE_REQUESTS += [
-        ("matmul output 128 MiB", "a = rawcapi.zeros((4096, 1)); b = rawcapi.zeros((1, 4096))", "rawcapi.matmul(a, b)"),
-        ("matmul of large operands (128 MiB result)", "a = rawcapi.zeros((4096, 4096))", "rawcapi.matmul(a.T, a)"),
-        ("fft 8 Mi points (output and scratch)", "a = rawcapi.zeros(1 << 23)", "rawcapi.fft(a)"),
+        # Every product is 0.0 * 0.0 (a sum of one term for the outer product, of 4096 for a.T @ a).
+        ("matmul output 128 MiB", "a = rawcapi.zeros((4096, 1)); b = rawcapi.zeros((1, 4096))", "rawcapi.matmul(a, b)", ZEROS_2D),
+        ("matmul of large operands (128 MiB result)", "a = rawcapi.zeros((4096, 4096))", "rawcapi.matmul(a.T, a)", ZEROS_2D),
+        # The DFT of zeros is zeros.
+        ("fft 8 Mi points (output and scratch)", "a = rawcapi.zeros(1 << 23)", "rawcapi.fft(a)",
+         'holds(result, (1 << 23,), "Zd", array("d", [0.0, 0.0]) * (1 << 23))'),
         # rustfft builds a plan's twiddle tables with infallible allocations: when the plan
         # itself does not fit, the process aborts inside the dependency (docs/09-reliability.md).
         ("fft of a large prime length (plan built by rustfft)", "a = rawcapi.zeros(1000003)", "rawcapi.fft(a, n=4000037)",
+         'holds(result, (4000037,), "Zd", array("d", [0.0, 0.0]) * 4000037)',
          "rustfft allocates plan tables infallibly: the process aborts"),
     ]
 if hasattr(rawcapi, "add"):
     LARGE_REQUESTS += [
-        ("add output 128 MiB", "a = rawcapi.zeros((4096, 4096))", "rawcapi.add(a, 1.0)"),
-        ("broadcast add 128 MiB", "a = rawcapi.zeros((4096, 1)); b = rawcapi.zeros((1, 4096))", "a + b"),
+        ("add output 128 MiB", "a = rawcapi.zeros((4096, 4096))", "rawcapi.add(a, 1.0)",
+         'holds(result, (4096, 4096), "d", array("d", [0.0 + 1.0]) * (1 << 24))'),
+        ("broadcast add 128 MiB", "a = rawcapi.zeros((4096, 1)); b = rawcapi.zeros((1, 4096))", "a + b",
+         'holds(result, (4096, 4096), "d", array("d", [0.0 + 0.0]) * (1 << 24))'),
     ]
 
 LIMITED = textwrap.dedent(
     """
-    import resource, rawcapi
+    import resource, struct, rawcapi
+    from array import array
+    # rawcapi exports int64 as C's long where that is 8 bytes (as NumPy does), else long long.
+    INT64 = "l" if struct.calcsize("l") == 8 else "q"
+    def holds(result, shape, fmt, flat):
+        # `flat` (an array.array) in C order; a complex element is read as two float64.
+        view = memoryview(result)
+        return view.shape == shape and view.format == fmt and view.cast("B").cast(flat.typecode) == flat
     {setup}
     def vm_size():
         with open("/proc/self/status") as fh:
@@ -178,24 +201,24 @@ LIMITED = textwrap.dedent(
     print("SMALL", rawcapi.fast_sum(b"\\x01" * 100) == 100 and (not hasattr(rawcapi, "zeros") or rawcapi.zeros(10).sum() == 0))
     resource.setrlimit(resource.RLIMIT_AS, (soft, hard))
     result = {request}
-    print("AFTER", result is not None)
+    print("AFTER", {check})
     """
 )
 
 
 def _params():
-    for label, setup, request_, *known_abort in LARGE_REQUESTS:
+    for label, setup, request_, check, *known_abort in LARGE_REQUESTS:
         # A known abort in a dependency stays in the table as a strict xfail: it is reported as
         # long as it happens, and the test fails the day it stops (then drop the mark).
         marks = [pytest.mark.xfail(strict=True, reason=known_abort[0])] if known_abort else []
-        yield pytest.param(label, setup, request_, id=label, marks=marks)
+        yield pytest.param(label, setup, request_, check, id=label, marks=marks)
 
 
 @pytest.mark.skipif(not LARGE_REQUESTS, reason="no callable allocates by request yet")
-@pytest.mark.parametrize("label, setup, request_", list(_params()))
-def test_user_sized_allocations_raise_memoryerror_under_rlimit(label, setup, request_):
+@pytest.mark.parametrize("label, setup, request_, check", list(_params()))
+def test_user_sized_allocations_raise_memoryerror_under_rlimit(label, setup, request_, check):
     root = os.path.dirname(os.path.abspath(rawcapi.__file__))
-    code = LIMITED.format(setup=setup, request=request_)
+    code = LIMITED.format(setup=setup, request=request_, check=check)
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300,
                          env=dict(os.environ, PYTHONPATH=root, RUST_BACKTRACE="0"))
     assert out.returncode == 0, f"{label}: rc={out.returncode}\n{out.stderr[-2000:]}"

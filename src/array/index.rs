@@ -20,8 +20,9 @@ use crate::capi::error::{raise, Exc, PyErrSet, PyResult};
 use crate::capi::gil::allow_threads_above;
 use crate::capi::object::{type_name, Owned};
 use crate::capi::panic;
-use crate::kernels::array::copy::{broadcast_strides, copy_cast, ranges_overlap};
-use crate::kernels::array::view::{ArrayView, ArrayViewMut};
+use crate::kernels::array::broadcast::{broadcast_strides, check_output_shape};
+use crate::kernels::array::copy::copy_cast;
+use crate::kernels::array::view::{may_overlap, ArrayView, ArrayViewMut};
 
 /// A selection of an Array's elements: where they start and how to step through them.
 pub struct Selection {
@@ -277,16 +278,18 @@ pub unsafe fn assign(owner: &ArrayObject, dst: ArrayViewMut, value: *mut PyObjec
         } else {
             src
         };
-        let strides = broadcast_strides(src.shape, src.strides, dst.shape).ok_or_else(|| {
+        // The value must broadcast to exactly dst's shape (dst is never stretched).
+        check_output_shape(src.shape, dst.shape).map_err(|_| {
             raise(
                 Exc::ValueError,
                 &format!("could not broadcast input array from shape {} into shape {}", shape_text(src.shape), shape_text(dst.shape)),
             )
         })?;
-        if ranges_overlap(&src, &dst.as_const()) {
+        let strides = broadcast_strides(src.shape, src.strides, dst.shape);
+        if may_overlap(&src, &dst.as_const()) {
             let copied = copy_view(ty, src, src.dtype)?;
             let c = ArrayObject::from_ptr(copied.as_ptr());
-            let strides = broadcast_strides(c.shape(), c.strides(), dst.shape).expect("same shape as checked");
+            let strides = broadcast_strides(c.shape(), c.strides(), dst.shape);
             return finish(ArrayView { data: c.data(), dtype: c.dtype(), shape: dst.shape, strides: &strides }, dst);
         }
         finish(ArrayView { data: src.data, dtype: src.dtype, shape: dst.shape, strides: &strides }, dst)

@@ -12,6 +12,7 @@ use crate::capi::error::{raise, Exc, PyErrSet, PyResult};
 use crate::capi::gil::allow_threads_above;
 use crate::capi::object::Owned;
 use crate::capi::panic;
+use crate::capi::strings::utf8_string;
 use crate::kernels::array::dtype::DType;
 use crate::kernels::array::reduce::{axis_sum_dtype, sum_all, sum_axis, Total};
 use crate::kernels::array::reshape::nocopy_strides;
@@ -225,12 +226,7 @@ unsafe fn element_repr(dtype: DType, p: *const u8) -> PyResult<String> {
     unsafe {
         let value = to_python(dtype, p)?;
         let text = Owned::from_new(pyo3_ffi::PyObject_Repr(value.as_ptr()))?;
-        let mut len = 0;
-        let utf8 = pyo3_ffi::PyUnicode_AsUTF8AndSize(text.as_ptr(), &mut len);
-        if utf8.is_null() {
-            return Err(PyErrSet::fetched());
-        }
-        Ok(String::from_utf8_lossy(std::slice::from_raw_parts(utf8 as *const u8, len as usize)).into_owned())
+        utf8_string(text.as_ptr())
     }
 }
 

@@ -25,7 +25,8 @@ use crate::array::object::{new_array, too_big, ArrayObject};
 use crate::capi::buffer::Buffer;
 use crate::capi::error::{raise, Exc, PyErrSet, PyResult};
 use crate::capi::gil::allow_threads_above;
-use crate::capi::object::{type_name, Owned};
+use crate::capi::object::type_name;
+use crate::capi::strings::str_of;
 use crate::kernels::array::broadcast::broadcast_shapes;
 use crate::kernels::array::dtype::{DType, PyScalarKind};
 use crate::kernels::array::element::{Bool, C128};
@@ -241,26 +242,6 @@ struct OutOfBounds {
     beyond_i64: bool,
 }
 
-/// `str(obj)` for messages.
-unsafe fn text_of(obj: *mut PyObject) -> String {
-    // SAFETY: `obj` valid, GIL held; PyObject_Str returns a NEW reference or NULL.
-    let Ok(s) = (unsafe { Owned::from_new(pyo3_ffi::PyObject_Str(obj)) }) else {
-        // SAFETY: PyObject_Str failed and set an exception; the message is best effort.
-        unsafe { pyo3_ffi::PyErr_Clear() };
-        return "?".to_string();
-    };
-    let mut size = 0;
-    // SAFETY: a str (new reference held in `s`); the UTF-8 buffer is cached inside it.
-    let p = unsafe { pyo3_ffi::PyUnicode_AsUTF8AndSize(s.as_ptr(), &mut size) };
-    if p.is_null() {
-        // SAFETY: as above.
-        unsafe { pyo3_ffi::PyErr_Clear() };
-        return "?".to_string();
-    }
-    // SAFETY: `size` bytes of UTF-8 at `p`, alive while `s` is.
-    unsafe { String::from_utf8_lossy(std::slice::from_raw_parts(p as *const u8, size as usize)).into_owned() }
-}
-
 /// Convert a weak Python scalar to `dtype` (NEP 50). `Ok(Err(..))` for an int outside an integer
 /// dtype's range, which the caller turns into NumPy 2's OverflowError (arithmetic) or a known
 /// answer (comparison).
@@ -400,8 +381,8 @@ pub unsafe fn binary(op: BinaryOp, a: &Operand, b: &Operand, output: Output) -> 
                 if oob.beyond_i64 {
                     return Err(raise(Exc::OverflowError, "Python int too large to convert to C long"));
                 }
-                // SAFETY: `obj` valid.
-                let text = unsafe { text_of(*obj) };
+                // SAFETY: `obj` valid (borrowed), GIL held; str_of clears its own errors.
+                let text = unsafe { str_of(*obj) }.unwrap_or_else(|| "?".to_string());
                 return Err(raise(Exc::OverflowError, &format!("Python integer {text} out of bounds for {dtype}", dtype = dtype.name())));
             }
             // NumPy 2 answers comparisons with out-of-range ints without converting them: the

@@ -10,6 +10,7 @@ use pyo3_ffi::PyObject;
 
 use crate::capi::error::{raise, Exc, PyErrSet, PyResult};
 use crate::capi::object::{type_name, Owned};
+use crate::capi::strings::{str_of, utf8_or_none};
 use crate::kernels::array::dtype::{DType, PyScalarKind};
 use crate::kernels::array::element::{Bool, Element, C128};
 
@@ -39,20 +40,8 @@ pub unsafe fn to_python(dtype: DType, p: *const u8) -> PyResult<Owned> {
 
 /// `str(obj)` as a Rust string, for messages (falls back to the type name).
 unsafe fn display(obj: *mut PyObject) -> String {
-    // SAFETY: GIL held; PyObject_Str returns a new reference or NULL (error cleared below).
-    unsafe {
-        let Ok(s) = Owned::from_new(pyo3_ffi::PyObject_Str(obj)) else {
-            pyo3_ffi::PyErr_Clear();
-            return format!("<{}>", type_name(obj));
-        };
-        let mut len = 0;
-        let utf8 = pyo3_ffi::PyUnicode_AsUTF8AndSize(s.as_ptr(), &mut len);
-        if utf8.is_null() {
-            pyo3_ffi::PyErr_Clear();
-            return format!("<{}>", type_name(obj));
-        }
-        String::from_utf8_lossy(std::slice::from_raw_parts(utf8 as *const u8, len as usize)).into_owned()
-    }
+    // SAFETY: GIL held, `obj` valid (borrowed); str_of clears its own errors.
+    unsafe { str_of(obj).unwrap_or_else(|| format!("<{}>", type_name(obj))) }
 }
 
 /// Is `obj` a str/bytes/bytearray (numbers-only contexts refuse these)?
@@ -168,19 +157,6 @@ pub fn default_dtype(kind: PyScalarKind) -> DType {
     }
 }
 
-fn utf8_of(obj: *mut PyObject) -> Option<String> {
-    let mut len = 0;
-    // SAFETY: GIL held; `obj` is a str (checked by callers); the UTF-8 buffer is cached in it.
-    let utf8 = unsafe { pyo3_ffi::PyUnicode_AsUTF8AndSize(obj, &mut len) };
-    if utf8.is_null() {
-        // SAFETY: clear the encoding error; the caller reports its own.
-        unsafe { pyo3_ffi::PyErr_Clear() };
-        return None;
-    }
-    // SAFETY: `len` bytes of UTF-8 owned by `obj`.
-    Some(String::from_utf8_lossy(unsafe { std::slice::from_raw_parts(utf8 as *const u8, len as usize) }).into_owned())
-}
-
 /// Parse a `dtype=` argument: `None` (→ `None`), a name (`'float64'`), Python's `bool`, `int`,
 /// `float`, `complex` (NumPy's defaults for them), or any object whose `name` or `__name__`
 /// attribute is a supported name (`numpy.dtype('int32')`, `numpy.float32`).
@@ -205,7 +181,7 @@ pub unsafe fn parse_dtype(obj: *mut PyObject) -> PyResult<Option<DType>> {
             }
         }
         let name = if pyo3_ffi::PyUnicode_Check(obj) != 0 {
-            utf8_of(obj)
+            utf8_or_none(obj)
         } else {
             let mut found = None;
             for attr in [c"name", c"__name__"] {
@@ -216,7 +192,7 @@ pub unsafe fn parse_dtype(obj: *mut PyObject) -> PyResult<Option<DType>> {
                 }
                 let value = Owned::from_new(value)?;
                 if pyo3_ffi::PyUnicode_Check(value.as_ptr()) != 0 {
-                    found = utf8_of(value.as_ptr());
+                    found = utf8_or_none(value.as_ptr());
                     break;
                 }
             }

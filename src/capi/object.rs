@@ -108,18 +108,9 @@ pub unsafe fn type_name(obj: *mut PyObject) -> String {
         unsafe { pyo3_ffi::PyErr_Clear() };
         return "?".to_string();
     };
-    let mut size: pyo3_ffi::Py_ssize_t = 0;
-    // SAFETY: GIL held; `name` is a str. The pointer is into its cached UTF-8 (borrowed: valid
-    // while `name` lives, which is until the end of this function).
-    let utf8 = unsafe { pyo3_ffi::PyUnicode_AsUTF8AndSize(name.as_ptr(), &mut size) };
-    if utf8.is_null() {
-        // SAFETY: as above, a secondary error from building a message.
-        unsafe { pyo3_ffi::PyErr_Clear() };
-        return "?".to_string();
-    }
-    // SAFETY: `utf8` points at `size` bytes that stay valid while `name` is alive.
-    let bytes = unsafe { std::slice::from_raw_parts(utf8 as *const u8, size as usize) };
-    String::from_utf8_lossy(bytes).into_owned()
+    // SAFETY: GIL held; `name` is a str, alive until the end of this function. A failure (a
+    // secondary error from building a message) is cleared, as above.
+    unsafe { crate::capi::strings::utf8_or_none(name.as_ptr()) }.unwrap_or_else(|| "?".to_string())
 }
 
 /// A non-negative Python int as `usize` (`PyLong_AsSsize_t`): TypeError for a non-int,

@@ -1,4 +1,5 @@
-//! Reading a `str`'s characters without encoding it when possible.
+//! Reading a `str`'s characters without encoding it when possible, and a `str` as a Rust
+//! `String` ([`utf8_string`], [`utf8_or_none`], [`str_of`]) where a copy is what is wanted.
 //!
 //! **Full API (PEP 393, in place).** CPython stores a `str` as an array of fixed-width code units,
 //! the narrowest that fits its largest character: 1 byte (Latin-1), 2 bytes (UCS-2) or 4 bytes
@@ -20,9 +21,8 @@
 
 use pyo3_ffi::PyObject;
 
-use crate::capi::error::PyResult;
-#[cfg(not(Py_LIMITED_API))]
-use crate::capi::error::PyErrSet;
+use crate::capi::error::{PyErrSet, PyResult};
+use crate::capi::object::Owned;
 use crate::kernels::memory::Units;
 
 /// The code units of a `str`: in the width CPython stores them (full API), or its UTF-8 form
@@ -110,7 +110,6 @@ pub unsafe fn code_units(text: *mut PyObject) -> PyResult<StrUnits> {
 /// As above.
 #[cfg(Py_LIMITED_API)]
 pub unsafe fn code_units(text: *mut PyObject) -> PyResult<StrUnits> {
-    use crate::capi::error::PyErrSet;
     let mut size: pyo3_ffi::Py_ssize_t = 0;
     // SAFETY: GIL held, `text` a str. Returns a pointer into `text`'s own UTF-8 (borrowed: valid
     // while `text` lives), or NULL with an exception set.
@@ -134,4 +133,56 @@ pub unsafe fn code_units(text: *mut PyObject) -> PyResult<StrUnits> {
         return Err(PyErrSet::fetched());
     }
     Ok(StrUnits { units: CodeUnits::Ucs4(Units::new(copy as *const u32, len as usize)), copy })
+}
+
+/// The text of the `str` `text`, copied into a Rust `String` (`PyUnicode_AsUTF8AndSize`). `Err`
+/// with the exception set: UnicodeEncodeError for a lone surrogate (no UTF-8 form), TypeError if
+/// `text` is not a `str`. Where a borrowed `&str` is enough on a hot path (`fastcall::parse`'s
+/// keyword names), the call is spelled out there instead, to avoid the allocation.
+///
+/// # Safety
+/// `text` is a valid object (borrowed) and the GIL is held.
+pub unsafe fn utf8_string(text: *mut PyObject) -> PyResult<String> {
+    let mut size: pyo3_ffi::Py_ssize_t = 0;
+    // SAFETY: GIL held, `text` valid. Returns a pointer into `text`'s own (cached) UTF-8 —
+    // borrowed: valid while `text` lives, which covers this function — or NULL with an exception set.
+    let utf8 = unsafe { pyo3_ffi::PyUnicode_AsUTF8AndSize(text, &mut size) };
+    if utf8.is_null() {
+        return Err(PyErrSet::fetched());
+    }
+    // SAFETY: `utf8` points at `size` bytes of UTF-8, alive while `text` is.
+    let bytes = unsafe { std::slice::from_raw_parts(utf8 as *const u8, size as usize) };
+    Ok(String::from_utf8_lossy(bytes).into_owned())
+}
+
+/// [`utf8_string`] for a caller with its own answer when there is no text (a message, a name
+/// lookup): `None`, with the exception the failed call set cleared.
+///
+/// # Safety
+/// As [`utf8_string`].
+pub unsafe fn utf8_or_none(text: *mut PyObject) -> Option<String> {
+    // SAFETY: forwarded.
+    let result = unsafe { utf8_string(text) };
+    if result.is_err() {
+        // SAFETY: GIL held; the exception utf8_string left set is discarded deliberately.
+        unsafe { pyo3_ffi::PyErr_Clear() };
+    }
+    result.ok()
+}
+
+/// `str(obj)` as a Rust `String`, for messages (`PyObject_Str`); `None`, with the error cleared,
+/// if `str()` fails or its result has no UTF-8 form. The caller picks the fallback text.
+///
+/// # Safety
+/// `obj` is a valid object (borrowed) and the GIL is held.
+pub unsafe fn str_of(obj: *mut PyObject) -> Option<String> {
+    // SAFETY: GIL held, `obj` valid (borrowed); PyObject_Str returns a NEW reference (owned by
+    // `s`) or NULL with an exception set.
+    let Ok(s) = (unsafe { Owned::from_new(pyo3_ffi::PyObject_Str(obj)) }) else {
+        // SAFETY: GIL held; PyObject_Str's exception is discarded deliberately (best effort).
+        unsafe { pyo3_ffi::PyErr_Clear() };
+        return None;
+    };
+    // SAFETY: GIL held; `s` is a str, alive for the call.
+    unsafe { utf8_or_none(s.as_ptr()) }
 }

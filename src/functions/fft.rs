@@ -26,6 +26,7 @@ use crate::capi::error::{raise, Exc, PyErrSet, PyResult};
 use crate::capi::gil::{allow_threads_above, allow_threads_checking_signals};
 use crate::capi::object::{type_name, Owned};
 use crate::capi::panic;
+use crate::capi::strings::utf8_or_none;
 use crate::kernels::array::copy::copy_cast;
 use crate::kernels::array::dtype::DType;
 use crate::kernels::fft::{transform, FftError, FftPlans, Job, Transform};
@@ -218,13 +219,7 @@ unsafe fn str_value(obj: *mut PyObject) -> Option<String> {
         if pyo3_ffi::PyUnicode_Check(obj) == 0 {
             return None;
         }
-        let mut len: Py_ssize_t = 0;
-        let p = pyo3_ffi::PyUnicode_AsUTF8AndSize(obj, &mut len);
-        if p.is_null() {
-            pyo3_ffi::PyErr_Clear(); // a lone surrogate: not a valid norm anyway
-            return None;
-        }
-        Some(String::from_utf8_lossy(std::slice::from_raw_parts(p.cast::<u8>(), len as usize)).into_owned())
+        utf8_or_none(obj) // None for a lone surrogate: not a valid norm anyway
     }
 }
 

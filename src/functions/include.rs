@@ -9,9 +9,10 @@ use std::path::{Path, PathBuf};
 
 use pyo3_ffi::PyObject;
 
-use crate::capi::error::{raise, Exc, PyErrSet, PyResult};
+use crate::capi::error::{raise, Exc, PyResult};
 use crate::capi::object::{str_from, Owned};
 use crate::capi::panic;
+use crate::capi::strings::utf8_string;
 
 pub const DOC: &std::ffi::CStr = c"get_include($module, /)
 --
@@ -52,13 +53,6 @@ pub unsafe extern "C" fn get_include(module: *mut PyObject, _unused: *mut PyObje
 unsafe fn module_file(module: *mut PyObject) -> PyResult<String> {
     // SAFETY: GIL held; returns a new reference to the str, or NULL with SystemError set.
     let name = unsafe { Owned::from_new(pyo3_ffi::PyModule_GetFilenameObject(module)) }?;
-    let mut size: pyo3_ffi::Py_ssize_t = 0;
-    // SAFETY: GIL held; `name` is a str; the pointer is into its UTF-8 cache, valid while `name`.
-    let utf8 = unsafe { pyo3_ffi::PyUnicode_AsUTF8AndSize(name.as_ptr(), &mut size) };
-    if utf8.is_null() {
-        return Err(PyErrSet::fetched());
-    }
-    // SAFETY: `utf8` points at `size` bytes of UTF-8, alive while `name` is.
-    let bytes = unsafe { std::slice::from_raw_parts(utf8 as *const u8, size as usize) };
-    Ok(String::from_utf8_lossy(bytes).into_owned())
+    // SAFETY: GIL held; `name` is a str, alive for the call.
+    unsafe { utf8_string(name.as_ptr()) }
 }

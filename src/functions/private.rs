@@ -27,15 +27,8 @@ pub unsafe extern "C" fn panic(_module: *mut PyObject, message: *mut PyObject) -
             let name = unsafe { crate::capi::object::type_name(message) };
             return Err(crate::capi::error::raise(crate::capi::error::Exc::TypeError, &format!("_panic() argument must be str, not '{name}'")));
         }
-        let mut size: pyo3_ffi::Py_ssize_t = 0;
-        // SAFETY: GIL held; returns a pointer into `message`'s cached UTF-8 (borrowed, alive as
-        // long as `message`) or NULL with TypeError/UnicodeEncodeError set.
-        let utf8 = unsafe { pyo3_ffi::PyUnicode_AsUTF8AndSize(message, &mut size) };
-        if utf8.is_null() {
-            return Err(PyErrSet::fetched());
-        }
-        // SAFETY: `utf8` points at `size` bytes of valid UTF-8.
-        let text = unsafe { std::str::from_utf8_unchecked(std::slice::from_raw_parts(utf8 as *const u8, size as usize)) };
+        // SAFETY: GIL held, `message` a str (borrowed); UnicodeEncodeError set for a lone surrogate.
+        let text = unsafe { crate::capi::strings::utf8_string(message) }?;
         panic!("{text}");
     })
 }

@@ -2,13 +2,12 @@
 //! every path the CPU supports against the same oracles) and for measurements. The public way
 //! to force a path is the `RAWCAPI_SIMD` environment variable, read once at import.
 
-use std::ffi::c_char;
-
 use pyo3_ffi::PyObject;
 
 use crate::capi::error::{raise, Exc, PyErrSet};
 use crate::capi::object::{str_from, type_name, Owned};
 use crate::capi::panic;
+use crate::capi::strings::utf8_string;
 use crate::kernels::simd;
 
 pub const PATHS_DOC: &std::ffi::CStr = c"_simd_paths($module, /)
@@ -72,16 +71,9 @@ pub unsafe extern "C" fn set_simd_path(_module: *mut PyObject, name: *mut PyObje
             let type_name = unsafe { type_name(name) };
             return Err(raise(Exc::TypeError, &format!("_set_simd_path() argument must be str, not '{type_name}'")));
         }
-        let mut size: pyo3_ffi::Py_ssize_t = 0;
-        // SAFETY: a str, GIL held; returns a pointer into `name`'s cached UTF-8 (borrowed, alive
-        // as long as `name`) or NULL with UnicodeEncodeError set (lone surrogates).
-        let utf8: *const c_char = unsafe { pyo3_ffi::PyUnicode_AsUTF8AndSize(name, &mut size) };
-        if utf8.is_null() {
-            return Err(PyErrSet::fetched());
-        }
-        // SAFETY: `utf8` points at `size` bytes of valid UTF-8.
-        let text = unsafe { std::str::from_utf8_unchecked(std::slice::from_raw_parts(utf8.cast::<u8>(), size as usize)) };
-        let path = simd::resolve(text).map_err(|e| raise(Exc::ValueError, &e.0))?;
+        // SAFETY: a str (borrowed), GIL held; UnicodeEncodeError set for a lone surrogate.
+        let text = unsafe { utf8_string(name) }?;
+        let path = simd::resolve(&text).map_err(|e| raise(Exc::ValueError, &e.0))?;
         let previous = simd::force(path).map_err(|e| raise(Exc::ValueError, &e.0))?;
         Ok(str_from(previous.name())?.into_raw())
     })

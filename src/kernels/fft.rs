@@ -165,9 +165,9 @@ impl FftPlans {
         let plan = match transform {
             Transform::Fft => Plan::Complex(planner.plan_fft_forward(n)),
             Transform::Ifft => Plan::Complex(planner.plan_fft_inverse(n)),
-            Transform::Rfft if n % 2 == 0 => Plan::RealForward(Arc::new(RealToComplexEven::new(n, planner))),
+            Transform::Rfft if n.is_multiple_of(2) => Plan::RealForward(Arc::new(RealToComplexEven::new(n, planner))),
             Transform::Rfft => Plan::RealForward(Arc::new(RealToComplexOdd::new(n, planner))),
-            Transform::Irfft if n % 2 == 0 => Plan::RealInverse(Arc::new(ComplexToRealEven::new(n, planner))),
+            Transform::Irfft if n.is_multiple_of(2) => Plan::RealInverse(Arc::new(ComplexToRealEven::new(n, planner))),
             Transform::Irfft => Plan::RealInverse(Arc::new(ComplexToRealOdd::new(n, planner))),
         };
         cache.plans.insert((n, transform), plan.clone());
@@ -385,7 +385,7 @@ impl<'a> LineWork<'a> {
                 // numpy.fft.irfft ignores the imaginary parts of the zero-frequency term and (for
                 // even n) the Nyquist term: a real signal's spectrum has none there.
                 self.complex[0].im = 0.0;
-                if n % 2 == 0 {
+                if n.is_multiple_of(2) {
                     self.complex[m - 1].im = 0.0;
                 }
                 let out = job.out.cast::<f64>();

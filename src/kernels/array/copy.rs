@@ -91,7 +91,10 @@ pub fn for_each_row<const K: usize>(shape: &[usize], strides: &[[isize; MAX_NDIM
 /// # Safety
 /// Every element `src` describes is readable and every element `dst` describes writable for the
 /// call, and the two do not overlap unless they are exactly the same elements in the same order
-/// (check with [`extent`] and copy through a temporary otherwise).
+/// (check with [`may_overlap`] and copy through a temporary otherwise).
+///
+/// [`broadcast_strides`]: super::broadcast::broadcast_strides
+/// [`may_overlap`]: super::view::may_overlap
 pub unsafe fn copy_cast(src: ArrayView, dst: ArrayViewMut) {
     assert_eq!(src.shape, dst.shape, "copy_cast needs equal shapes");
     // SAFETY: forwarded from the caller; S and D are the element types of the views' dtypes.
@@ -175,60 +178,10 @@ pub unsafe fn gather<T: Element>(view: &ArrayView) -> Option<Vec<T>> {
     Some(out)
 }
 
-/// The byte range `[lo, hi)` relative to `data` that a view's elements occupy (`(0, 0)` when it
-/// has no elements). Two views whose ranges do not intersect cannot overlap.
-pub fn extent(shape: &[usize], strides: &[isize], itemsize: usize) -> (isize, isize) {
-    if shape.contains(&0) {
-        return (0, 0);
-    }
-    let (mut lo, mut hi) = (0isize, itemsize as isize);
-    for (&n, &s) in shape.iter().zip(strides) {
-        let span = s * (n as isize - 1);
-        if span < 0 {
-            lo += span;
-        } else {
-            hi += span;
-        }
-    }
-    (lo, hi)
-}
-
-/// True when the memory ranges of `a` and `b` intersect (a conservative overlap test).
-pub fn ranges_overlap(a: &ArrayView, b: &ArrayView) -> bool {
-    let (alo, ahi) = extent(a.shape, a.strides, a.dtype.itemsize());
-    let (blo, bhi) = extent(b.shape, b.strides, b.dtype.itemsize());
-    if alo == ahi || blo == bhi {
-        return false;
-    }
-    let (a0, b0) = (a.data as isize, b.data as isize);
-    a0 + alo < b0 + bhi && b0 + blo < a0 + ahi
-}
-
-/// Strides that make an operand of `shape`/`strides` read as `target` under NumPy's broadcasting
-/// rules (align trailing dimensions; a length-1 or missing dimension repeats with stride 0).
-/// `None` when the shapes are incompatible.
-pub fn broadcast_strides(shape: &[usize], strides: &[isize], target: &[usize]) -> Option<Vec<isize>> {
-    if shape.len() > target.len() {
-        return None;
-    }
-    let lead = target.len() - shape.len();
-    let mut out = vec![0isize; target.len()];
-    for (i, &t) in target.iter().enumerate().skip(lead) {
-        let (n, s) = (shape[i - lead], strides[i - lead]);
-        out[i] = if n == t {
-            s
-        } else if n == 1 {
-            0
-        } else {
-            return None;
-        };
-    }
-    Some(out)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::kernels::array::broadcast::broadcast_strides;
     use crate::kernels::array::dtype::DType;
     use crate::kernels::array::element::{Bool, C128};
 
@@ -254,8 +207,8 @@ mod tests {
 
         // A row broadcast over 3 rows.
         let row = [1.5f64, -2.5];
-        let bs = broadcast_strides(&[2], &[8], &[3, 2]).unwrap();
-        assert_eq!(bs, vec![0, 8]);
+        let bs = broadcast_strides(&[2], &[8], &[3, 2]);
+        assert_eq!(*bs, [0, 8]);
         let mut out = [0u8; 6];
         let sv = ArrayView { data: as_bytes(&row), dtype: DType::Float64, shape: &[3, 2], strides: &bs };
         let dv = ArrayViewMut { data: out.as_mut_ptr(), dtype: DType::UInt8, shape: &[3, 2], strides: &[2, 1] };
@@ -263,7 +216,6 @@ mod tests {
         // dv writes bytes 2i + j <= 5 of the 6-byte `out`. Distinct locals, no overlap.
         unsafe { copy_cast(sv, dv) };
         assert_eq!(out, [1, 254, 1, 254, 1, 254]);
-        assert_eq!(broadcast_strides(&[3], &[8], &[3, 2]), None);
     }
 
     #[test]
@@ -276,19 +228,6 @@ mod tests {
         assert_eq!(nd, 2);
         let nd = simplify(&[], [&[]], &mut shape, &mut strides);
         assert_eq!((nd, shape[0]), (1, 1));
-    }
-
-    #[test]
-    fn overlap_test() {
-        let buf = [0u8; 64];
-        let a = ArrayView { data: buf.as_ptr(), dtype: DType::Float64, shape: &[4], strides: &[8] };
-        // SAFETY: offsets 32 and 24 are inside the 64-byte `buf` (`add`'s in-bounds rule); the
-        // views are only compared by address range, never dereferenced.
-        let b = ArrayView { data: unsafe { buf.as_ptr().add(32) }, dtype: DType::Float64, shape: &[4], strides: &[8] };
-        let c = ArrayView { data: unsafe { buf.as_ptr().add(24) }, dtype: DType::Float64, shape: &[4], strides: &[-8] };
-        assert!(!ranges_overlap(&a, &b));
-        assert!(ranges_overlap(&a, &c));
-        assert!(!ranges_overlap(&b, &c));
     }
 
     #[test]

@@ -17,6 +17,7 @@
 use std::fmt;
 
 use super::broadcast::{broadcast_shapes, broadcast_strides, check_output_shape, BroadcastError, Dims, Walk};
+use super::copy::{copy_cast, try_vec};
 use super::dtype::DType;
 use super::element::{can_cast_same_kind, cast_loop, CastLoop};
 use super::elementwise::{BinaryKernel, UnaryKernel};
@@ -97,24 +98,19 @@ struct Plan<'a> {
     _life: std::marker::PhantomData<&'a ()>,
 }
 
-/// A contiguous copy of `v` (same dtype), for an input that partially overlaps the output.
-/// `u128` storage keeps every dtype aligned.
+/// A C-contiguous copy of `v` (same dtype), for an input that partially overlaps the output:
+/// [`try_vec`] and [`copy_cast`]. `u128` storage keeps every dtype aligned. (`copy_cast` moves a
+/// contiguous bool row as bytes, so a bool byte other than 0/1 is copied as it is; every loop
+/// reads a bool as `byte != 0`, so results do not depend on it.)
 unsafe fn contiguous_copy(v: &ArrayView) -> Result<Vec<u128>, UfuncError> {
     let itemsize = v.dtype.itemsize();
     let bytes = v.size() * itemsize;
-    let mut storage: Vec<u128> = Vec::new();
-    storage.try_reserve_exact(bytes.div_ceil(16)).map_err(|_| UfuncError::NoMemory { bytes })?;
-    storage.resize(bytes.div_ceil(16), 0);
-    let dst = storage.as_mut_ptr() as *mut u8;
+    let mut storage: Vec<u128> = try_vec(bytes.div_ceil(16)).ok_or(UfuncError::NoMemory { bytes })?;
     let out_strides = super::view::c_strides(v.shape, itemsize).expect("an existing view's size fits");
-    let walk = Walk::<2>::new(v.shape, [v.strides, &out_strides]);
-    let copy = cast_loop(v.dtype, v.dtype);
-    let steps = [walk.strides[0][walk.shape.len() - 1], walk.strides[1][walk.shape.len() - 1]];
-    walk.for_each_run(0, walk.size(), |[src_off, dst_off], n| {
-        // SAFETY: offsets come from the view's own shape/strides (valid by the caller's promise)
-        // and from the C-contiguous layout of `storage`, which holds `size` elements.
-        unsafe { copy(v.data.offset(src_off), steps[0], dst.offset(dst_off), steps[1], n) };
-    });
+    let dst = ArrayViewMut { data: storage.as_mut_ptr() as *mut u8, dtype: v.dtype, shape: v.shape, strides: &out_strides };
+    // SAFETY: `v` is readable (the caller's promise); `dst` is the C-contiguous layout of
+    // `storage`, which holds `size` elements and, freshly allocated, overlaps nothing.
+    unsafe { copy_cast(*v, dst) };
     Ok(storage)
 }
 

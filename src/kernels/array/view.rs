@@ -143,7 +143,7 @@ mod tests {
     fn overlap_by_byte_range() {
         let buf = [0u8; 64];
         let p = buf.as_ptr();
-        // SAFETY: every `off` used below is at most 24, inside the 64-byte `buf`; the views are
+        // SAFETY: every `off` used below is at most 32, inside the 64-byte `buf`; the views are
         // only compared by address range in may_overlap, never dereferenced.
         let view = |off: usize, shape: &'static [usize], strides: &'static [isize]| ArrayView {
             data: unsafe { p.add(off) },
@@ -157,5 +157,9 @@ mod tests {
         assert!(may_overlap(&view(16, &[3], &[-8]), &view(16, &[1], &[8])));
         assert!(!may_overlap(&view(16, &[0], &[8]), &view(16, &[1], &[8])));
         assert_eq!(byte_extent(p, &[2, 3], &[-24, 8], 8), Some((p as usize - 24, p as usize + 24)));
+        // Adjacent ranges [0, 32) and [32, 64) do not overlap; a reversed [0, 32) meets the first.
+        assert!(!may_overlap(&view(0, &[4], &[8]), &view(32, &[4], &[8])));
+        assert!(may_overlap(&view(0, &[4], &[8]), &view(24, &[4], &[-8])));
+        assert!(!may_overlap(&view(32, &[4], &[8]), &view(24, &[4], &[-8])));
     }
 }
