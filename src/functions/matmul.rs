@@ -208,7 +208,7 @@ struct Prepared<T> {
 unsafe fn prepare<T: Element>(op: &Operand) -> PyResult<Prepared<T>> {
     let size = std::mem::size_of::<T>() as isize;
     let in_place = op.dtype == T::DTYPE
-        && (op.data as usize) % std::mem::align_of::<T>() == 0
+        && (op.data as usize).is_multiple_of(std::mem::align_of::<T>())
         && op.strides.iter().all(|&s| s % size == 0);
     if in_place {
         return Ok(Prepared { ptr: op.data as *const T, strides: op.strides.iter().map(|&s| s / size).collect(), _copy: None });
