@@ -80,6 +80,7 @@ def layouts(x):
     rev = x[::-1, ::-1].copy()
     yield "negative", rev[::-1, ::-1]
     yield "transposed", x.T.copy().T
+    yield "rows reversed", x[::-1].copy()[::-1]  # a negative row stride, unit column stride
 
 
 @pytest.mark.quick
@@ -101,8 +102,9 @@ def test_layouts(dtype):
 def test_large_products_every_layout(path):
     """Products with a C of at least 1024² elements, on one thread: on the AVX-512 path these go
     to rawcapi's own float64 kernel (src/kernels/dgemm.rs), on the others to gemm. Every layout
-    pair (packing takes a different branch for each), ragged sizes (not multiples of the 24×8
-    tile or the 144/1024 blocks), k over two k-chunks, and out=."""
+    pair (unit row or column stride, of either sign, or neither: each of the packers' branches),
+    ragged sizes (not multiples of the 24×8 tile or the 144/1024 blocks), k over two k-panels,
+    and out=. C is always a fresh row-major result here; cargo test covers other C layouts."""
     previous_path = rawcapi._set_simd_path(path)
     previous_threads = rawcapi.get_num_threads()
     rawcapi.set_num_threads(1)

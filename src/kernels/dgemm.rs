@@ -30,8 +30,10 @@
 //!
 //! Packing copies every operand element once per use of its panel; that is what buys the
 //! micro-kernel unit-stride, aligned loads whatever the operands' strides (transposed, reversed
-//! or sliced views are all packed the same way). Partial tiles at the edges are computed whole
-//! on zero-padded panels into a scratch tile, and only their valid part is added to C.
+//! or sliced views are all packed the same way). Partial tiles at the edges (in the kernel's
+//! orientation: fewer than 24 rows or 8 columns left) are computed whole on zero-padded panels
+//! into a scratch tile, and only their valid part is stored into, or added to, C; so are all
+//! tiles of a C with neither stride 1.
 //!
 //! Memory: the two packing buffers (4.6 MiB) come from the global allocator per call, like
 //! gemm's, which aborts if it cannot allocate them.
@@ -48,7 +50,8 @@ pub const MR: usize = 24;
 pub const NR: usize = 8;
 /// Depth of a k-panel. A B micro-panel (KC×NR doubles, 32 KiB) stays in the 48 KiB L1 while A
 /// micro-panels stream past it. Measured: 512 and 768 both ran at 121–125 GFLOP/s at n = 2048;
-/// 512 is gemm's own panel depth and the k-chunk matmul.rs cuts for interrupt checks.
+/// 512 is gemm's own panel depth, and matmul.rs cuts k into chunks of a multiple of 512 for its
+/// interrupt checks, so each chunk is a whole number of panels.
 const KC: usize = 512;
 /// Rows of A packed per block: MC×KC doubles (576 KiB) stay in the 1 MiB L2. A multiple of MR.
 const MC: usize = 144;
@@ -60,11 +63,19 @@ const NC: usize = 1024;
 /// 0.98–1.08× to 1.09–1.22×. A 256³ product ran at 0.94× gemm's speed in this kernel, so smaller
 /// blocks stay with gemm.
 const MIN_C_ELEMENTS: usize = 1 << 20;
+/// Nor narrower than this in either dimension: only square products were measured, and a C with
+/// fewer than 24 columns (the kernel's rows, once a row-major C is transposed) would make every
+/// tile a padded one.
+const MIN_SIDE: usize = 256;
+
+// The packed panels' layout relies on these: blocks are whole micro-panels, and a micro-panel of
+// A (MR·kc doubles, 192·kc bytes) starts 64-byte aligned for every kc, as `_mm512_load_pd` needs.
+const _: () = assert!(MC % MR == 0 && NC % NR == 0 && (MR * 8) % 64 == 0 && (NR * 8) % 64 == 0);
 
 /// Whether `dgemm` should take an `m×k · k×n` product: the CPU path is AVX-512 (the process-wide
 /// SIMD setting, src/kernels/simd) and C is large enough for this kernel to be the faster one.
 pub fn takes(m: usize, n: usize, k: usize) -> bool {
-    m >= MR && n >= NR && k >= 64 && m.saturating_mul(n) >= MIN_C_ELEMENTS && simd::current() == Path::Avx512
+    m.min(n) >= MIN_SIDE && k >= 64 && m.saturating_mul(n) >= MIN_C_ELEMENTS && simd::current() == Path::Avx512
 }
 
 /// One cache line of doubles: the packing buffers are made of these, so they are 64-byte aligned.
@@ -82,9 +93,10 @@ fn buffer(n: usize) -> Vec<Line> {
 /// a pointer to its first element and a row and column stride in elements (any sign).
 ///
 /// # Safety
-/// The CPU has AVX-512F ([`takes`] checks the process's SIMD path, which only names a path the
-/// CPU supports). A and B are readable and C writable, by this call only, at every element the
-/// shapes and strides describe; C does not overlap A or B.
+/// When m, n and k are all non-zero, the CPU has AVX-512F ([`takes`] checks the process's SIMD
+/// path, which only names a path the CPU supports). A and B are readable and C writable — and,
+/// with `accumulate`, readable and initialised — by this call only, at every element the shapes
+/// and strides describe; C does not overlap A or B.
 #[allow(clippy::too_many_arguments)]
 pub unsafe fn dgemm(
     m: usize,
@@ -156,8 +168,10 @@ unsafe fn dgemm_avx512(
             let kcur = kc.min(k - pc);
             // The first k-panel of a fresh C stores; every later one adds to what is there.
             let load = accumulate || pc > 0;
-            // SAFETY (all pointer arithmetic below): jc + nc ≤ n, pc + kcur ≤ k, ic + mc ≤ m,
-            // and the packers write at most MC·kc and NC·kc doubles, the buffers' capacity.
+            // SAFETY (all pointer arithmetic below): jc + nc ≤ n, pc + kcur ≤ k, ic + mc ≤ m;
+            // the packers write mc.next_multiple_of(MR)·kcur ≤ MC·kc doubles (MC is a multiple
+            // of MR) and nc.next_multiple_of(NR)·kcur ≤ NC.min(n.next_multiple_of(NR))·kc (NC
+            // is a multiple of NR), the buffers' capacities.
             unsafe { pack_b(kcur, nc, b.offset(pc as isize * b_rs + jc as isize * b_cs), b_rs, b_cs, pb) };
             for ic in (0..m).step_by(MC) {
                 let mc = MC.min(m - ic);
@@ -192,10 +206,10 @@ unsafe fn dgemm_avx512(
 }
 
 /// The micro-kernel: `C[0..24, 0..8] (+)= Ap · Bp`, where `Ap` is a packed 24×kc micro-panel
-/// (24 rows of one k, then the next k) and `Bp` a packed kc×8 one. C's rows are contiguous
-/// (row stride 1) and its columns `c_cs` apart. The 24 accumulators are zmm registers for the
+/// (24 rows of one k, then the next k) and `Bp` a packed kc×8 one. Each column of the C tile
+/// is contiguous (row stride 1), the columns `c_cs` apart. The 24 accumulators are zmm registers for the
 /// whole loop; each step loads 3 vectors of A, broadcasts 8 elements of B and issues 24 FMAs —
-/// 12 cycles on a core with two 512-bit FMA units, and at least 10 loads to feed them.
+/// 12 cycles on a core with two 512-bit FMA units, and 11 loads to feed them.
 ///
 /// # Safety
 /// AVX-512F; `ap` holds 24·kc doubles, `bp` 8·kc, 64-byte aligned; the 24×8 tile at `c` is
@@ -439,7 +453,7 @@ mod tests {
             return;
         }
         let mut seed = 7;
-        for &(m, n, k) in &[(1, 1, 1), (25, 9, 7), (24, 8, 512), (130, 70, 300), (64, 300, 1100), (301, 1030, 97)] {
+        for &(m, n, k) in &[(1, 1, 1), (25, 9, 7), (24, 8, 512), (130, 70, 300), (64, 300, 1100), (301, 1030, 97), (60, 1040, 600)] {
             // Storage three times the size, so a layout can use every other row or a reversal.
             let a: Vec<f64> = (0..3 * m * k).map(|_| lcg(&mut seed)).collect();
             let b: Vec<f64> = (0..3 * k * n).map(|_| lcg(&mut seed)).collect();
@@ -480,6 +494,17 @@ mod tests {
                                     norm += want * want;
                                 }
                             }
+                            // Nothing outside the view was written (an edge tile's overflow
+                            // would land there: out of bounds on a real array).
+                            let mut in_view = vec![false; c.len()];
+                            for i in 0..m {
+                                for j in 0..n {
+                                    in_view[(co + i as isize * crs + j as isize * ccs) as usize] = true;
+                                }
+                            }
+                            for (idx, (x, y)) in c.iter().zip(&before).enumerate() {
+                                assert!(in_view[idx] || x.to_bits() == y.to_bits(), "{m}x{n}x{k} c{ci}: wrote outside C at {idx}");
+                            }
                             let rel = (err / norm.max(1e-300)).sqrt();
                             assert!(rel < 1e-13, "{m}x{n}x{k} layouts a{ai} b{bi} c{ci} acc={accumulate}: {rel:e}");
                         }
@@ -492,7 +517,8 @@ mod tests {
     #[test]
     fn empty_k_zeroes_or_keeps_c() {
         let mut c = vec![5.0; 6];
-        // SAFETY: k = 0 reads nothing from A or B; C is a 2×3 row-major Vec.
+        // SAFETY: k = 0 reads nothing from A or B and returns before any AVX-512 code; C is
+        // a 2×3 row-major Vec.
         unsafe { dgemm(2, 3, 0, std::ptr::null(), 0, 0, std::ptr::null(), 0, 0, c.as_mut_ptr(), 3, 1, true) };
         assert_eq!(c, vec![5.0; 6]);
         // SAFETY: as above.
@@ -505,6 +531,7 @@ mod tests {
         assert!(!takes(256, 256, 256));
         assert!(!takes(1000, 1000, 1000));
         assert!(!takes(4096, 4096, 8));
+        assert!(!takes(1 << 20, 16, 512)); // a C of 2^24 elements, but 16 wide
         assert_eq!(takes(2048, 2048, 2048), simd::current() == Path::Avx512);
     }
 }

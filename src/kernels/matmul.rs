@@ -84,7 +84,8 @@ pub trait MatmulElem: Element {
 
     /// # Safety
     /// The pointers and strides describe an m×k A, k×n B and m×n C, A/B readable and C writable
-    /// by this call only. `accumulate = false` overwrites C.
+    /// by this call only. `accumulate = false` overwrites C without reading it; `accumulate =
+    /// true` adds to it, so C must then be readable and initialised.
     #[allow(clippy::too_many_arguments)]
     unsafe fn block(m: usize, n: usize, k: usize, c: *mut Self, c_rs: isize, c_cs: isize, accumulate: bool, a: Operand<Self>, b: Operand<Self>);
 }
