@@ -444,8 +444,11 @@ mod tests {
     }
 
     /// Every stride pattern of A, B and C (row-major, column-major, reversed rows, a strided
-    /// slice), on shapes with ragged edges in every dimension and k deeper than one panel,
-    /// against a naive triple loop; and `accumulate` adding to what C held.
+    /// slice) on shapes with ragged edges, more than one A block (m > 144), more than one
+    /// k-panel (k > 512) and more than one column panel (n > 1024), against a naive triple loop;
+    /// `accumulate` adding to what C held; nothing outside C written. Each A and B layout pair
+    /// meets one C layout (16 calls per shape, not 64: this test also runs unoptimised under
+    /// AddressSanitizer).
     #[test]
     fn matches_naive_on_every_layout() {
         if !std::arch::is_x86_feature_detected!("avx512f") {
@@ -453,62 +456,60 @@ mod tests {
             return;
         }
         let mut seed = 7;
-        for &(m, n, k) in &[(1, 1, 1), (25, 9, 7), (24, 8, 512), (130, 70, 300), (64, 300, 1100), (301, 1030, 97), (60, 1040, 600)] {
-            // Storage three times the size, so a layout can use every other row or a reversal.
-            let a: Vec<f64> = (0..3 * m * k).map(|_| lcg(&mut seed)).collect();
-            let b: Vec<f64> = (0..3 * k * n).map(|_| lcg(&mut seed)).collect();
-            // (offset, row stride, column stride) for an r×c matrix inside a buffer of 3·r·c.
+        for &(m, n, k) in &[(1, 1, 1), (25, 9, 7), (24, 8, 512), (301, 70, 300), (64, 300, 1100), (50, 1040, 600)] {
+            let av: Vec<f64> = (0..m * k).map(|_| lcg(&mut seed)).collect(); // A[i][p] = av[i*k + p]
+            let bv: Vec<f64> = (0..k * n).map(|_| lcg(&mut seed)).collect(); // B[p][j] = bv[p*n + j]
+            let product: Vec<f64> = (0..m * n).map(|ij| (0..k).map(|p| av[ij / n * k + p] * bv[p * n + ij % n]).sum()).collect();
+            // (offset, row stride, column stride) of an r×c matrix inside a buffer of 3·r·c.
             let layouts = |r: usize, c: usize| -> [(isize, isize, isize); 4] {
                 let (r, c) = (r as isize, c as isize);
                 [(0, c, 1), (0, 1, r), ((r - 1) * c, -c, 1), (0, 2 * c, 2)]
             };
-            for (ai, &(ao, ars, acs)) in layouts(m, k).iter().enumerate() {
-                for (bi, &(bo, brs, bcs)) in layouts(k, n).iter().enumerate() {
-                    let at = |i: usize, p: usize| a[(ao + i as isize * ars + p as isize * acs) as usize];
-                    let bt = |p: usize, j: usize| b[(bo + p as isize * brs + j as isize * bcs) as usize];
-                    for (ci, &(co, crs, ccs)) in layouts(m, n).iter().enumerate() {
-                        for accumulate in [false, true] {
-                            let mut c = vec![f64::NAN; 3 * m * n];
-                            if accumulate {
-                                c.iter_mut().enumerate().for_each(|(i, x)| *x = i as f64 * 0.25);
-                            }
-                            let before = c.clone();
-                            // SAFETY: every layout stays inside its 3·r·c buffer (checked by the
-                            // reads of the naive loop below, which index the Vecs); C is its own
-                            // Vec; the test returned above on a CPU without AVX-512F.
-                            unsafe {
-                                dgemm(
-                                    m, n, k, a.as_ptr().offset(ao), ars, acs, b.as_ptr().offset(bo), brs, bcs,
-                                    c.as_mut_ptr().offset(co), crs, ccs, accumulate,
-                                )
-                            };
-                            let (mut err, mut norm) = (0.0f64, 0.0f64);
-                            for i in 0..m {
-                                for j in 0..n {
-                                    let idx = (co + i as isize * crs + j as isize * ccs) as usize;
-                                    let mut want: f64 = (0..k).map(|p| at(i, p) * bt(p, j)).sum();
-                                    if accumulate {
-                                        want += before[idx];
-                                    }
-                                    err += (c[idx] - want).powi(2);
-                                    norm += want * want;
-                                }
-                            }
-                            // Nothing outside the view was written (an edge tile's overflow
-                            // would land there: out of bounds on a real array).
-                            let mut in_view = vec![false; c.len()];
-                            for i in 0..m {
-                                for j in 0..n {
-                                    in_view[(co + i as isize * crs + j as isize * ccs) as usize] = true;
-                                }
-                            }
-                            for (idx, (x, y)) in c.iter().zip(&before).enumerate() {
-                                assert!(in_view[idx] || x.to_bits() == y.to_bits(), "{m}x{n}x{k} c{ci}: wrote outside C at {idx}");
-                            }
-                            let rel = (err / norm.max(1e-300)).sqrt();
-                            assert!(rel < 1e-13, "{m}x{n}x{k} layouts a{ai} b{bi} c{ci} acc={accumulate}: {rel:e}");
+            let at = |(o, rs, cs): (isize, isize, isize), i: usize, j: usize| (o + i as isize * rs + j as isize * cs) as usize;
+            for (ai, &la) in layouts(m, k).iter().enumerate() {
+                for (bi, &lb) in layouts(k, n).iter().enumerate() {
+                    let (ci, accumulate) = ((ai + bi) % 4, ai >= 2);
+                    let lc = layouts(m, n)[ci];
+                    let (mut a, mut b) = (vec![f64::NAN; 3 * m * k], vec![f64::NAN; 3 * k * n]);
+                    for i in 0..m {
+                        for p in 0..k {
+                            a[at(la, i, p)] = av[i * k + p];
                         }
                     }
+                    for p in 0..k {
+                        for j in 0..n {
+                            b[at(lb, p, j)] = bv[p * n + j];
+                        }
+                    }
+                    let mut c: Vec<f64> = (0..3 * m * n).map(|x| if accumulate { x as f64 * 0.25 } else { f64::NAN }).collect();
+                    let before = c.clone();
+                    // SAFETY: every layout stays inside its 3·r·c buffer (the writes above index
+                    // the Vecs with the same offsets); C is its own Vec; the test returned above
+                    // on a CPU without AVX-512F.
+                    unsafe {
+                        dgemm(
+                            m, n, k, a.as_ptr().offset(la.0), la.1, la.2, b.as_ptr().offset(lb.0), lb.1, lb.2,
+                            c.as_mut_ptr().offset(lc.0), lc.1, lc.2, accumulate,
+                        )
+                    };
+                    let (mut err, mut norm) = (0.0f64, 0.0f64);
+                    let mut in_view = vec![false; c.len()];
+                    for i in 0..m {
+                        for j in 0..n {
+                            let idx = at(lc, i, j);
+                            in_view[idx] = true;
+                            let want = product[i * n + j] + if accumulate { before[idx] } else { 0.0 };
+                            err += (c[idx] - want).powi(2);
+                            norm += want * want;
+                        }
+                    }
+                    // Nothing outside the view was written (an edge tile's overflow would land
+                    // there: out of bounds on a real array).
+                    for (idx, (x, y)) in c.iter().zip(&before).enumerate() {
+                        assert!(in_view[idx] || x.to_bits() == y.to_bits(), "{m}x{n}x{k} c{ci}: wrote outside C at {idx}");
+                    }
+                    let rel = (err / norm.max(1e-300)).sqrt();
+                    assert!(rel < 1e-13, "{m}x{n}x{k} layouts a{ai} b{bi} c{ci} acc={accumulate}: {rel:e}");
                 }
             }
         }
