@@ -413,6 +413,16 @@ def test_large_operations_split_across_threads_agree():
     same(one, a * b)
     same(many, a * b)
     same(Array(a) < Array(b), a < b)
+    # One dtype, contiguous, a fresh result: the trivial loop (ufunc.rs contiguous_fast_path),
+    # split across threads like the general one.
+    c = np.random.default_rng(2).standard_normal(600_000)
+    same(Array(a) + Array(c), a + c)
+    i = np.arange(600_000, dtype=np.int64) * 7919
+    j = np.arange(600_000, dtype=np.int64)[::-1].copy()
+    same(Array(i) - Array(j), i - j)
+    same(Array(i) == Array(j), i == j)
+    same(-Array(c), -c)
+    same(abs(Array(i)), abs(i))
 
 
 # ---------------------------------------------------------------------------------------------

@@ -398,6 +398,35 @@ unsafe fn drive<const N: usize>(
     for_each_range(walk.size(), pieces, &range);
 }
 
+/// NumPy's "trivial loop" test (`PyArray_TRIVIALLY_ITERABLE_OP_*`) in its commonest form: every
+/// input already of the loop's dtype and of the output's shape, each operand one contiguous run
+/// in C order, the output in the loop's output dtype and sharing no memory with an input, and
+/// at least two elements (for one, NumPy's loop choice follows other rules:
+/// `single_element_falls_back`). Then the whole operation is one run of the inner loop, with
+/// no walk, plans or overlap analysis to build — what `a + b` on two fresh arrays costs most of
+/// its time on at small sizes. Measured (examples/bench_array.py, 1000 float64 elements): a
+/// fresh `a + b` from 533–609 ns to 278–293 ns, `rawcapi.add(a, b, out=o)` 1.1x NumPy's speed
+/// to 2.4–2.6x.
+fn trivially_iterable(inputs: &[&ArrayView], loop_input: DType, out: &ArrayViewMut, loop_output: DType) -> bool {
+    let out_view = out.as_const();
+    out.dtype == loop_output
+        && out.size() >= 2
+        && out_view.is_c_contiguous()
+        && inputs.iter().all(|v| v.dtype == loop_input && v.shape == out.shape && v.is_c_contiguous() && !may_overlap(v, &out_view))
+}
+
+/// Run `run(start, end)` over `0..n` elements, cut into pieces for threads as [`drive`] cuts
+/// its walk (by the bytes every operand moves per element).
+fn run_trivially(n: usize, bytes_per_element: usize, threads: Threads, run: &(dyn Fn(usize, usize) + Sync)) {
+    let pieces = pieces_for(n.saturating_mul(bytes_per_element), threads.max, threads.min_bytes);
+    for_each_range(n, pieces, run);
+}
+
+/// `p` advanced by `i` elements of `itemsize` bytes (no dereference, so no bounds promise here).
+fn nth(p: &SendPtr, i: usize, itemsize: isize) -> *mut u8 {
+    p.0.wrapping_offset(i as isize * itemsize)
+}
+
 /// `out[...] = a op b` with NumPy's broadcasting, casting and overlap rules.
 ///
 /// # Safety
@@ -408,6 +437,17 @@ pub unsafe fn binary_into(kernel: &BinaryKernel, a: &ArrayView, b: &ArrayView, o
     // looks at shapes.
     if !can_cast_same_kind(kernel.output, out.dtype) {
         return Err(UfuncError::OutputCast { ufunc: kernel.op.ufunc_name(), from: kernel.output, to: out.dtype });
+    }
+    if trivially_iterable(&[a, b], kernel.input, out, kernel.output) {
+        let steps = [a.dtype.itemsize() as isize, b.dtype.itemsize() as isize, out.dtype.itemsize() as isize];
+        let (pa, pb, po) = (SendPtr(a.data as *mut u8), SendPtr(b.data as *mut u8), SendPtr(out.data));
+        let inner = kernel.inner;
+        run_trivially(out.size(), steps.iter().sum::<isize>() as usize, threads, &|s, e| {
+            // SAFETY: s < e ≤ n, and each view is one contiguous run of n elements, valid for
+            // the call (caller's promise); the output shares no memory with the inputs.
+            unsafe { inner(nth(&pa, s, steps[0]), nth(&pb, s, steps[1]), nth(&po, s, steps[2]), e - s, steps) }
+        });
+        return Ok(());
     }
     let inputs = broadcast_shapes(a.shape, b.shape)?;
     check_output_shape(&inputs, out.shape)?;
@@ -462,6 +502,16 @@ pub unsafe fn unary_into(kernel: &UnaryKernel, a: &ArrayView, out: &ArrayViewMut
         return Err(UfuncError::OutputCast { ufunc: kernel.op.ufunc_name(), from: kernel.output, to: out.dtype });
     }
     check_output_shape(a.shape, out.shape)?;
+    if trivially_iterable(&[a], kernel.input, out, kernel.output) {
+        let steps = [a.dtype.itemsize() as isize, out.dtype.itemsize() as isize];
+        let (pa, po) = (SendPtr(a.data as *mut u8), SendPtr(out.data));
+        let inner = kernel.inner;
+        run_trivially(out.size(), steps.iter().sum::<isize>() as usize, threads, &|s, e| {
+            // SAFETY: as in `binary_into`.
+            unsafe { inner(nth(&pa, s, steps[0]), nth(&po, s, steps[1]), e - s, steps) }
+        });
+        return Ok(());
+    }
     let (na, no) = (negated(a.strides), negated(out.strides));
     let (a, out) = if all_step_backwards(&[a], out) {
         let ((da, sa), (dout, so)) = (reversed(a.data as *mut u8, a.shape, a.strides, &na), reversed(out.data, out.shape, out.strides, &no));
