@@ -42,6 +42,7 @@
 
 use std::arch::x86_64::*;
 
+use super::matmul::Operand;
 use crate::kernels::simd::{self, Path};
 
 /// Rows of the micro-kernel's C tile: three zmm registers of 8 doubles.
@@ -70,7 +71,7 @@ const MIN_SIDE: usize = 256;
 
 // The packed panels' layout relies on these: blocks are whole micro-panels, and a micro-panel of
 // A (MR·kc doubles, 192·kc bytes) starts 64-byte aligned for every kc, as `_mm512_load_pd` needs.
-const _: () = assert!(MC % MR == 0 && NC % NR == 0 && (MR * 8) % 64 == 0 && (NR * 8) % 64 == 0);
+const _: () = assert!(MC.is_multiple_of(MR) && NC.is_multiple_of(NR) && (MR * 8).is_multiple_of(64) && (NR * 8).is_multiple_of(64));
 
 /// Whether `dgemm` should take an `m×k · k×n` product: the CPU path is AVX-512 (the process-wide
 /// SIMD setting, src/kernels/simd) and C is large enough for this kernel to be the faster one.
@@ -90,7 +91,8 @@ fn buffer(n: usize) -> Vec<Line> {
 }
 
 /// `C = A·B` (`accumulate == false`) or `C += A·B` for an m×k A, k×n B and m×n C, each given by
-/// a pointer to its first element and a row and column stride in elements (any sign).
+/// a pointer to its first element and a row and column stride in elements (any sign) — for A
+/// and B, matmul.rs's `Operand`.
 ///
 /// # Safety
 /// When m, n and k are all non-zero, the CPU has AVX-512F ([`takes`] checks the process's SIMD
@@ -98,28 +100,14 @@ fn buffer(n: usize) -> Vec<Line> {
 /// with `accumulate`, readable and initialised — by this call only, at every element the shapes
 /// and strides describe; C does not overlap A or B.
 #[allow(clippy::too_many_arguments)]
-pub unsafe fn dgemm(
-    m: usize,
-    n: usize,
-    k: usize,
-    a: *const f64,
-    a_rs: isize,
-    a_cs: isize,
-    b: *const f64,
-    b_rs: isize,
-    b_cs: isize,
-    c: *mut f64,
-    c_rs: isize,
-    c_cs: isize,
-    accumulate: bool,
-) {
+pub unsafe fn dgemm(m: usize, n: usize, k: usize, a: Operand<f64>, b: Operand<f64>, c: *mut f64, c_rs: isize, c_cs: isize, accumulate: bool) {
     if m == 0 || n == 0 {
         return;
     }
     if c_rs != 1 && c_cs == 1 {
         // A row-major C: compute Cᵀ (n×m, row stride 1) = Bᵀ·Aᵀ. Transposing is swapping strides.
         // SAFETY: the same elements, described the other way round.
-        return unsafe { dgemm(n, m, k, b, b_cs, b_rs, a, a_cs, a_rs, c, c_cs, c_rs, accumulate) };
+        return unsafe { dgemm(n, m, k, b.transposed(), a.transposed(), c, c_cs, c_rs, accumulate) };
     }
     if k == 0 {
         if !accumulate {
@@ -133,27 +121,13 @@ pub unsafe fn dgemm(
         return;
     }
     // SAFETY: the caller's contract, including the CPU feature.
-    unsafe { dgemm_avx512(m, n, k, a, a_rs, a_cs, b, b_rs, b_cs, c, c_rs, c_cs, accumulate) }
+    unsafe { dgemm_avx512(m, n, k, a, b, c, c_rs, c_cs, accumulate) }
 }
 
 /// The five loops (module docs), compiled for AVX-512 so the packers' copies use it too.
 #[target_feature(enable = "avx512f")]
 #[allow(clippy::too_many_arguments)]
-unsafe fn dgemm_avx512(
-    m: usize,
-    n: usize,
-    k: usize,
-    a: *const f64,
-    a_rs: isize,
-    a_cs: isize,
-    b: *const f64,
-    b_rs: isize,
-    b_cs: isize,
-    c: *mut f64,
-    c_rs: isize,
-    c_cs: isize,
-    accumulate: bool,
-) {
+unsafe fn dgemm_avx512(m: usize, n: usize, k: usize, a: Operand<f64>, b: Operand<f64>, c: *mut f64, c_rs: isize, c_cs: isize, accumulate: bool) {
     // Equal k-panels no deeper than KC (gemm's rule too): 600 is two panels of 300, not 512 + 88.
     let kc = k.div_ceil(k.div_ceil(KC));
     let mut a_buf = buffer(MC * kc);
@@ -172,11 +146,11 @@ unsafe fn dgemm_avx512(
             // the packers write mc.next_multiple_of(MR)·kcur ≤ MC·kc doubles (MC is a multiple
             // of MR) and nc.next_multiple_of(NR)·kcur ≤ NC.min(n.next_multiple_of(NR))·kc (NC
             // is a multiple of NR), the buffers' capacities.
-            unsafe { pack_b(kcur, nc, b.offset(pc as isize * b_rs + jc as isize * b_cs), b_rs, b_cs, pb) };
+            unsafe { pack::<NR>(nc, kcur, b.ptr.offset(pc as isize * b.rs + jc as isize * b.cs), b.cs, b.rs, pb) };
             for ic in (0..m).step_by(MC) {
                 let mc = MC.min(m - ic);
                 // SAFETY: as above.
-                unsafe { pack_a(mc, kcur, a.offset(ic as isize * a_rs + pc as isize * a_cs), a_rs, a_cs, pa) };
+                unsafe { pack::<MR>(mc, kcur, a.ptr.offset(ic as isize * a.rs + pc as isize * a.cs), a.rs, a.cs, pa) };
                 for jr in (0..nc).step_by(NR) {
                     let cols = NR.min(nc - jr);
                     for ir in (0..mc).step_by(MR) {
@@ -233,6 +207,19 @@ unsafe fn kernel_24x8(kc: usize, ap: *const f64, bp: *const f64, c: *mut f64, c_
         let (mut c02, mut c12, mut c22, mut c03, mut c13, mut c23) = (z, z, z, z, z, z);
         let (mut c04, mut c14, mut c24, mut c05, mut c15, mut c25) = (z, z, z, z, z, z);
         let (mut c06, mut c16, mut c26, mut c07, mut c17, mut c27) = (z, z, z, z, z, z);
+        // `$m!(j, rows 0-7, rows 8-15, rows 16-23)` for each column j of the tile.
+        macro_rules! each_column {
+            ($m:ident) => {
+                $m!(0, c00, c10, c20);
+                $m!(1, c01, c11, c21);
+                $m!(2, c02, c12, c22);
+                $m!(3, c03, c13, c23);
+                $m!(4, c04, c14, c24);
+                $m!(5, c05, c15, c25);
+                $m!(6, c06, c16, c26);
+                $m!(7, c07, c17, c27);
+            };
+        }
         let (mut ap, mut bp) = (ap, bp);
         for _ in 0..kc {
             // A streams from L2: fetch the next steps' lines into L1 ahead of use.
@@ -252,14 +239,7 @@ unsafe fn kernel_24x8(kc: usize, ap: *const f64, bp: *const f64, c: *mut f64, c_
                     $x2 = _mm512_fmadd_pd(a2, b, $x2);
                 };
             }
-            column!(0, c00, c10, c20);
-            column!(1, c01, c11, c21);
-            column!(2, c02, c12, c22);
-            column!(3, c03, c13, c23);
-            column!(4, c04, c14, c24);
-            column!(5, c05, c15, c25);
-            column!(6, c06, c16, c26);
-            column!(7, c07, c17, c27);
+            each_column!(column);
             ap = ap.add(MR);
             bp = bp.add(NR);
         }
@@ -275,103 +255,55 @@ unsafe fn kernel_24x8(kc: usize, ap: *const f64, bp: *const f64, c: *mut f64, c_
                 }
             };
         }
-        store!(0, c00, c10, c20);
-        store!(1, c01, c11, c21);
-        store!(2, c02, c12, c22);
-        store!(3, c03, c13, c23);
-        store!(4, c04, c14, c24);
-        store!(5, c05, c15, c25);
-        store!(6, c06, c16, c26);
-        store!(7, c07, c17, c27);
+        each_column!(store);
     }
 }
 
-/// Pack an mc×kc block of A into MR-tall micro-panels: element (i, p) of micro-panel `i / MR`
-/// goes to `dst[(i / MR)·MR·kc + p·MR + i % MR]`. Rows past `mc` in the last panel are zeros.
+/// Pack `len` rows of a `len`×kc operand into W-wide micro-panels: element (x, p), at
+/// `src + x·x_stride + p·k_stride`, goes to `dst[(x / W)·W·kc + p·W + x % W]`; rows past `len`
+/// in the last panel are zeros. A block of A is `pack::<MR>(mc, kc, a, a_rs, a_cs)` (its rows are
+/// the micro-panels' rows), a panel of B `pack::<NR>(nc, kc, b, b_cs, b_rs)` (its columns are).
 ///
 /// # Safety
-/// AVX-512F; the block is readable with the given strides; `dst` holds `mc.next_multiple_of(MR)·kc`
+/// AVX-512F; every element (x < len, p < kc) is readable; `dst` holds `len.next_multiple_of(W)·kc`
 /// doubles.
 #[target_feature(enable = "avx512f")]
-unsafe fn pack_a(mc: usize, kc: usize, a: *const f64, rs: isize, cs: isize, dst: *mut f64) {
-    let full = mc / MR * MR;
-    // SAFETY (whole body): every read is an element (i < mc, p < kc) of the block, every write
-    // inside the panels the caller sized.
+unsafe fn pack<const W: usize>(len: usize, kc: usize, src: *const f64, x_stride: isize, k_stride: isize, dst: *mut f64) {
+    let full = len / W * W;
+    // SAFETY (whole body): every read is an element (x < len, p < kc) of the operand, every
+    // write inside the panels the caller sized.
     unsafe {
-        if rs == 1 {
-            // Each k's column of the block is contiguous: copy it in MR-long runs, in memory order.
+        if x_stride == 1 {
+            // Each k's W elements are contiguous: copy them in runs, in memory order.
             for p in 0..kc {
-                let s = a.offset(p as isize * cs);
-                for ir in (0..full).step_by(MR) {
-                    std::ptr::copy_nonoverlapping(s.add(ir), dst.add(ir * kc + p * MR), MR);
+                let s = src.offset(p as isize * k_stride);
+                for x0 in (0..full).step_by(W) {
+                    std::ptr::copy_nonoverlapping(s.add(x0), dst.add(x0 * kc + p * W), W);
                 }
             }
-        } else if cs == 1 {
-            // Rows are contiguous along k: transpose 8 rows × 8 k at a time.
-            for ir in (0..full).step_by(MR) {
-                for r0 in (0..MR).step_by(8) {
-                    let rows: [*const f64; 8] = core::array::from_fn(|r| a.offset((ir + r0 + r) as isize * rs));
-                    transpose_into(kc, rows, dst.add(ir * kc + r0), MR);
+        } else if k_stride == 1 {
+            // Each row is contiguous along k: transpose 8 rows × 8 k at a time (W is a multiple
+            // of 8, checked at compile time above).
+            for x0 in (0..full).step_by(W) {
+                for r0 in (0..W).step_by(8) {
+                    let rows: [*const f64; 8] = core::array::from_fn(|r| src.offset((x0 + r0 + r) as isize * x_stride));
+                    transpose_into(kc, rows, dst.add(x0 * kc + r0), W);
                 }
             }
         } else {
-            for ir in (0..full).step_by(MR) {
+            for x0 in (0..full).step_by(W) {
                 for p in 0..kc {
-                    for r in 0..MR {
-                        *dst.add(ir * kc + p * MR + r) = *a.offset((ir + r) as isize * rs + p as isize * cs);
+                    for r in 0..W {
+                        *dst.add(x0 * kc + p * W + r) = *src.offset((x0 + r) as isize * x_stride + p as isize * k_stride);
                     }
                 }
             }
         }
-        if full < mc {
+        if full < len {
             for p in 0..kc {
-                for r in 0..MR {
-                    let i = full + r;
-                    *dst.add(full * kc + p * MR + r) = if i < mc { *a.offset(i as isize * rs + p as isize * cs) } else { 0.0 };
-                }
-            }
-        }
-    }
-}
-
-/// Pack a kc×nc panel of B into NR-wide micro-panels: element (p, j) of micro-panel `j / NR`
-/// goes to `dst[(j / NR)·NR·kc + p·NR + j % NR]`. Columns past `nc` are zeros.
-///
-/// # Safety
-/// AVX-512F; the panel is readable with the given strides; `dst` holds
-/// `nc.next_multiple_of(NR)·kc` doubles.
-#[target_feature(enable = "avx512f")]
-unsafe fn pack_b(kc: usize, nc: usize, b: *const f64, rs: isize, cs: isize, dst: *mut f64) {
-    let full = nc / NR * NR;
-    // SAFETY (whole body): as in pack_a.
-    unsafe {
-        if cs == 1 {
-            for p in 0..kc {
-                let s = b.offset(p as isize * rs);
-                for jr in (0..full).step_by(NR) {
-                    std::ptr::copy_nonoverlapping(s.add(jr), dst.add(jr * kc + p * NR), NR);
-                }
-            }
-        } else if rs == 1 {
-            // Columns are contiguous along k: the same 8×8 transposes as pack_a.
-            for jr in (0..full).step_by(NR) {
-                let cols: [*const f64; 8] = core::array::from_fn(|j| b.offset((jr + j) as isize * cs));
-                transpose_into(kc, cols, dst.add(jr * kc), NR);
-            }
-        } else {
-            for jr in (0..full).step_by(NR) {
-                for p in 0..kc {
-                    for j in 0..NR {
-                        *dst.add(jr * kc + p * NR + j) = *b.offset(p as isize * rs + (jr + j) as isize * cs);
-                    }
-                }
-            }
-        }
-        if full < nc {
-            for p in 0..kc {
-                for j in 0..NR {
-                    let col = full + j;
-                    *dst.add(full * kc + p * NR + j) = if col < nc { *b.offset(p as isize * rs + col as isize * cs) } else { 0.0 };
+                for r in 0..W {
+                    let x = full + r;
+                    *dst.add(full * kc + p * W + r) = if x < len { *src.offset(x as isize * x_stride + p as isize * k_stride) } else { 0.0 };
                 }
             }
         }
@@ -488,8 +420,15 @@ mod tests {
                     // on a CPU without AVX-512F.
                     unsafe {
                         dgemm(
-                            m, n, k, a.as_ptr().offset(la.0), la.1, la.2, b.as_ptr().offset(lb.0), lb.1, lb.2,
-                            c.as_mut_ptr().offset(lc.0), lc.1, lc.2, accumulate,
+                            m,
+                            n,
+                            k,
+                            Operand { ptr: a.as_ptr().offset(la.0), rs: la.1, cs: la.2 },
+                            Operand { ptr: b.as_ptr().offset(lb.0), rs: lb.1, cs: lb.2 },
+                            c.as_mut_ptr().offset(lc.0),
+                            lc.1,
+                            lc.2,
+                            accumulate,
                         )
                     };
                     let (mut err, mut norm) = (0.0f64, 0.0f64);
@@ -515,15 +454,18 @@ mod tests {
         }
     }
 
+    /// An operand that is never read (k = 0).
+    const NOWHERE: Operand<f64> = Operand { ptr: std::ptr::null(), rs: 0, cs: 0 };
+
     #[test]
     fn empty_k_zeroes_or_keeps_c() {
         let mut c = vec![5.0; 6];
         // SAFETY: k = 0 reads nothing from A or B and returns before any AVX-512 code; C is
         // a 2×3 row-major Vec.
-        unsafe { dgemm(2, 3, 0, std::ptr::null(), 0, 0, std::ptr::null(), 0, 0, c.as_mut_ptr(), 3, 1, true) };
+        unsafe { dgemm(2, 3, 0, NOWHERE, NOWHERE, c.as_mut_ptr(), 3, 1, true) };
         assert_eq!(c, vec![5.0; 6]);
         // SAFETY: as above.
-        unsafe { dgemm(2, 3, 0, std::ptr::null(), 0, 0, std::ptr::null(), 0, 0, c.as_mut_ptr(), 3, 1, false) };
+        unsafe { dgemm(2, 3, 0, NOWHERE, NOWHERE, c.as_mut_ptr(), 3, 1, false) };
         assert_eq!(c, vec![0.0; 6]);
     }
 

@@ -37,6 +37,13 @@ pub struct Operand<T> {
     pub cs: isize,
 }
 
+impl<T> Operand<T> {
+    /// The transpose: the same elements with the two strides swapped.
+    pub fn transposed(self) -> Self {
+        Operand { rs: self.cs, cs: self.rs, ..self }
+    }
+}
+
 /// `C[b] = A[b] · B[b]` for every batch item `b`. `A` is m×k, `B` is k×n, `C` is m×n.
 #[derive(Clone, Copy, Debug)]
 pub struct Product<'a, T> {
@@ -101,7 +108,7 @@ macro_rules! gemm_elem {
                     #[cfg(target_arch = "x86_64")]
                     if super::dgemm::takes(m, n, k) {
                         // SAFETY: the caller's contract is dgemm's; `takes` checked the CPU path.
-                        unsafe { $own(m, n, k, a.ptr, a.rs, a.cs, b.ptr, b.rs, b.cs, c, c_rs, c_cs, accumulate) };
+                        unsafe { $own(m, n, k, a, b, c, c_rs, c_cs, accumulate) };
                         return;
                     }
                 )?
