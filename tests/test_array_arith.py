@@ -413,16 +413,26 @@ def test_large_operations_split_across_threads_agree():
     same(one, a * b)
     same(many, a * b)
     same(Array(a) < Array(b), a < b)
-    # One dtype, contiguous, a fresh result: the trivial loop (ufunc.rs contiguous_fast_path),
-    # split across threads like the general one.
-    c = np.random.default_rng(2).standard_normal(600_000)
-    same(Array(a) + Array(c), a + c)
-    i = np.arange(600_000, dtype=np.int64) * 7919
-    j = np.arange(600_000, dtype=np.int64)[::-1].copy()
-    same(Array(i) - Array(j), i - j)
-    same(Array(i) == Array(j), i == j)
-    same(-Array(c), -c)
-    same(abs(Array(i)), abs(i))
+    # One dtype, contiguous, a fresh result: the trivial loop (ufunc.rs `trivially_iterable`),
+    # forced to split across 3 threads however small (as the general path splits).
+    old_threads, old_threshold = rawcapi.get_num_threads(), rawcapi._set_parallel_threshold(1 << 12)
+    rawcapi.set_num_threads(3)
+    try:
+        c = np.random.default_rng(2).standard_normal(600_000)
+        same(Array(a) + Array(c), a + c)
+        same(Array(a) * Array(c), a * c)
+        i = np.random.default_rng(3).integers(-(1 << 40), 1 << 40, 600_000)
+        j = i.copy()
+        j[::3] += 1  # equal at two positions in three
+        same(Array(i) - Array(j), i - j)
+        same(Array(i) == Array(j), i == j)
+        same(-Array(c), -c)
+        same(abs(Array(i)), abs(i))  # negatives and positives
+        z = (c + 1j * a).astype(np.complex128)
+        same(Array(z) * Array(z[::-1].copy()), z * z[::-1])
+    finally:
+        rawcapi.set_num_threads(old_threads)
+        rawcapi._set_parallel_threshold(old_threshold)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -136,22 +136,26 @@ def test_calls_under_exhausted_heap_fail_cleanly_and_recover():
 # answer for the same inputs, through `holds` (LIMITED below): the exported shape and format,
 # and every element, in C order (a complex128 as its real and imaginary float64), equal by value.
 ZEROS_2D = 'holds(result, (4096, 4096), "d", array("d", [0.0]) * (1 << 24))'
+# Non-zero inputs where a wrong or missing write would show (a fresh result's pages are zeros).
+RANGE_SETUP = "big = rawcapi.arange(float(1 << 24)).reshape(4096, 4096)"
+RANGE_2D = 'holds(result, (4096, 4096), "d", array("d", range(1 << 24)))'
 LARGE_REQUESTS = [
     ("zeros 512 MiB", "", "rawcapi.zeros(1 << 26)", 'holds(result, (1 << 26,), "d", array("d", [0.0]) * (1 << 26))'),
     ("arange 512 MiB", "", "rawcapi.arange(1 << 26)", 'holds(result, (1 << 26,), INT64, array("q", range(1 << 26)))'),
-    ("Array.copy 128 MiB", "big = rawcapi.zeros((4096, 4096))", "big.copy()", ZEROS_2D),
+    ("Array.copy 128 MiB", RANGE_SETUP, "big.copy()", RANGE_2D),
     ("Array.astype 256 MiB", "big = rawcapi.zeros((4096, 4096))", "big.astype('complex128')",
      'holds(result, (4096, 4096), "Zd", array("d", [0.0, 0.0]) * (1 << 24))'),
     ("Array.reshape copy 128 MiB", "big = rawcapi.zeros((4096, 4096))", "big.T.reshape(-1)",
      'holds(result, (1 << 24,), "d", array("d", [0.0]) * (1 << 24))'),
-    ("Array(buffer) copy 128 MiB", "big = rawcapi.zeros((4096, 4096))", "rawcapi.Array(memoryview(big))", ZEROS_2D),
+    ("Array(buffer) copy 128 MiB", RANGE_SETUP, "rawcapi.Array(memoryview(big))", RANGE_2D),
     ("Array.tolist 16 Mi floats", "big = rawcapi.zeros((4096, 4096))", "big.tolist()",
      "result == [[0.0] * 4096 for _ in range(4096)] and {type(x) for row in result for x in row} == {float}"),
     ("Array.sum axis output 256 MiB", "big = rawcapi.zeros((2, 1 << 25))", "big.sum(axis=0)",
      'holds(result, (1 << 25,), "d", array("d", [0.0 + 0.0]) * (1 << 25))'),
     ("Array(list) 10 M ints", "values = [0] * 10_000_000", "rawcapi.Array(values)",
      "holds(result, (10_000_000,), INT64, array('q', values))"),
-    ("Array.__getitem__ view, then a 128 MiB copy", "big = rawcapi.zeros((4096, 4096))", "big[::-1, ::-1].copy()", ZEROS_2D),
+    ("Array.__getitem__ view, then a 128 MiB copy", RANGE_SETUP, "big[::-1, ::-1].copy()",
+     'holds(result, (4096, 4096), "d", array("d", range((1 << 24) - 1, -1, -1)))'),
 ] if hasattr(rawcapi, "Array") else []
 if hasattr(rawcapi, "matmul"):
     LARGE_REQUESTS += [
@@ -169,8 +173,8 @@ if hasattr(rawcapi, "matmul"):
     ]
 if hasattr(rawcapi, "add"):
     LARGE_REQUESTS += [
-        ("add output 128 MiB", "a = rawcapi.zeros((4096, 4096))", "rawcapi.add(a, 1.0)",
-         'holds(result, (4096, 4096), "d", array("d", [0.0 + 1.0]) * (1 << 24))'),
+        ("add output 128 MiB", RANGE_SETUP, "rawcapi.add(big, 1.0)",
+         'holds(result, (4096, 4096), "d", array("d", range(1, (1 << 24) + 1)))'),
         ("broadcast add 128 MiB", "a = rawcapi.zeros((4096, 1)); b = rawcapi.zeros((1, 4096))", "a + b",
          'holds(result, (4096, 4096), "d", array("d", [0.0 + 0.0]) * (1 << 24))'),
     ]

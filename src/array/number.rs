@@ -28,11 +28,10 @@ use pyo3_ffi::PyObject;
 use crate::array::object::ArrayObject;
 use crate::array::operand::{self, classify, Operand, Output};
 use crate::capi::error::PyResult;
+use crate::capi::object::not_implemented; // `Py_RETURN_NOTIMPLEMENTED`: a new reference
 use crate::capi::panic;
 use crate::kernels::array::elementwise::{BinaryOp, UnaryOp};
 
-/// `Py_RETURN_NOTIMPLEMENTED`: a new reference to the `NotImplemented` singleton.
-use crate::capi::object::not_implemented;
 
 /// `v op w` for a binary number slot. `v` and `w` are borrowed; one of them is an Array.
 unsafe fn binary_slot(op: BinaryOp, v: *mut PyObject, w: *mut PyObject) -> *mut PyObject {

@@ -13,7 +13,7 @@
 //!
 //! Operands are borrowed references for the whole operation; a buffer operand's `Py_buffer` is
 //! held (and released on every path) by [`Buffer`]. Reading that buffer as an array
-//! ([`BufferArray`]) is rawcapi's only such reading: `Array(obj)`, `matmul` and the FFTs use it
+//! ([`BufferArray`]) is done once, for every caller: `Array(obj)`, `matmul` and the FFTs use it
 //! too, each wording its refusals (`add(): unsupported buffer format ...` here, `Array() cannot
 //! take buffer format ...` there).
 
@@ -22,6 +22,9 @@ use std::ffi::{c_int, CStr};
 use pyo3_ffi::{PyObject, PyTypeObject};
 
 use crate::array::object::{new_array, too_big, ArrayObject};
+// A lone Python scalar, with no Array to fix its dtype (`rawcapi.add(1, 2.5)`), takes the dtype
+// `Array(1)` would.
+use crate::array::scalar::default_dtype;
 use crate::capi::buffer::Buffer;
 use crate::capi::error::{raise, Exc, PyErrSet, PyResult};
 use crate::capi::gil::allow_threads_above;
@@ -47,7 +50,8 @@ pub enum Operand<'a> {
 
 /// A held `Py_buffer` read as an array: its dtype, shape and strides (as usize/isize).
 ///
-/// The one reading of a filled `Py_buffer` in rawcapi: the ufuncs read their buffer operands
+/// The one reading of a filled `Py_buffer` as a typed array (`capi::buffer::layout_of` reads the
+/// untyped byte layout for `fast_sum`/`count_lines`): the ufuncs read their buffer operands
 /// with it, and so do `Array(obj)`, `Array.frombuffer`, `matmul` and the FFTs. What it refuses
 /// ([`UnreadableBuffer`]) each caller words in its own way.
 pub struct BufferArray {
@@ -83,7 +87,7 @@ impl BufferArray {
     /// whatever its `shape`/`strides` pointers hold. An exporter that leaves `shape` NULL is
     /// `len` bytes of `itemsize`-byte elements in one dimension, and one that leaves `strides`
     /// NULL is C-contiguous — what the protocol says of a consumer that did not ask for them.
-    /// (Exporters that answer `PyBUF_RECORDS(_RO)` give both; `Array.frombuffer` tolerates less.)
+    /// (Exporters that answer `PyBUF_RECORDS(_RO)`, which every caller asks for, give both.)
     pub fn new(buffer: Buffer) -> PyResult<Result<BufferArray, UnreadableBuffer>> {
         let raw = buffer.raw();
         let format = if raw.format.is_null() {
@@ -146,7 +150,8 @@ impl BufferArray {
             UnreadableBuffer::Format(format) => {
                 // SAFETY: `obj` valid, GIL held.
                 let name = unsafe { type_name(obj) };
-                format!("unsupported buffer format '{format}' of a '{name}' operand (rawcapi supports bool, uint8, int32, int64, float32, float64, complex128)")
+                let supported = DType::ALL.iter().map(|d| d.name()).collect::<Vec<_>>().join(", ");
+                format!("unsupported buffer format '{format}' of a '{name}' operand (rawcapi supports {supported})")
             }
             UnreadableBuffer::ItemSize { format, itemsize, dtype } => {
                 format!("buffer format '{format}' claims itemsize {itemsize} (expected {})", dtype.itemsize())
@@ -288,9 +293,6 @@ unsafe fn convert_scalar(obj: *mut PyObject, kind: PyScalarKind, dtype: DType) -
     }
 }
 
-// A lone Python scalar, with no Array to fix its dtype (`rawcapi.add(1, 2.5)`), takes the dtype
-// `Array(1)` would: `scalar::default_dtype`.
-use crate::array::scalar::default_dtype;
 
 /// Where a result goes.
 pub enum Output<'a> {

@@ -25,11 +25,11 @@
 use pyo3_ffi::{PyObject, PyTypeObject, Py_ssize_t};
 
 use super::fastcall;
-use super::operand::{check_out, shape_text, Operand};
-use crate::array::object::{new_array, ArrayObject};
+use super::operand::{check_out, Operand};
+use crate::array::object::{new_array, shape_text, ArrayObject};
 use crate::capi::error::{raise, Exc, PyErrSet, PyResult};
 use crate::capi::gil::{allow_threads_above, allow_threads_checking_signals};
-use crate::capi::object::Owned;
+use crate::capi::object::{not_implemented, Owned}; // not_implemented: a new reference
 use crate::capi::panic;
 use crate::kernels::array::copy::{copy_cast, gather};
 use crate::kernels::array::dtype::DType;
@@ -378,8 +378,6 @@ unsafe fn readable(obj: *mut PyObject) -> bool {
     }
 }
 
-/// A new reference to `NotImplemented`.
-use crate::capi::object::not_implemented;
 
 #[cfg(test)]
 mod tests {

@@ -13,7 +13,7 @@
 use pyo3_ffi::{PyObject, PyTypeObject};
 
 use crate::array::construct::{from_object, refuse_buffer};
-use crate::array::object::ArrayObject;
+use crate::array::object::{shape_text, ArrayObject};
 use crate::array::operand::{BufferArray, UnreadableBuffer};
 use crate::capi::buffer::Buffer;
 use crate::capi::error::{raise, Exc, PyResult};
@@ -114,8 +114,6 @@ impl Operand {
     }
 }
 
-/// `(2, 3)`, `(5,)`, `()`: a shape as NumPy prints it (the Array's own formatter).
-pub use crate::array::object::shape_text;
 
 /// The `out=` check both functions share: same shape and exactly the result's dtype.
 pub fn check_out(what: &str, out: &Operand, shape: &[usize], dtype: DType) -> PyResult<()> {

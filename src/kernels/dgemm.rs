@@ -476,5 +476,7 @@ mod tests {
         assert!(!takes(4096, 4096, 8));
         assert!(!takes(1 << 20, 16, 512)); // a C of 2^24 elements, but 16 wide
         assert_eq!(takes(2048, 2048, 2048), simd::current() == Path::Avx512);
+        // tests/test_matmul.py's large products must reach this kernel (both of their k-chunks).
+        assert_eq!(takes(1031, 1049, 1024) && takes(1031, 1049, 76), simd::current() == Path::Avx512);
     }
 }

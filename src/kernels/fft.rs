@@ -406,8 +406,9 @@ impl<'a> LineWork<'a> {
     }
 }
 
-/// Read `dst.len()` elements of `dtype`, `step` bytes apart, cast to `T`. The dtype is matched
-/// once per line, outside the loop; the common float64/complex128 cases then read directly.
+/// Read `dst.len()` elements of `dtype`, `step` bytes apart, cast to `T`. The common
+/// float64/complex128 cases read directly; the casting case matches the dtype per element
+/// (`load_as`) — `element::cast_loop` would match it once per line.
 ///
 /// # Safety
 /// The elements are readable.

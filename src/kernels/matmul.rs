@@ -3,8 +3,10 @@
 //! Floating types (f32, f64, complex128) go to the `gemm` crate — faer's BLAS-like kernel, which
 //! takes a row and a column stride per operand (in elements, either sign), so transposed,
 //! reversed and sliced operands are multiplied in place, without a copy. It picks its AVX-512,
-//! AVX2 or scalar micro-kernel at run time. Integer and bool types are computed exactly in their
-//! own dtype (wrapping on overflow, as NumPy does) by a plain loop.
+//! AVX2 or scalar micro-kernel at run time — except float64 blocks with a C of 1024² elements or
+//! more on the AVX-512 path, which go to rawcapi's own kernel (src/kernels/dgemm.rs;
+//! `dgemm::takes` decides). Integer and bool types are computed exactly in their own dtype
+//! (wrapping on overflow, as NumPy does) by a plain loop.
 //!
 //! How the work is cut:
 //! - *between threads*: each batch item's C is split into row blocks, and into column blocks too
@@ -16,8 +18,8 @@
 //!   1-thread 2048³ product makes the same packing passes as one call — while the calling thread
 //!   gets a `poll()` every 2–4·10⁹ flops (20–50 ms), which the glue turns into a signal check.
 //!
-//! Memory: gemm allocates its own packing buffers (cache-sized, a few MB at most) with the global
-//! allocator, which aborts on failure; everything sized by the operands (the result, cast copies,
+//! Memory: gemm, and dgemm (4.6 MiB per call), allocate their packing buffers (cache-sized, a few
+//! MB at most) with the global allocator, which aborts on failure; everything sized by the operands (the result, cast copies,
 //! the batch index) is allocated fallibly by the glue, which raises MemoryError.
 //!
 //! A stopped multiply leaves C partly computed. The glue only ever hands this kernel a fresh C
@@ -66,14 +68,14 @@ unsafe impl<T> Send for Product<'_, T> {}
 // SAFETY: as above; tasks write disjoint blocks of C.
 unsafe impl<T> Sync for Product<'_, T> {}
 
-/// Below this many multiply-adds per thread the product runs on fewer threads: 2^25 is ~0.3 ms
+/// Below this many multiply-adds per thread the product runs on fewer threads: 2^25 is ~0.5 ms
 /// of one core's work. Spawning and placing a helper costs ~50 µs and it then needs time to
 /// reach full speed; measured with examples/bench_heavy.py, a 256³ product (2^24) took 0.27 ms
 /// on one thread and 0.36 ms split over two, so it stays on one; 512³ (2^27) splits.
 const MIN_MADDS_PER_THREAD: usize = 1 << 25;
 /// gemm's k-panel for f64 on AVX-512 and AVX2 machines (`kernel_params`: at least 512).
 const K_PANEL: usize = 512;
-/// From this many multiply-adds per thread (~2.5 ms of one core's work) a helper is moved off
+/// From this many multiply-adds per thread (~4 ms of one core's work) a helper is moved off
 /// the caller's CPU when it starts (parallel::start_away_from): the move costs ~0.1 ms, sharing
 /// a CPU for a whole product costs half its speed.
 const PLACE_MADDS_PER_THREAD: usize = 1 << 28;
@@ -236,7 +238,7 @@ pub unsafe fn matmul_planned<T: MatmulElem>(p: &Product<T>, plan: Plan, check: &
     let col_blocks = p.n.div_ceil(plan.col_block);
     let per_item = row_blocks * col_blocks;
     let ntasks = p.batch.len() * per_item;
-    // Each thread's share of a split product is at least MIN_MADDS_PER_THREAD; from ~2.5 ms of
+    // Each thread's share of a split product is about MIN_MADDS_PER_THREAD or more; from ~4 ms of
     // work each (2^28 multiply-adds) a helper is moved off the caller's CPU at once.
     let per_thread = p.m.saturating_mul(p.n).saturating_mul(p.k).saturating_mul(p.batch.len()) / plan.threads.max(1);
     let place = per_thread >= PLACE_MADDS_PER_THREAD;

@@ -394,8 +394,7 @@ unsafe fn drive<const N: usize>(
         });
     };
     let bytes_per_element: usize = plans.iter().map(|p| p.itemsize).sum();
-    let pieces = pieces_for(walk.size().saturating_mul(bytes_per_element), threads.max, threads.min_bytes);
-    for_each_range(walk.size(), pieces, &range);
+    run_pieces(walk.size(), bytes_per_element, threads, &range);
 }
 
 /// NumPy's "trivial loop" test (`PyArray_TRIVIALLY_ITERABLE_OP_*`) in its commonest form: every
@@ -404,9 +403,8 @@ unsafe fn drive<const N: usize>(
 /// at least two elements (for one, NumPy's loop choice follows other rules:
 /// `single_element_falls_back`). Then the whole operation is one run of the inner loop, with
 /// no walk, plans or overlap analysis to build — what `a + b` on two fresh arrays costs most of
-/// its time on at small sizes. Measured (examples/bench_array.py, 1000 float64 elements): a
-/// fresh `a + b` from 533–609 ns to 278–293 ns, `rawcapi.add(a, b, out=o)` 1.1x NumPy's speed
-/// to 2.4–2.6x.
+/// its time on at small sizes (docs/06 has the measurements). The general path's `trivial`
+/// flag in [`binary_into`] is a wider notion (it only decides which overlaps need copies).
 fn trivially_iterable(inputs: &[&ArrayView], loop_input: DType, out: &ArrayViewMut, loop_output: DType) -> bool {
     let out_view = out.as_const();
     out.dtype == loop_output
@@ -415,9 +413,9 @@ fn trivially_iterable(inputs: &[&ArrayView], loop_input: DType, out: &ArrayViewM
         && inputs.iter().all(|v| v.dtype == loop_input && v.shape == out.shape && v.is_c_contiguous() && !may_overlap(v, &out_view))
 }
 
-/// Run `run(start, end)` over `0..n` elements, cut into pieces for threads as [`drive`] cuts
-/// its walk (by the bytes every operand moves per element).
-fn run_trivially(n: usize, bytes_per_element: usize, threads: Threads, run: &(dyn Fn(usize, usize) + Sync)) {
+/// Run `run(start, end)` over `0..n` elements, cut into pieces for threads by the bytes every
+/// operand moves per element: the one split rule of [`drive`] and the trivial loop.
+fn run_pieces(n: usize, bytes_per_element: usize, threads: Threads, run: &(dyn Fn(usize, usize) + Sync)) {
     let pieces = pieces_for(n.saturating_mul(bytes_per_element), threads.max, threads.min_bytes);
     for_each_range(n, pieces, run);
 }
@@ -442,7 +440,7 @@ pub unsafe fn binary_into(kernel: &BinaryKernel, a: &ArrayView, b: &ArrayView, o
         let steps = [a.dtype.itemsize() as isize, b.dtype.itemsize() as isize, out.dtype.itemsize() as isize];
         let (pa, pb, po) = (SendPtr(a.data as *mut u8), SendPtr(b.data as *mut u8), SendPtr(out.data));
         let inner = kernel.inner;
-        run_trivially(out.size(), steps.iter().sum::<isize>() as usize, threads, &|s, e| {
+        run_pieces(out.size(), steps.iter().sum::<isize>() as usize, threads, &|s, e| {
             // SAFETY: s < e ≤ n, and each view is one contiguous run of n elements, valid for
             // the call (caller's promise); the output shares no memory with the inputs.
             unsafe { inner(nth(&pa, s, steps[0]), nth(&pb, s, steps[1]), nth(&po, s, steps[2]), e - s, steps) }
@@ -467,7 +465,8 @@ pub unsafe fn binary_into(kernel: &BinaryKernel, a: &ArrayView, b: &ArrayView, o
         (*a, *b, *out)
     };
     let (a, b, out) = (&a, &b, &out);
-    // NumPy's trivial path (where reads-ahead and interleaved inputs stay uncopied): operands of
+    // NumPy's trivial path (where reads-ahead and interleaved inputs stay uncopied; wider than
+    // `trivially_iterable` above, which has already taken the plainest case): operands of
     // the output's shape or 0-d, and (measured) an output that does not step backwards.
     let trivial = [a, b].iter().all(|v| v.shape == out.shape || v.shape.is_empty()) && trivial_stride(out.shape, out.strides) >= 0;
     let overlaps = settle_overlaps([classify_overlap(a, out, kernel.input), classify_overlap(b, out, kernel.input)], trivial);
@@ -506,7 +505,7 @@ pub unsafe fn unary_into(kernel: &UnaryKernel, a: &ArrayView, out: &ArrayViewMut
         let steps = [a.dtype.itemsize() as isize, out.dtype.itemsize() as isize];
         let (pa, po) = (SendPtr(a.data as *mut u8), SendPtr(out.data));
         let inner = kernel.inner;
-        run_trivially(out.size(), steps.iter().sum::<isize>() as usize, threads, &|s, e| {
+        run_pieces(out.size(), steps.iter().sum::<isize>() as usize, threads, &|s, e| {
             // SAFETY: as in `binary_into`.
             unsafe { inner(nth(&pa, s, steps[0]), nth(&po, s, steps[1]), e - s, steps) }
         });
@@ -620,6 +619,43 @@ mod tests {
         // A single element between two others.
         assert!(provably_disjoint(&v(16, &[1], &[0]), &v(0, &[4], &[32])));
         assert!(!provably_disjoint(&v(64, &[1], &[0]), &v(0, &[4], &[32])));
+    }
+
+    /// The trivial loop (`trivially_iterable`: contiguous operands, a separate output) gives the
+    /// general path's bits: the same product written into every other element of a wider buffer
+    /// (a strided output, so the walk, plans and overlap analysis run) — complex multiply, whose
+    /// two loops round differently, and on one and on several threads.
+    #[test]
+    fn trivial_loop_matches_general_path() {
+        let n = 5000;
+        let a: Vec<f64> = (0..2 * n).map(|i| (i as f64 * 0.37).sin() * 1e3).collect(); // n complex128
+        let b: Vec<f64> = (0..2 * n).map(|i| (i as f64 * 0.11).cos() / 7.0).collect();
+        let shape = [n];
+        let k = resolve_binary(BinaryOp::Multiply, DType::Complex128, DType::Complex128).unwrap();
+        let u = resolve_unary(UnaryOp::Negative, DType::Complex128).unwrap();
+        for threads in [Threads::ONE, Threads { max: 3, min_bytes: 1 }] {
+            let (mut fast, mut wide) = (vec![0f64; 2 * n], vec![0f64; 4 * n]);
+            let (va, vb) = (view(&a, DType::Complex128, &shape, &[16]), view(&b, DType::Complex128, &shape, &[16]));
+            let o_fast = ArrayViewMut { data: fast.as_mut_ptr() as *mut u8, dtype: DType::Complex128, shape: &shape, strides: &[16] };
+            let o_wide = ArrayViewMut { data: wide.as_mut_ptr() as *mut u8, dtype: DType::Complex128, shape: &shape, strides: &[32] };
+            assert!(trivially_iterable(&[&va, &vb], DType::Complex128, &o_fast, DType::Complex128));
+            assert!(!trivially_iterable(&[&va, &vb], DType::Complex128, &o_wide, DType::Complex128));
+            // SAFETY: `a`, `b` hold n complex128 each (contiguous views); `fast` n and `wide` 2n
+            // complex128, written at stride 16 and 32 bytes: all locals, live through the calls,
+            // outputs separate from the inputs.
+            unsafe { binary_into(&k, &va, &vb, &o_fast, threads) }.unwrap();
+            // SAFETY: as above.
+            unsafe { binary_into(&k, &va, &vb, &o_wide, threads) }.unwrap();
+            let every_other: Vec<f64> = wide.chunks(4).flat_map(|c| [c[0], c[1]]).collect();
+            assert_eq!(fast.iter().map(|x| x.to_bits()).collect::<Vec<_>>(), every_other.iter().map(|x| x.to_bits()).collect::<Vec<_>>());
+            // SAFETY: as above, one input.
+            unsafe { unary_into(&u, &va, &o_fast, threads) }.unwrap();
+            // SAFETY: as above.
+            unsafe { unary_into(&u, &va, &o_wide, threads) }.unwrap();
+            let every_other: Vec<f64> = wide.chunks(4).flat_map(|c| [c[0], c[1]]).collect();
+            assert_eq!(fast, every_other);
+            assert_eq!(fast[..2], [-a[0], -a[1]]);
+        }
     }
 
     #[test]
