@@ -26,6 +26,7 @@ use std::ptr;
 use pyo3_ffi::{PyObject, Py_ssize_t};
 
 use crate::array::object::{zeros, ArrayObject};
+use crate::capi::gil::Python;
 use crate::capi::error::{raise, Exc, PyErrSet, PyResult};
 use crate::capi::object::Owned;
 use crate::capi::panic;
@@ -141,55 +142,59 @@ unsafe extern "C" fn capi_count_newlines(data: *const c_void, len: usize, result
 /// `int Array_Check(PyObject *obj)`: 1 for an Array of any interpreter's rawcapi, else 0.
 unsafe extern "C" fn capi_array_check(obj: *mut PyObject) -> c_int {
     // SAFETY: `obj` is a valid object (borrowed) and the GIL is held (the header's contract).
-    panic::guard(-1, || Ok(unsafe { ArrayObject::downcast(obj) }.is_some() as c_int))
+    // SAFETY: CPython calls this function attached (holding the GIL).
+    let py = unsafe { Python::assume_attached() };
+    panic::guard(py, -1, || Ok(unsafe { ArrayObject::downcast(obj) }.is_some() as c_int))
 }
 
 /// The Array behind `obj`, or TypeError naming what it is instead.
 ///
 /// # Safety
 /// `obj` valid (borrowed), GIL held.
-unsafe fn array<'a>(obj: *mut PyObject) -> PyResult<&'a ArrayObject> {
+unsafe fn array<'a>(py: Python<'_>, obj: *mut PyObject) -> PyResult<&'a ArrayObject> {
     // SAFETY: forwarded.
     unsafe { ArrayObject::downcast(obj) }.ok_or_else(|| {
         // SAFETY: forwarded.
         let name = unsafe { crate::capi::object::type_name(obj) };
-        raise(Exc::TypeError, &format!("expected a rawcapi.Array, not '{name}'"))
+        raise(py, Exc::TypeError, &format!("expected a rawcapi.Array, not '{name}'"))
     })
 }
 
 /// `PyObject *Array_New(const char *dtype, int ndim, const Py_ssize_t *shape)`: new reference.
 unsafe extern "C" fn capi_array_new(dtype: *const c_char, ndim: c_int, shape: *const Py_ssize_t) -> *mut PyObject {
-    panic::guard(ptr::null_mut(), || {
+    // SAFETY: CPython calls this function attached (holding the GIL).
+    let py = unsafe { Python::assume_attached() };
+    panic::guard(py, ptr::null_mut(), || {
         if dtype.is_null() {
-            return Err(raise(Exc::ValueError, "Array_New: dtype is NULL"));
+            return Err(raise(py, Exc::ValueError, "Array_New: dtype is NULL"));
         }
         // SAFETY: a NUL-terminated string (the header's contract), read before returning.
         let name = unsafe { CStr::from_ptr(dtype) }.to_string_lossy();
-        let dtype = DType::from_name(&name).ok_or_else(|| raise(Exc::ValueError, &format!("Array_New: unknown dtype '{name}'")))?;
+        let dtype = DType::from_name(&name).ok_or_else(|| raise(py, Exc::ValueError, &format!("Array_New: unknown dtype '{name}'")))?;
         let ndim = usize::try_from(ndim)
             .ok()
             .filter(|&n| n <= MAX_NDIM)
-            .ok_or_else(|| raise(Exc::ValueError, &format!("Array_New: ndim must be 0..={MAX_NDIM}, not {ndim}")))?;
+            .ok_or_else(|| raise(py, Exc::ValueError, &format!("Array_New: ndim must be 0..={MAX_NDIM}, not {ndim}")))?;
         if shape.is_null() && ndim > 0 {
-            return Err(raise(Exc::ValueError, "Array_New: shape is NULL"));
+            return Err(raise(py, Exc::ValueError, "Array_New: shape is NULL"));
         }
         let mut sizes = Vec::with_capacity(ndim);
         for i in 0..ndim {
             // SAFETY: `shape` points at `ndim` sizes (the header's contract).
             let n = unsafe { *shape.add(i) };
-            sizes.push(usize::try_from(n).map_err(|_| raise(Exc::ValueError, &format!("Array_New: negative dimension {n} in shape")))?);
+            sizes.push(usize::try_from(n).map_err(|_| raise(py, Exc::ValueError, &format!("Array_New: negative dimension {n} in shape")))?);
         }
-        let module = current_module()?;
+        let module = current_module(py)?;
         // SAFETY: `module` is a rawcapi module (checked), kept alive by `module` while used.
-        let ty = unsafe { crate::state::array_type(module.as_ptr()) }?;
+        let ty = unsafe { crate::state::array_type(py, module.as_ptr()) }?;
         // SAFETY: `ty` is that module's Array type (borrowed); GIL held.
-        Ok(unsafe { zeros(ty, dtype, &sizes) }?.into_raw())
+        Ok(unsafe { zeros(py, ty, dtype, &sizes) }?.into_raw())
     })
 }
 
 /// The calling interpreter's `rawcapi` module (new reference), checked to be this module
 /// definition's: `import rawcapi` returns `sys.modules["rawcapi"]` once it is imported.
-fn current_module() -> PyResult<Owned> {
+fn current_module(py: Python<'_>) -> PyResult<Owned> {
     // SAFETY: GIL held; returns a new reference or NULL with the import's exception set.
     let module = unsafe { Owned::from_new(pyo3_ffi::PyImport_ImportModule(c"rawcapi".as_ptr())) }?;
     // SAFETY: GIL held; PyModule_GetDef borrows the module and returns its definition (NULL for
@@ -198,46 +203,54 @@ fn current_module() -> PyResult<Owned> {
     if def != crate::module_def() {
         // SAFETY: GIL held; a NULL from PyModule_GetDef may have set an exception we replace.
         unsafe { pyo3_ffi::PyErr_Clear() };
-        return Err(raise(Exc::ImportError, "rawcapi C API: sys.modules['rawcapi'] is not the rawcapi extension module"));
+        return Err(raise(py, Exc::ImportError, "rawcapi C API: sys.modules['rawcapi'] is not the rawcapi extension module"));
     }
     Ok(module)
 }
 
 /// `void *Array_Data(PyObject *array)`.
 unsafe extern "C" fn capi_array_data(obj: *mut PyObject) -> *mut c_void {
-    // SAFETY: GIL held, `obj` valid (the header's contract).
-    panic::guard(ptr::null_mut(), || Ok(unsafe { array(obj) }?.data().cast()))
+    // SAFETY: the header's contract: called attached (holding the GIL), `obj` valid.
+    let py = unsafe { Python::assume_attached() };
+    panic::guard(py, ptr::null_mut(), || Ok(unsafe { array(py, obj) }?.pin().data().cast()))
 }
 
 /// `int Array_NDim(PyObject *array)`.
 unsafe extern "C" fn capi_array_ndim(obj: *mut PyObject) -> c_int {
-    // SAFETY: as above.
-    panic::guard(-1, || Ok(unsafe { array(obj) }?.ndim() as c_int))
+    // SAFETY: the header's contract: called attached (holding the GIL), `obj` valid.
+    let py = unsafe { Python::assume_attached() };
+    panic::guard(py, -1, || Ok(unsafe { array(py, obj) }?.pin().ndim() as c_int))
 }
 
 /// `const Py_ssize_t *Array_Shape(PyObject *array)`: the Array's own inline shape, as
 /// `Py_ssize_t` (the same size as `usize`; every size fits `isize`).
 unsafe extern "C" fn capi_array_shape(obj: *mut PyObject) -> *const Py_ssize_t {
-    // SAFETY: as above. The pointer is into the Array object, valid while it lives.
-    panic::guard(ptr::null(), || Ok(unsafe { array(obj) }?.shape().as_ptr().cast()))
+    // SAFETY: the header's contract: called attached (holding the GIL), `obj` valid. The pointer
+    // is into the Array object, valid while it lives; what it points at changes only through
+    // `a.shape = ...`, which a held buffer export refuses (include/rawcapi.h says so).
+    let py = unsafe { Python::assume_attached() };
+    panic::guard(py, ptr::null(), || Ok(unsafe { array(py, obj) }?.pin().shape().as_ptr().cast()))
 }
 
 /// `const Py_ssize_t *Array_Strides(PyObject *array)`.
 unsafe extern "C" fn capi_array_strides(obj: *mut PyObject) -> *const Py_ssize_t {
-    // SAFETY: as above.
-    panic::guard(ptr::null(), || Ok(unsafe { array(obj) }?.strides().as_ptr()))
+    // SAFETY: the header's contract: called attached (holding the GIL), `obj` valid.
+    let py = unsafe { Python::assume_attached() };
+    panic::guard(py, ptr::null(), || Ok(unsafe { array(py, obj) }?.pin().strides().as_ptr()))
 }
 
 /// `const char *Array_DType(PyObject *array)`: a static NUL-terminated name.
 unsafe extern "C" fn capi_array_dtype(obj: *mut PyObject) -> *const c_char {
-    // SAFETY: as above.
-    panic::guard(ptr::null(), || Ok(dtype_c_name(unsafe { array(obj) }?.dtype()).as_ptr()))
+    // SAFETY: the header's contract: called attached (holding the GIL), `obj` valid.
+    let py = unsafe { Python::assume_attached() };
+    panic::guard(py, ptr::null(), || Ok(dtype_c_name(unsafe { array(py, obj) }?.dtype()).as_ptr()))
 }
 
 /// `int Array_IsWritable(PyObject *array)`.
 unsafe extern "C" fn capi_array_is_writable(obj: *mut PyObject) -> c_int {
-    // SAFETY: as above.
-    panic::guard(-1, || Ok(unsafe { array(obj) }?.is_writable() as c_int))
+    // SAFETY: the header's contract: called attached (holding the GIL), `obj` valid.
+    let py = unsafe { Python::assume_attached() };
+    panic::guard(py, -1, || Ok(unsafe { array(py, obj) }?.is_writable() as c_int))
 }
 
 /// `DType::name()` as a C string: one arm per dtype, so a new dtype fails to compile here

@@ -33,6 +33,7 @@ pub mod kernels;
 pub mod layout;
 pub mod state;
 
+use capi::gil::Python;
 use functions::{count_lines, fast_sum, fft, include, layout_check, matmul, private, simd, threads, ufuncs};
 
 /// The method table: `static PyMethodDef rawcapi_methods[] = { {...}, {NULL, NULL, 0, NULL} };`.
@@ -205,7 +206,9 @@ Both release the GIL while they scan large inputs.";
 /// `Py_mod_exec`: runs once per module object, after CPython has created it from the
 /// definition. Here the module's attributes beyond its functions are added.
 unsafe extern "C" fn rawcapi_exec(module: *mut PyObject) -> c_int {
-    capi::panic::guard(-1, || {
+    // SAFETY: CPython calls this function attached (holding the GIL).
+    let py = unsafe { Python::assume_attached() };
+    capi::panic::guard(py, -1, || {
         capi::panic::install_hook();
         let version = concat!(env!("CARGO_PKG_VERSION"), "\0");
         // SAFETY: `module` is the new module (borrowed), GIL held; the value is a NUL-terminated
@@ -218,8 +221,8 @@ unsafe extern "C" fn rawcapi_exec(module: *mut PyObject) -> c_int {
         unsafe { capsule::add_to(module) }?;
         // RAWCAPI_SIMD and RAWCAPI_NUM_THREADS, read once per process: a value that cannot be
         // honoured fails the import with a message naming it, rather than being ignored.
-        crate::kernels::simd::configure_from_env().map_err(|e| capi::error::raise(capi::error::Exc::ImportError, &e.0))?;
-        crate::kernels::parallel::configure_from_env().map_err(|e| capi::error::raise(capi::error::Exc::ImportError, &e))?;
+        crate::kernels::simd::configure_from_env().map_err(|e| capi::error::raise(py, capi::error::Exc::ImportError, &e.0))?;
+        crate::kernels::parallel::configure_from_env().map_err(|e| capi::error::raise(py, capi::error::Exc::ImportError, &e))?;
         // The Array type: built from its spec for this module, owned by the module state (the
         // strong reference `create_type` returned moves there), and published as `rawcapi.Array`.
         // SAFETY: `module` is the module being executed; its state block exists (m_size > 0).

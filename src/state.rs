@@ -38,6 +38,7 @@ use std::ptr;
 
 use pyo3_ffi::{PyObject, PyTypeObject};
 
+use crate::capi::gil::Python;
 use crate::capi::error::{raise, Exc, PyResult};
 use crate::kernels::fft::FftPlans;
 
@@ -84,12 +85,12 @@ pub unsafe fn of_module<'a>(module: *mut PyObject) -> PyResult<&'a mut State> {
 ///
 /// # Safety
 /// As for [`of_module`].
-pub unsafe fn array_type(module: *mut PyObject) -> PyResult<*mut PyTypeObject> {
+pub unsafe fn array_type(py: Python<'_>, module: *mut PyObject) -> PyResult<*mut PyTypeObject> {
     // SAFETY: forwarded from the caller.
     let ty = unsafe { of_module(module) }?.array_type;
     if ty.is_null() {
         // Only reachable after the module has been cleared (interpreter shutdown).
-        return Err(raise(Exc::SystemError, "rawcapi: the Array type is gone (module state cleared)"));
+        return Err(raise(py, Exc::SystemError, "rawcapi: the Array type is gone (module state cleared)"));
     }
     Ok(ty.cast())
 }
@@ -98,11 +99,11 @@ pub unsafe fn array_type(module: *mut PyObject) -> PyResult<*mut PyTypeObject> {
 ///
 /// # Safety
 /// As for [`of_module`].
-pub unsafe fn fft_plans(module: *mut PyObject) -> PyResult<std::sync::Arc<FftPlans>> {
+pub unsafe fn fft_plans(py: Python<'_>, module: *mut PyObject) -> PyResult<std::sync::Arc<FftPlans>> {
     // SAFETY: forwarded from the caller.
     let plans = unsafe { of_module(module) }?.fft_plans;
     if plans.is_null() {
-        return Err(raise(Exc::SystemError, "rawcapi: the FFT plan cache is gone (module state cleared)"));
+        return Err(raise(py, Exc::SystemError, "rawcapi: the FFT plan cache is gone (module state cleared)"));
     }
     // SAFETY: `plans` came from Arc::into_raw in exec and the state's count is still held (it is
     // NULLed before being dropped, under the GIL), so adding a count and taking one is sound.

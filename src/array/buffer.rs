@@ -21,11 +21,11 @@
 //! is outstanding the Array refuses to change its shape in place (`exports` counter).
 
 use std::ffi::{c_int, CStr};
-use std::sync::atomic::Ordering;
 
 use pyo3_ffi::{PyObject, Py_buffer};
 
 use super::object::ArrayObject;
+use crate::capi::gil::Python;
 use crate::capi::error::{raise, Exc};
 use crate::capi::panic;
 use crate::kernels::array::dtype::DType;
@@ -77,45 +77,52 @@ fn has(flags: c_int, bits: c_int) -> bool {
 /// Called only by CPython (through the method or slot table), with the GIL held and the
 /// arguments its calling convention promises.
 pub unsafe extern "C" fn getbuffer(obj: *mut PyObject, view: *mut Py_buffer, flags: c_int) -> c_int {
-    panic::guard(-1, || {
+    // SAFETY: CPython calls this function attached (holding the GIL).
+    let py = unsafe { Python::assume_attached() };
+    panic::guard(py, -1, || {
         // SAFETY: called by PyObject_GetBuffer on an Array with a writable Py_buffer.
-        let a = unsafe { ArrayObject::from_ptr(obj) };
+        let array = unsafe { ArrayObject::from_ptr(obj) };
+        // SAFETY: `view` is the caller's writable Py_buffer, not aliased during the call.
         let v = unsafe { &mut *view };
+        // The export pins the layout until `releasebuffer`: `view->shape`/`view->strides` point
+        // into it. Pinned from the first read, so a refusal below unpins by dropping the guard.
+        let a = array.pin();
         v.obj = std::ptr::null_mut();
-        if has(flags, pyo3_ffi::PyBUF_WRITABLE) && !a.is_writable() {
-            return Err(raise(Exc::BufferError, "Array is not writable"));
+        if has(flags, pyo3_ffi::PyBUF_WRITABLE) && !array.is_writable() {
+            return Err(raise(py, Exc::BufferError, "Array is not writable"));
         }
-        let itemsize = a.dtype().itemsize();
+        let itemsize = array.dtype().itemsize();
         let (shape, strides) = (a.shape(), a.strides());
         let c_contig = is_c_contiguous(shape, strides, itemsize);
         let f_contig = is_f_contiguous(shape, strides, itemsize);
         let format_requested = has(flags, pyo3_ffi::PyBUF_FORMAT);
         // Each contiguity request includes PyBUF_STRIDES: test all of its bits, as _testbuffer does.
         if has(flags, pyo3_ffi::PyBUF_C_CONTIGUOUS) && !c_contig {
-            return Err(raise(Exc::BufferError, "Array is not C-contiguous"));
+            return Err(raise(py, Exc::BufferError, "Array is not C-contiguous"));
         }
         if has(flags, pyo3_ffi::PyBUF_F_CONTIGUOUS) && !f_contig {
-            return Err(raise(Exc::BufferError, "Array is not Fortran contiguous"));
+            return Err(raise(py, Exc::BufferError, "Array is not Fortran contiguous"));
         }
         if has(flags, pyo3_ffi::PyBUF_ANY_CONTIGUOUS) && !(c_contig || f_contig) {
-            return Err(raise(Exc::BufferError, "Array is not contiguous"));
+            return Err(raise(py, Exc::BufferError, "Array is not contiguous"));
         }
         let strides_requested = has(flags, pyo3_ffi::PyBUF_STRIDES);
         if !strides_requested && !c_contig {
             return Err(raise(
+                py,
                 Exc::BufferError,
                 "Array is not C-contiguous: the consumer did not ask for strides (PyBUF_STRIDES)",
             ));
         }
         let nd_requested = has(flags, pyo3_ffi::PyBUF_ND);
         if !nd_requested && format_requested {
-            return Err(raise(Exc::BufferError, "Array: cannot cast to unsigned bytes if the format flag is present"));
+            return Err(raise(py, Exc::BufferError, "Array: cannot cast to unsigned bytes if the format flag is present"));
         }
         v.buf = a.data().cast();
         v.len = a.nbytes() as isize;
         v.itemsize = itemsize as isize;
-        v.readonly = (!a.is_writable()) as c_int;
-        v.format = if format_requested { format_cstr(a.dtype()).as_ptr() as *mut _ } else { std::ptr::null_mut() };
+        v.readonly = (!array.is_writable()) as c_int;
+        v.format = if format_requested { format_cstr(array.dtype()).as_ptr() as *mut _ } else { std::ptr::null_mut() };
         if nd_requested {
             v.ndim = a.ndim() as c_int;
             v.shape = a.shape_ptr();
@@ -128,7 +135,7 @@ pub unsafe extern "C" fn getbuffer(obj: *mut PyObject, view: *mut Py_buffer, fla
         }
         v.suboffsets = std::ptr::null_mut();
         v.internal = std::ptr::null_mut();
-        a.exports.fetch_add(1, Ordering::AcqRel);
+        a.into_export();
         // INCREF: view->obj. The consumer's PyBuffer_Release will call our releasebuffer and then
         // Py_DECREF(view->obj); until then this reference keeps the Array (and its memory) alive.
         // SAFETY: `obj` is alive (we are called on it); Py_NewRef returns a new reference.
@@ -145,8 +152,7 @@ pub unsafe extern "C" fn getbuffer(obj: *mut PyObject, view: *mut Py_buffer, fla
 /// arguments its calling convention promises.
 pub unsafe extern "C" fn releasebuffer(obj: *mut PyObject, _view: *mut Py_buffer) {
     // SAFETY: `obj` is the Array the view was taken from, alive through view->obj.
-    let a = unsafe { ArrayObject::from_ptr(obj) };
-    a.exports.fetch_sub(1, Ordering::AcqRel);
+    unsafe { ArrayObject::from_ptr(obj) }.unexport();
 }
 
 #[cfg(test)]

@@ -14,9 +14,9 @@ use pyo3_ffi::{PyObject, PyTypeObject};
 use super::object::{self, alloc_object, new_array, shape_text, too_big, ArrayObject, Memory};
 use super::operand::{BufferArray, UnreadableBuffer};
 use super::scalar::{default_dtype, parse_dtype, scalar_kind, store_python};
+use crate::capi::gil::Python;
 use crate::capi::buffer::Buffer;
 use crate::capi::error::{raise, Exc, PyErrSet, PyResult};
-use crate::capi::gil::allow_threads_above;
 use crate::capi::object::{type_name, Owned};
 use crate::capi::panic;
 use crate::kernels::array::arange::arange_fill;
@@ -66,12 +66,14 @@ pub unsafe fn parse_objects<const N: usize>(
 /// Called only by CPython (through the method or slot table), with the GIL held and the
 /// arguments its calling convention promises.
 pub unsafe extern "C" fn tp_new(ty: *mut PyTypeObject, args: *mut PyObject, kwargs: *mut PyObject) -> *mut PyObject {
-    panic::guard(ptr::null_mut(), || {
+    // SAFETY: CPython calls this function attached (holding the GIL).
+    let py = unsafe { Python::assume_attached() };
+    panic::guard(py, ptr::null_mut(), || {
         // SAFETY: CPython passes the argument tuple and dict (or NULL); GIL held.
         let [obj, dtype] = unsafe { parse_objects(args, kwargs, c"O|O:Array", [c"obj", c"dtype"]) }?;
         // SAFETY: borrowed arguments, alive for the call.
-        let dtype = unsafe { parse_dtype(dtype) }?;
-        Ok(unsafe { from_object(ty, obj, dtype) }?.into_raw())
+        let dtype = unsafe { parse_dtype(py, dtype) }?;
+        Ok(unsafe { from_object(py, ty, obj, dtype) }?.into_raw())
     })
 }
 
@@ -79,22 +81,22 @@ pub unsafe extern "C" fn tp_new(ty: *mut PyTypeObject, args: *mut PyObject, kwar
 ///
 /// # Safety
 /// `ty` is the Array type; `obj` valid (borrowed); GIL held.
-pub unsafe fn from_object(ty: *mut PyTypeObject, obj: *mut PyObject, dtype: Option<DType>) -> PyResult<Owned> {
+pub unsafe fn from_object(py: Python<'_>, ty: *mut PyTypeObject, obj: *mut PyObject, dtype: Option<DType>) -> PyResult<Owned> {
     // SAFETY (whole body): GIL held, `obj` valid.
     unsafe {
         if let Some(a) = ArrayObject::downcast(obj) {
-            let _pin = a.pin();
-            return copy_view(ty, a.view(), dtype.unwrap_or(a.dtype()));
+            return copy_view(py, ty, a.pin().view(), dtype.unwrap_or(a.dtype()));
         }
         if pyo3_ffi::PyObject_CheckBuffer(obj) != 0 {
-            let source = BufferArray::request(obj, pyo3_ffi::PyBUF_RECORDS_RO)?.map_err(refuse_buffer)?;
-            return copy_view(ty, source.view(), dtype.unwrap_or(source.dtype));
+            let source = BufferArray::request(py, obj, pyo3_ffi::PyBUF_RECORDS_RO)?.map_err(|e| refuse_buffer(py, e))?;
+            return copy_view(py, ty, source.view(), dtype.unwrap_or(source.dtype));
         }
         if is_sequence(obj) {
-            return from_nested(ty, obj, dtype);
+            return from_nested(py, ty, obj, dtype);
         }
         let Some(kind) = scalar_kind(obj) else {
             return Err(raise(
+                py,
                 Exc::TypeError,
                 &format!(
                     "Array() argument must be a buffer-protocol object, a nested sequence of numbers or a number, not '{}'",
@@ -103,9 +105,9 @@ pub unsafe fn from_object(ty: *mut PyTypeObject, obj: *mut PyObject, dtype: Opti
             ));
         };
         let dtype = dtype.unwrap_or(default_dtype(kind));
-        let array = new_array(ty, dtype, &[])?;
+        let array = new_array(py, ty, dtype, &[])?;
         // SAFETY: the one element of the fresh 0-d array; on error the array is dropped unseen.
-        store_python(obj, dtype, ArrayObject::from_ptr(array.as_ptr()).data())?;
+        store_python(py, obj, dtype, ArrayObject::from_ptr(array.as_ptr()).pin().data())?;
         Ok(array)
     }
 }
@@ -115,33 +117,35 @@ pub unsafe fn from_object(ty: *mut PyTypeObject, obj: *mut PyObject, dtype: Opti
 /// # Safety
 /// `src`'s elements stay readable for the call (its owner is alive and the GIL-less copy only
 /// reads); `ty` is the Array type; GIL held.
-pub unsafe fn copy_view(ty: *mut PyTypeObject, src: ArrayView, dtype: DType) -> PyResult<Owned> {
+pub unsafe fn copy_view(py: Python<'_>, ty: *mut PyTypeObject, src: ArrayView, dtype: DType) -> PyResult<Owned> {
     // SAFETY: every element is written by the copy below before the array is returned.
-    let array = unsafe { new_array(ty, dtype, src.shape) }?;
+    let array = unsafe { new_array(py, ty, dtype, src.shape) }?;
     // SAFETY: `array` is an Array.
-    let dst = unsafe { ArrayObject::from_ptr(array.as_ptr()) }.view_mut()?;
+    let pinned = unsafe { ArrayObject::from_ptr(array.as_ptr()) }.pin();
+    let dst = pinned.view_mut(py)?;
     let nbytes = dst.size() * dtype.itemsize();
     // SAFETY: `dst` is fresh memory, so it cannot overlap `src`; both stay valid during the copy
     // (their owners are referenced by this frame, which waits for the copy).
-    allow_threads_above(nbytes, || unsafe { copy_cast(src, dst) });
+    py.allow_threads_above(nbytes, || unsafe { copy_cast(src, dst) });
     Ok(array)
 }
 
 /// `Array()`'s words for a buffer it cannot read (`matmul` and the FFTs, which read their
 /// exporters as `Array(obj)` would, use them too): an unsupported format (TypeError naming the
 /// supported ones), an item size that does not match the format, more than 32 dimensions.
-pub fn refuse_buffer(refusal: UnreadableBuffer) -> PyErrSet {
+pub fn refuse_buffer(py: Python<'_>, refusal: UnreadableBuffer) -> PyErrSet {
     match refusal {
         UnreadableBuffer::Format(format) => {
             let supported = DType::ALL.iter().map(|d| format!("'{}' ({})", d.buffer_format(), d.name())).collect::<Vec<_>>().join(", ");
-            raise(Exc::TypeError, &format!("Array() cannot take buffer format '{format}'; supported formats: {supported}"))
+            raise(py, Exc::TypeError, &format!("Array() cannot take buffer format '{format}'; supported formats: {supported}"))
         }
         UnreadableBuffer::ItemSize { format, itemsize, dtype } => raise(
+            py,
             Exc::TypeError,
             &format!("buffer format '{format}' with itemsize {itemsize} does not match {} ({} bytes)", dtype.name(), dtype.itemsize()),
         ),
         UnreadableBuffer::TooManyDims(ndim) => {
-            raise(Exc::ValueError, &format!("maximum supported dimension for an Array is {MAX_NDIM}, found {ndim}"))
+            raise(py, Exc::ValueError, &format!("maximum supported dimension for an Array is {MAX_NDIM}, found {ndim}"))
         }
     }
 }
@@ -156,7 +160,7 @@ unsafe fn is_sequence(obj: *mut PyObject) -> bool {
             return true;
         }
         if let Some(a) = ArrayObject::downcast(obj) {
-            return a.ndim() > 0;
+            return a.pin().ndim() > 0;
         }
         if pyo3_ffi::PyUnicode_Check(obj) != 0 || pyo3_ffi::PyBytes_Check(obj) != 0 || pyo3_ffi::PySequence_Check(obj) == 0 {
             return false;
@@ -169,8 +173,9 @@ unsafe fn is_sequence(obj: *mut PyObject) -> bool {
     }
 }
 
-fn ragged(shape: &[usize], depth: usize) -> PyErrSet {
+fn ragged(py: Python<'_>, shape: &[usize], depth: usize) -> PyErrSet {
     raise(
+        py,
         Exc::ValueError,
         &format!(
             "setting an array element with a sequence. The requested array has an inhomogeneous shape after {depth} dimensions. The detected shape was {} + inhomogeneous part.",
@@ -199,7 +204,7 @@ unsafe fn items(seq: &Owned) -> std::borrow::Cow<'_, [*mut PyObject]> {
 /// Nested sequences of numbers → Array: find the shape along the first items, check that every
 /// branch has it (else NumPy's "inhomogeneous shape" ValueError), infer the dtype from the
 /// numbers as NumPy does (bool < int64 < float64 < complex128), then store each number.
-unsafe fn from_nested(ty: *mut PyTypeObject, obj: *mut PyObject, dtype: Option<DType>) -> PyResult<Owned> {
+unsafe fn from_nested(py: Python<'_>, ty: *mut PyTypeObject, obj: *mut PyObject, dtype: Option<DType>) -> PyResult<Owned> {
     // SAFETY (whole body): GIL held; `holders` keeps every fast sequence — and so every item
     // borrowed from it — alive until the numbers are stored.
     unsafe {
@@ -208,7 +213,7 @@ unsafe fn from_nested(ty: *mut PyTypeObject, obj: *mut PyObject, dtype: Option<D
         let mut cur = obj;
         while is_sequence(cur) {
             if shape.len() == MAX_NDIM {
-                return Err(raise(Exc::ValueError, &format!("maximum supported dimension for an Array is {MAX_NDIM}, found more")));
+                return Err(raise(py, Exc::ValueError, &format!("maximum supported dimension for an Array is {MAX_NDIM}, found more")));
             }
             let seq = fast(cur)?;
             let n = items(&seq).len();
@@ -220,13 +225,13 @@ unsafe fn from_nested(ty: *mut PyTypeObject, obj: *mut PyObject, dtype: Option<D
                 None => break,
             }
         }
-        let count = shape.iter().try_fold(1usize, |acc, &n| acc.checked_mul(n)).ok_or_else(too_big)?;
+        let count = shape.iter().try_fold(1usize, |acc, &n| acc.checked_mul(n)).ok_or_else(|| too_big(py))?;
         let mut leaves: Vec<*mut PyObject> = Vec::with_capacity(count.min(1 << 20));
-        collect(obj, 0, &shape, &mut leaves, &mut holders)?;
+        collect(py, obj, 0, &shape, &mut leaves, &mut holders)?;
         let mut kind: Option<PyScalarKind> = None;
         for &leaf in &leaves {
             let k = scalar_kind(leaf).ok_or_else(|| {
-                raise(Exc::TypeError, &format!("an Array element must be a number, not '{}'", type_name(leaf)))
+                raise(py, Exc::TypeError, &format!("an Array element must be a number, not '{}'", type_name(leaf)))
             })?;
             kind = Some(match (kind, k) {
                 (None, k) => k,
@@ -235,10 +240,10 @@ unsafe fn from_nested(ty: *mut PyTypeObject, obj: *mut PyObject, dtype: Option<D
         }
         let dtype = dtype.unwrap_or_else(|| kind.map(default_dtype).unwrap_or(DType::Float64));
         // Every element is stored below; on an error the array is dropped before anyone sees it.
-        let array = new_array(ty, dtype, &shape)?;
-        let data = ArrayObject::from_ptr(array.as_ptr()).data();
+        let array = new_array(py, ty, dtype, &shape)?;
+        let data = ArrayObject::from_ptr(array.as_ptr()).pin().data();
         for (i, &leaf) in leaves.iter().enumerate() {
-            store_python(leaf, dtype, data.add(i * dtype.itemsize()))?;
+            store_python(py, leaf, dtype, data.add(i * dtype.itemsize()))?;
         }
         Ok(array)
     }
@@ -259,6 +264,7 @@ fn rank_max(a: PyScalarKind, b: PyScalarKind) -> PyScalarKind {
 }
 
 unsafe fn collect(
+    py: Python<'_>,
     obj: *mut PyObject,
     depth: usize,
     shape: &[usize],
@@ -270,20 +276,20 @@ unsafe fn collect(
         let is_seq = is_sequence(obj);
         if depth == shape.len() {
             if is_seq {
-                return Err(ragged(shape, depth));
+                return Err(ragged(py, shape, depth));
             }
             leaves.push(obj);
             return Ok(());
         }
         if !is_seq {
-            return Err(ragged(shape, depth));
+            return Err(ragged(py, shape, depth));
         }
         let seq = fast(obj)?;
         if items(&seq).len() != shape[depth] {
-            return Err(ragged(shape, depth));
+            return Err(ragged(py, shape, depth));
         }
         for &item in items(&seq).iter() {
-            collect(item, depth + 1, shape, leaves, holders)?;
+            collect(py, item, depth + 1, shape, leaves, holders)?;
         }
         holders.push(seq);
         Ok(())
@@ -303,23 +309,25 @@ Array is gone, is writable when obj is, and keeps obj's shape and strides.";
 /// Called only by CPython (through the method or slot table), with the GIL held and the
 /// arguments its calling convention promises.
 pub unsafe extern "C" fn frombuffer(cls: *mut PyObject, obj: *mut PyObject) -> *mut PyObject {
-    panic::guard(ptr::null_mut(), || {
+    // SAFETY: CPython calls this function attached (holding the GIL).
+    let py = unsafe { Python::assume_attached() };
+    panic::guard(py, ptr::null_mut(), || {
         // SAFETY: `obj` valid; ask for a writable view first, and settle for a read-only one
         // when the exporter refuses (bytes, a read-only memoryview).
-        let (buffer, writable) = match unsafe { Buffer::get(obj, pyo3_ffi::PyBUF_RECORDS) } {
+        let (buffer, writable) = match unsafe { Buffer::get(py, obj, pyo3_ffi::PyBUF_RECORDS) } {
             Ok(b) => (b, true),
             Err(_) => {
                 // SAFETY: the refusal's exception is set; clear it and try read-only.
                 unsafe { pyo3_ffi::PyErr_Clear() };
-                (unsafe { Buffer::get(obj, pyo3_ffi::PyBUF_RECORDS_RO) }?, false)
+                (unsafe { Buffer::get(py, obj, pyo3_ffi::PyBUF_RECORDS_RO) }?, false)
             }
         };
-        let BufferArray { buffer, dtype, shape, strides } = BufferArray::new(buffer)?.map_err(refuse_buffer)?;
+        let BufferArray { buffer, dtype, shape, strides } = BufferArray::new(py, buffer)?.map_err(|e| refuse_buffer(py, e))?;
         let data = buffer.raw().buf as *mut u8;
         let memory = Memory::Imported { data, buffer: buffer.into_box() };
         // SAFETY: `cls` is the Array type; the imported buffer keeps the memory valid for the
         // Array's lifetime and is released in its dealloc.
-        Ok(unsafe { alloc_object(cls.cast(), dtype, &shape, &strides, memory, writable) }?.into_raw())
+        Ok(unsafe { alloc_object(py, cls.cast(), dtype, &shape, &strides, memory, writable) }?.into_raw())
     })
 }
 
@@ -327,17 +335,17 @@ pub unsafe extern "C" fn frombuffer(cls: *mut PyObject, obj: *mut PyObject) -> *
 ///
 /// # Safety
 /// `obj` valid (borrowed); GIL held.
-pub unsafe fn parse_shape(obj: *mut PyObject) -> PyResult<Vec<usize>> {
+pub unsafe fn parse_shape(py: Python<'_>, obj: *mut PyObject) -> PyResult<Vec<usize>> {
     // SAFETY: forwarded from the caller (valid borrowed `obj`, GIL held).
-    let dims = unsafe { parse_dims(obj) }?;
+    let dims = unsafe { parse_dims(py, obj) }?;
     if dims.iter().any(|&d| d < 0) {
-        return Err(raise(Exc::ValueError, "negative dimensions are not allowed"));
+        return Err(raise(py, Exc::ValueError, "negative dimensions are not allowed"));
     }
     Ok(dims.into_iter().map(|d| d as usize).collect())
 }
 
 /// An int or a sequence of ints, as signed values.
-unsafe fn parse_dims(obj: *mut PyObject) -> PyResult<Vec<isize>> {
+unsafe fn parse_dims(py: Python<'_>, obj: *mut PyObject) -> PyResult<Vec<isize>> {
     // SAFETY (whole body): GIL held; borrowed `obj`; new references in Owned.
     unsafe {
         let one = |o: *mut PyObject| -> PyResult<isize> {
@@ -345,6 +353,7 @@ unsafe fn parse_dims(obj: *mut PyObject) -> PyResult<Vec<isize>> {
             if index.is_null() {
                 pyo3_ffi::PyErr_Clear();
                 return Err(raise(
+                    py,
                     Exc::TypeError,
                     &format!("'{}' object cannot be interpreted as an integer (a dimension length)", type_name(o)),
                 ));
@@ -360,11 +369,12 @@ unsafe fn parse_dims(obj: *mut PyObject) -> PyResult<Vec<isize>> {
             return Ok(vec![one(obj)?]);
         }
         if pyo3_ffi::PySequence_Check(obj) == 0 || pyo3_ffi::PyUnicode_Check(obj) != 0 {
-            return Err(raise(Exc::TypeError, &format!("a shape must be an int or a sequence of ints, not '{}'", type_name(obj))));
+            return Err(raise(py, Exc::TypeError, &format!("a shape must be an int or a sequence of ints, not '{}'", type_name(obj))));
         }
         let seq = fast(obj)?;
         if items(&seq).len() > MAX_NDIM {
             return Err(raise(
+                py,
                 Exc::ValueError,
                 &format!("maximum supported dimension for an Array is {MAX_NDIM}, found {}", items(&seq).len()),
             ));
@@ -378,9 +388,9 @@ unsafe fn parse_dims(obj: *mut PyObject) -> PyResult<Vec<isize>> {
 ///
 /// # Safety
 /// `obj` valid (borrowed); GIL held.
-pub unsafe fn parse_reshape(obj: *mut PyObject, size: usize) -> PyResult<Vec<usize>> {
+pub unsafe fn parse_reshape(py: Python<'_>, obj: *mut PyObject, size: usize) -> PyResult<Vec<usize>> {
     // SAFETY: forwarded from the caller (valid borrowed `obj`, GIL held).
-    let dims = unsafe { parse_dims(obj) }?;
+    let dims = unsafe { parse_dims(py, obj) }?;
     // NumPy's spelling: "(4,)", "(2,4)", "(4,newaxis)".
     let text = || {
         let parts: Vec<String> = dims.iter().map(|d| if *d == -1 { "newaxis".to_string() } else { d.to_string() }).collect();
@@ -392,14 +402,14 @@ pub unsafe fn parse_reshape(obj: *mut PyObject, size: usize) -> PyResult<Vec<usi
     };
     let unknown: Vec<usize> = (0..dims.len()).filter(|&i| dims[i] == -1).collect();
     if unknown.len() > 1 {
-        return Err(raise(Exc::ValueError, "can only specify one unknown dimension"));
+        return Err(raise(py, Exc::ValueError, "can only specify one unknown dimension"));
     }
     if dims.iter().any(|&d| d < -1) {
-        return Err(raise(Exc::ValueError, "negative dimensions not allowed"));
+        return Err(raise(py, Exc::ValueError, "negative dimensions not allowed"));
     }
     let known = dims.iter().filter(|&&d| d != -1).try_fold(1usize, |acc, &d| acc.checked_mul(d as usize));
-    let mismatch = || raise(Exc::ValueError, &format!("cannot reshape array of size {size} into shape {}", text()));
-    let known = known.ok_or_else(too_big)?;
+    let mismatch = || raise(py, Exc::ValueError, &format!("cannot reshape array of size {size} into shape {}", text()));
+    let known = known.ok_or_else(|| too_big(py))?;
     let mut shape: Vec<usize> = dims.iter().map(|&d| d.max(0) as usize).collect();
     if let Some(&u) = unknown.first() {
         if known == 0 || !size.is_multiple_of(known) {
@@ -424,14 +434,16 @@ zeros. dtype: bool, uint8, int32, int64, float32, float64 or complex128.";
 /// Called only by CPython (through the method or slot table), with the GIL held and the
 /// arguments its calling convention promises.
 pub unsafe extern "C" fn zeros(module: *mut PyObject, args: *mut PyObject, kwargs: *mut PyObject) -> *mut PyObject {
-    panic::guard(ptr::null_mut(), || {
+    // SAFETY: CPython calls this function attached (holding the GIL).
+    let py = unsafe { Python::assume_attached() };
+    panic::guard(py, ptr::null_mut(), || {
         // SAFETY: GIL held; CPython passes a tuple and a dict or NULL; results borrowed.
         unsafe {
             let [shape, dtype] = parse_objects(args, kwargs, c"O|O:zeros", [c"shape", c"dtype"])?;
-            let shape = parse_shape(shape)?;
-            let dtype = parse_dtype(dtype)?.unwrap_or(DType::Float64);
-            let ty = crate::state::array_type(module)?;
-            Ok(object::zeros(ty, dtype, &shape)?.into_raw())
+            let shape = parse_shape(py, shape)?;
+            let dtype = parse_dtype(py, dtype)?.unwrap_or(DType::Float64);
+            let ty = crate::state::array_type(py, module)?;
+            Ok(object::zeros(py, ty, dtype, &shape)?.into_raw())
         }
     })
 }
@@ -451,7 +463,9 @@ with delta = a[1] - a[0] in the result dtype).";
 /// Called only by CPython (through the method or slot table), with the GIL held and the
 /// arguments its calling convention promises.
 pub unsafe extern "C" fn arange(module: *mut PyObject, args: *mut PyObject, kwargs: *mut PyObject) -> *mut PyObject {
-    panic::guard(ptr::null_mut(), || {
+    // SAFETY: CPython calls this function attached (holding the GIL).
+    let py = unsafe { Python::assume_attached() };
+    panic::guard(py, ptr::null_mut(), || {
         // SAFETY (whole body): GIL held; borrowed arguments; new references in Owned.
         unsafe {
             let [a0, a1, a2, dtype] = parse_objects(args, kwargs, c"O|OO$O:arange", [c"", c"", c"", c"dtype"])?;
@@ -467,11 +481,11 @@ pub unsafe extern "C" fn arange(module: *mut PyObject, args: *mut PyObject, kwar
                     Some(PyScalarKind::Bool) | Some(PyScalarKind::Int) => {}
                     Some(PyScalarKind::Float) => kind = PyScalarKind::Float,
                     _ => {
-                        return Err(raise(Exc::TypeError, &format!("arange() arguments must be int or float, not '{}'", type_name(o))));
+                        return Err(raise(py, Exc::TypeError, &format!("arange() arguments must be int or float, not '{}'", type_name(o))));
                     }
                 }
             }
-            let dtype = parse_dtype(dtype)?.unwrap_or(default_dtype(kind));
+            let dtype = parse_dtype(py, dtype)?.unwrap_or(default_dtype(kind));
             // NumPy: len = ceil((stop - start) / step), computed on the Python numbers.
             let range = Owned::from_new(pyo3_ffi::PyNumber_Subtract(stop, start))?;
             let quotient = Owned::from_new(pyo3_ffi::PyNumber_TrueDivide(range.as_ptr(), step))?;
@@ -480,26 +494,26 @@ pub unsafe extern "C" fn arange(module: *mut PyObject, args: *mut PyObject, kwar
                 return Err(PyErrSet::fetched());
             }
             if q.is_nan() {
-                return Err(raise(Exc::ValueError, "arange: cannot compute length"));
+                return Err(raise(py, Exc::ValueError, "arange: cannot compute length"));
             }
             let len = q.ceil();
             if len > isize::MAX as f64 {
-                return Err(raise(Exc::ValueError, "Maximum allowed size exceeded"));
+                return Err(raise(py, Exc::ValueError, "Maximum allowed size exceeded"));
             }
             let len = if len > 0.0 { len as usize } else { 0 };
             if dtype == DType::Bool && len > 2 {
-                return Err(raise(Exc::TypeError, "arange() is only supported for booleans when the result has at most length 2."));
+                return Err(raise(py, Exc::TypeError, "arange() is only supported for booleans when the result has at most length 2."));
             }
-            let ty = crate::state::array_type(module)?;
+            let ty = crate::state::array_type(py, module)?;
             // Every element is written below before the array is returned.
-            let array = new_array(ty, dtype, &[len])?;
-            let data = ArrayObject::from_ptr(array.as_ptr()).data();
+            let array = new_array(py, ty, dtype, &[len])?;
+            let data = ArrayObject::from_ptr(array.as_ptr()).pin().data();
             if len > 0 {
-                store_python(start, dtype, data)?;
+                store_python(py, start, dtype, data)?;
             }
             if len > 1 {
                 let next = Owned::from_new(pyo3_ffi::PyNumber_Add(start, step))?;
-                store_python(next.as_ptr(), dtype, data.add(dtype.itemsize()))?;
+                store_python(py, next.as_ptr(), dtype, data.add(dtype.itemsize()))?;
             }
             arange_fill(data, dtype, len);
             Ok(array.into_raw())

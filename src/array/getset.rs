@@ -15,7 +15,8 @@ use std::ptr;
 
 use pyo3_ffi::{PyGetSetDef, PyObject};
 
-use super::object::{new_view, ArrayObject};
+use super::object::{new_view, ArrayObject, Pin};
+use crate::capi::gil::Python;
 use crate::capi::error::{raise, Exc, PyResult};
 use crate::capi::object::Owned;
 use crate::capi::panic;
@@ -43,68 +44,83 @@ fn int(value: i64) -> PyResult<*mut PyObject> {
     unsafe { Owned::from_new(pyo3_ffi::PyLong_FromLongLong(value)) }.map(Owned::into_raw)
 }
 
-/// A getter body: `self` is an Array (borrowed).
-unsafe fn getter(obj: *mut PyObject, body: impl FnOnce(&ArrayObject) -> PyResult<*mut PyObject>) -> *mut PyObject {
-    panic::guard(ptr::null_mut(), || {
+/// A getter body: `self` is an Array (borrowed), pinned while the body reads it.
+///
+/// # Safety
+/// Called from a getter that CPython called (attached) on an Array.
+unsafe fn getter(obj: *mut PyObject, body: impl FnOnce(Python<'_>, &Pin) -> PyResult<*mut PyObject>) -> *mut PyObject {
+    // SAFETY: the caller is a getter CPython called attached (holding the GIL).
+    let py = unsafe { Python::assume_attached() };
+    panic::guard(py, ptr::null_mut(), || {
         // SAFETY: getters of this type are only called with instances of it.
-        body(unsafe { ArrayObject::from_ptr(obj) })
+        body(py, &unsafe { ArrayObject::from_ptr(obj) }.pin())
     })
 }
 
 unsafe extern "C" fn get_shape(obj: *mut PyObject, _closure: *mut c_void) -> *mut PyObject {
     // SAFETY: see `getter`.
-    unsafe { getter(obj, |a| Ok(int_tuple(&a.shape().iter().map(|&n| size_i64(n)).collect::<Vec<_>>())?.into_raw())) }
+    unsafe { getter(obj, |_py, a| Ok(int_tuple(&a.shape().iter().map(|&n| size_i64(n)).collect::<Vec<_>>())?.into_raw())) }
 }
 
 /// `a.shape = (...)`: change the shape in place. Allowed only when it needs no copy (as NumPy),
 /// and refused while the buffer is exported.
 unsafe extern "C" fn set_shape(obj: *mut PyObject, value: *mut PyObject, _closure: *mut c_void) -> c_int {
-    panic::guard(-1, || {
+    // SAFETY: CPython calls this function attached (holding the GIL).
+    let py = unsafe { Python::assume_attached() };
+    panic::guard(py, -1, || {
         // SAFETY: a setter of this type: `obj` is an Array.
         let a = unsafe { ArrayObject::from_ptr(obj) };
         if value.is_null() {
-            return Err(raise(Exc::AttributeError, "cannot delete array shape"));
+            return Err(raise(py, Exc::AttributeError, "cannot delete array shape"));
         }
+        // The size never changes (every new layout has the same), so it can be read before the
+        // new shape is parsed, which may run the user's `__index__`.
+        let size = a.pin().size();
         // SAFETY: `value` borrowed, GIL held.
-        let shape = unsafe { super::construct::parse_reshape(value, a.size()) }?;
-        let strides = reshape::nocopy_strides(a.shape(), a.strides(), &shape, a.dtype().itemsize()).ok_or_else(|| {
-            raise(Exc::AttributeError, "Incompatible shape for in-place modification. Use `.reshape()` to make a copy with the desired shape.")
+        let shape = unsafe { super::construct::parse_reshape(py, value, size) }?;
+        let strides = {
+            let now = a.pin();
+            reshape::nocopy_strides(now.shape(), now.strides(), &shape, a.dtype().itemsize())
+        }
+        .ok_or_else(|| {
+            raise(py, Exc::AttributeError, "Incompatible shape for in-place modification. Use `.reshape()` to make a copy with the desired shape.")
         })?;
-        a.set_layout(&shape, &strides)?;
+        // No Python code runs between the read above and this write (the GIL is held).
+        a.set_layout(py, &shape, &strides)?;
         Ok(0)
     })
 }
 
 unsafe extern "C" fn get_strides(obj: *mut PyObject, _closure: *mut c_void) -> *mut PyObject {
     // SAFETY: see `getter`.
-    unsafe { getter(obj, |a| Ok(int_tuple(&a.strides().iter().map(|&s| s as i64).collect::<Vec<_>>())?.into_raw())) }
+    unsafe { getter(obj, |_py, a| Ok(int_tuple(&a.strides().iter().map(|&s| s as i64).collect::<Vec<_>>())?.into_raw())) }
 }
 
 unsafe extern "C" fn get_ndim(obj: *mut PyObject, _closure: *mut c_void) -> *mut PyObject {
     // SAFETY: see `getter`.
-    unsafe { getter(obj, |a| int(a.ndim() as i64)) }
+    unsafe { getter(obj, |_py, a| int(a.ndim() as i64)) }
 }
 
 unsafe extern "C" fn get_size(obj: *mut PyObject, _closure: *mut c_void) -> *mut PyObject {
     // SAFETY: see `getter`.
-    unsafe { getter(obj, |a| int(a.size() as i64)) }
+    unsafe { getter(obj, |_py, a| int(a.size() as i64)) }
 }
 
 unsafe extern "C" fn get_itemsize(obj: *mut PyObject, _closure: *mut c_void) -> *mut PyObject {
     // SAFETY: see `getter`.
-    unsafe { getter(obj, |a| int(a.dtype().itemsize() as i64)) }
+    unsafe { getter(obj, |_py, a| int(a.array().dtype().itemsize() as i64)) }
 }
 
 unsafe extern "C" fn get_nbytes(obj: *mut PyObject, _closure: *mut c_void) -> *mut PyObject {
     // SAFETY: see `getter`.
-    unsafe { getter(obj, |a| int(a.nbytes() as i64)) }
+    unsafe { getter(obj, |_py, a| int(a.nbytes() as i64)) }
 }
 
 unsafe extern "C" fn get_dtype(obj: *mut PyObject, _closure: *mut c_void) -> *mut PyObject {
     // SAFETY: see `getter`.
     unsafe {
-        getter(obj, |a| {
-            let name = a.dtype().name();
+        getter(obj, |_py, a| {
+            let name = a.array().dtype().name();
             // SAFETY: a valid UTF-8 buffer of `len` bytes; returns a new str.
             Owned::from_new(pyo3_ffi::PyUnicode_FromStringAndSize(name.as_ptr().cast(), name.len() as isize)).map(Owned::into_raw)
         })
@@ -115,8 +131,8 @@ unsafe extern "C" fn get_dtype(obj: *mut PyObject, _closure: *mut c_void) -> *mu
 unsafe extern "C" fn get_base(obj: *mut PyObject, _closure: *mut c_void) -> *mut PyObject {
     // SAFETY: see `getter`.
     unsafe {
-        getter(obj, |a| {
-            let base = a.base_object();
+        getter(obj, |_py, a| {
+            let base = a.array().base_object();
             // Py_NewRef: the getter returns a new reference; None is returned the same way.
             Ok(crate::capi::object::new_ref(if base.is_null() { pyo3_ffi::Py_None() } else { base }))
         })
@@ -127,11 +143,11 @@ unsafe extern "C" fn get_base(obj: *mut PyObject, _closure: *mut c_void) -> *mut
 unsafe extern "C" fn get_t(obj: *mut PyObject, _closure: *mut c_void) -> *mut PyObject {
     // SAFETY: see `getter`.
     unsafe {
-        getter(obj, |a| {
+        getter(obj, |py, a| {
             let shape: Vec<usize> = a.shape().iter().rev().copied().collect();
             let strides: Vec<isize> = a.strides().iter().rev().copied().collect();
             // SAFETY: the same elements, addressed in another order.
-            Ok(new_view(a, a.data(), &shape, &strides)?.into_raw())
+            Ok(new_view(py, a.array(), a.data(), &shape, &strides)?.into_raw())
         })
     }
 }
@@ -139,12 +155,12 @@ unsafe extern "C" fn get_t(obj: *mut PyObject, _closure: *mut c_void) -> *mut Py
 /// `a.flags`-like detail NumPy users look at most: C-contiguity.
 unsafe extern "C" fn get_c_contiguous(obj: *mut PyObject, _closure: *mut c_void) -> *mut PyObject {
     // SAFETY: see `getter`.
-    unsafe { getter(obj, |a| Ok(pyo3_ffi::PyBool_FromLong(a.is_c_contiguous() as _))) }
+    unsafe { getter(obj, |_py, a| Ok(pyo3_ffi::PyBool_FromLong(a.is_c_contiguous() as _))) }
 }
 
 unsafe extern "C" fn get_writable(obj: *mut PyObject, _closure: *mut c_void) -> *mut PyObject {
     // SAFETY: see `getter`.
-    unsafe { getter(obj, |a| Ok(pyo3_ffi::PyBool_FromLong(a.is_writable() as _))) }
+    unsafe { getter(obj, |_py, a| Ok(pyo3_ffi::PyBool_FromLong(a.array().is_writable() as _))) }
 }
 
 const fn entry(

@@ -14,10 +14,10 @@ use std::ptr;
 use pyo3_ffi::{PyObject, Py_ssize_t};
 
 use super::construct::{copy_view, from_object};
-use super::object::{new_array, new_view, shape_text, ArrayObject};
+use super::object::{new_array, new_view, shape_text, ArrayObject, Pin};
 use super::scalar::{store_python, to_python};
+use crate::capi::gil::Python;
 use crate::capi::error::{raise, Exc, PyErrSet, PyResult};
-use crate::capi::gil::allow_threads_above;
 use crate::capi::object::{type_name, Owned};
 use crate::capi::panic;
 use crate::kernels::array::broadcast::{broadcast_strides, check_output_shape};
@@ -42,7 +42,7 @@ enum Item {
 
 const INVALID_INDEX: &str = "only integers, slices (`:`), ellipsis (`...`) and None are valid indices";
 
-unsafe fn classify(obj: *mut PyObject) -> PyResult<Item> {
+unsafe fn classify(py: Python<'_>, obj: *mut PyObject) -> PyResult<Item> {
     // SAFETY (whole body): `obj` valid (borrowed), GIL held.
     unsafe {
         if obj == pyo3_ffi::Py_Ellipsis() {
@@ -64,7 +64,7 @@ unsafe fn classify(obj: *mut PyObject) -> PyResult<Item> {
             }
             return Ok(Item::Int(i));
         }
-        Err(raise(Exc::IndexError, &format!("{INVALID_INDEX}; got '{}'", type_name(obj))))
+        Err(raise(py, Exc::IndexError, &format!("{INVALID_INDEX}; got '{}'", type_name(obj))))
     }
 }
 
@@ -72,30 +72,31 @@ unsafe fn classify(obj: *mut PyObject) -> PyResult<Item> {
 ///
 /// # Safety
 /// `key` valid (borrowed); GIL held.
-pub unsafe fn select(a: &ArrayObject, key: *mut PyObject) -> PyResult<Selection> {
+pub unsafe fn select(py: Python<'_>, a: &Pin, key: *mut PyObject) -> PyResult<Selection> {
     // SAFETY (whole body): GIL held; tuple items are borrowed from `key`, alive for the call.
     unsafe {
         let mut items = Vec::new();
         if pyo3_ffi::PyTuple_Check(key) != 0 {
             for i in 0..crate::capi::compat::tuple_len(key) {
-                items.push(classify(crate::capi::compat::tuple_item(key, i))?);
+                items.push(classify(py, crate::capi::compat::tuple_item(key, i))?);
             }
         } else {
-            items.push(classify(key)?);
+            items.push(classify(py, key)?);
         }
-        select_items(a, &items)
+        select_items(py, a, &items)
     }
 }
 
-fn select_items(a: &ArrayObject, items: &[Item]) -> PyResult<Selection> {
+fn select_items(py: Python<'_>, a: &Pin, items: &[Item]) -> PyResult<Selection> {
     let ndim = a.ndim();
     let ellipses = items.iter().filter(|i| matches!(i, Item::Ellipsis)).count();
     if ellipses > 1 {
-        return Err(raise(Exc::IndexError, "an index can only have a single ellipsis ('...')"));
+        return Err(raise(py, Exc::IndexError, "an index can only have a single ellipsis ('...')"));
     }
     let consumed = items.iter().filter(|i| matches!(i, Item::Int(_) | Item::Slice(_))).count();
     if consumed > ndim {
         return Err(raise(
+            py,
             Exc::IndexError,
             &format!("too many indices for array: array is {ndim}-dimensional, but {consumed} were indexed"),
         ));
@@ -112,7 +113,7 @@ fn select_items(a: &ArrayObject, items: &[Item]) -> PyResult<Selection> {
                 let n = shape[dim] as isize;
                 let k = if i < 0 { i + n } else { i };
                 if k < 0 || k >= n {
-                    return Err(raise(Exc::IndexError, &format!("index {i} is out of bounds for axis {dim} with size {n}")));
+                    return Err(raise(py, Exc::IndexError, &format!("index {i} is out of bounds for axis {dim} with size {n}")));
                 }
                 data = data.wrapping_offset(k * strides[dim]);
                 dim += 1;
@@ -154,7 +155,7 @@ fn select_items(a: &ArrayObject, items: &[Item]) -> PyResult<Selection> {
     out_shape.extend_from_slice(&shape[dim..]);
     out_strides.extend_from_slice(&strides[dim..]);
     if out_shape.len() > crate::kernels::array::view::MAX_NDIM {
-        return Err(raise(Exc::IndexError, "too many dimensions after inserting None (at most 32)"));
+        return Err(raise(py, Exc::IndexError, "too many dimensions after inserting None (at most 32)"));
     }
     Ok(Selection { data, shape: out_shape, strides: out_strides, scalar: all_ints && consumed == ndim })
 }
@@ -165,23 +166,25 @@ fn select_items(a: &ArrayObject, items: &[Item]) -> PyResult<Selection> {
 /// Called only by CPython (through the method or slot table), with the GIL held and the
 /// arguments its calling convention promises.
 pub unsafe extern "C" fn mp_length(obj: *mut PyObject) -> Py_ssize_t {
-    panic::guard(-1, || {
+    // SAFETY: CPython calls this function attached (holding the GIL).
+    let py = unsafe { Python::assume_attached() };
+    panic::guard(py, -1, || {
         // SAFETY: a slot of the Array type: `obj` is an Array.
-        let a = unsafe { ArrayObject::from_ptr(obj) };
+        let a = unsafe { ArrayObject::from_ptr(obj) }.pin();
         match a.shape().first() {
             Some(&n) => Ok(n as Py_ssize_t),
-            None => Err(raise(Exc::TypeError, "len() of unsized object")),
+            None => Err(raise(py, Exc::TypeError, "len() of unsized object")),
         }
     })
 }
 
-unsafe fn selection_result(a: &ArrayObject, sel: Selection) -> PyResult<*mut PyObject> {
+unsafe fn selection_result(py: Python<'_>, a: &Pin, sel: Selection) -> PyResult<*mut PyObject> {
     // SAFETY: the selection addresses elements of `a`, which is alive (borrowed `self`).
     unsafe {
         if sel.scalar {
-            Ok(to_python(a.dtype(), sel.data)?.into_raw())
+            Ok(to_python(py, a.array().dtype(), sel.data)?.into_raw())
         } else {
-            Ok(new_view(a, sel.data, &sel.shape, &sel.strides)?.into_raw())
+            Ok(new_view(py, a.array(), sel.data, &sel.shape, &sel.strides)?.into_raw())
         }
     }
 }
@@ -192,12 +195,16 @@ unsafe fn selection_result(a: &ArrayObject, sel: Selection) -> PyResult<*mut PyO
 /// Called only by CPython (through the method or slot table), with the GIL held and the
 /// arguments its calling convention promises.
 pub unsafe extern "C" fn mp_subscript(obj: *mut PyObject, key: *mut PyObject) -> *mut PyObject {
-    panic::guard(ptr::null_mut(), || {
+    // SAFETY: CPython calls this function attached (holding the GIL).
+    let py = unsafe { Python::assume_attached() };
+    panic::guard(py, ptr::null_mut(), || {
         // SAFETY: `obj` is an Array (slot); `key` borrowed; GIL held.
+        // Pinned from before the key is read (its `__index__` may run Python code) until the
+        // result is made, so the selection and the layout it was computed from agree.
         unsafe {
-            let a = ArrayObject::from_ptr(obj);
-            let sel = select(a, key)?;
-            selection_result(a, sel)
+            let a = ArrayObject::from_ptr(obj).pin();
+            let sel = select(py, &a, key)?;
+            selection_result(py, &a, sel)
         }
     })
 }
@@ -209,15 +216,17 @@ pub unsafe extern "C" fn mp_subscript(obj: *mut PyObject, key: *mut PyObject) ->
 /// Called only by CPython (through the method or slot table), with the GIL held and the
 /// arguments its calling convention promises.
 pub unsafe extern "C" fn sq_item(obj: *mut PyObject, i: Py_ssize_t) -> *mut PyObject {
-    panic::guard(ptr::null_mut(), || {
+    // SAFETY: CPython calls this function attached (holding the GIL).
+    let py = unsafe { Python::assume_attached() };
+    panic::guard(py, ptr::null_mut(), || {
         // SAFETY: `obj` is an Array (slot); GIL held.
         unsafe {
-            let a = ArrayObject::from_ptr(obj);
+            let a = ArrayObject::from_ptr(obj).pin();
             if a.ndim() == 0 {
-                return Err(raise(Exc::TypeError, "iteration over a 0-d array"));
+                return Err(raise(py, Exc::TypeError, "iteration over a 0-d array"));
             }
-            let sel = select_items(a, &[Item::Int(i)])?;
-            selection_result(a, sel)
+            let sel = select_items(py, &a, &[Item::Int(i)])?;
+            selection_result(py, &a, sel)
         }
     })
 }
@@ -228,17 +237,21 @@ pub unsafe extern "C" fn sq_item(obj: *mut PyObject, i: Py_ssize_t) -> *mut PyOb
 /// Called only by CPython (through the method or slot table), with the GIL held and the
 /// arguments its calling convention promises.
 pub unsafe extern "C" fn mp_ass_subscript(obj: *mut PyObject, key: *mut PyObject, value: *mut PyObject) -> c_int {
-    panic::guard(-1, || {
+    // SAFETY: CPython calls this function attached (holding the GIL).
+    let py = unsafe { Python::assume_attached() };
+    panic::guard(py, -1, || {
         // SAFETY: `obj` is an Array (slot); `key`, `value` borrowed; GIL held.
         unsafe {
-            let a = ArrayObject::from_ptr(obj);
             if value.is_null() {
-                return Err(raise(Exc::ValueError, "cannot delete array elements"));
+                return Err(raise(py, Exc::ValueError, "cannot delete array elements"));
             }
-            a.view_mut()?; // read-only check first, as NumPy does
-            let sel = select(a, key)?;
-            let dst = ArrayViewMut { data: sel.data, dtype: a.dtype(), shape: &sel.shape, strides: &sel.strides };
-            assign(a, dst, value)?;
+            // Pinned until the value is written: reading the key and the value may run Python
+            // code, and the copy may run with the GIL released.
+            let a = ArrayObject::from_ptr(obj).pin();
+            a.view_mut(py)?; // read-only check first, as NumPy does
+            let sel = select(py, &a, key)?;
+            let dst = ArrayViewMut { data: sel.data, dtype: a.array().dtype(), shape: &sel.shape, strides: &sel.strides };
+            assign(py, &a, dst, value)?;
             Ok(0)
         }
     })
@@ -250,27 +263,27 @@ pub unsafe extern "C" fn mp_ass_subscript(obj: *mut PyObject, key: *mut PyObject
 /// before anything is written — NumPy's semantics.
 ///
 /// # Safety
-/// `dst` addresses writable elements of `owner` (alive); `value` valid (borrowed); GIL held.
-pub unsafe fn assign(owner: &ArrayObject, dst: ArrayViewMut, value: *mut PyObject) -> PyResult<()> {
+/// `dst` addresses writable elements of `owner`, which stays pinned for the call; `value` valid
+/// (borrowed); GIL held.
+pub unsafe fn assign(py: Python<'_>, owner: &Pin, dst: ArrayViewMut, value: *mut PyObject) -> PyResult<()> {
     // SAFETY (whole body): GIL held; every view read below belongs to an object this frame holds.
     unsafe {
-        let ty = owner.type_ptr();
-        // The GIL may be released while the copy reads both layouts: pin them.
-        let _pin_dst = owner.pin();
-        let _pin_src;
+        let ty = owner.array().type_ptr();
+        // The GIL may be released while the copy reads both layouts: the source is pinned too.
         let temp: Owned;
-        let src: ArrayView = if let Some(v) = ArrayObject::downcast(value) {
-            _pin_src = v.pin();
-            v.view()
+        let src_pin = if let Some(v) = ArrayObject::downcast(value) {
+            v.pin()
         } else if pyo3_ffi::PyObject_CheckBuffer(value) != 0 || pyo3_ffi::PySequence_Check(value) != 0 {
-            temp = from_object(ty, value, None)?;
-            ArrayObject::from_ptr(temp.as_ptr()).view()
+            temp = from_object(py, ty, value, None)?;
+            ArrayObject::from_ptr(temp.as_ptr()).pin()
         } else {
             // One number, converted by NumPy's Python-scalar rules straight into dst's dtype.
-            temp = new_array(ty, dst.dtype, &[])?;
-            store_python(value, dst.dtype, ArrayObject::from_ptr(temp.as_ptr()).data())?;
-            ArrayObject::from_ptr(temp.as_ptr()).view()
+            temp = new_array(py, ty, dst.dtype, &[])?;
+            let pinned = ArrayObject::from_ptr(temp.as_ptr()).pin();
+            store_python(py, value, dst.dtype, pinned.data())?;
+            pinned
         };
+        let src = src_pin.view();
         // NumPy lets a value carry extra leading length-1 dimensions (`a[0] = [x]`): drop them.
         let extra = src.shape.len().saturating_sub(dst.shape.len());
         let src = if extra > 0 && src.shape[..extra].iter().all(|&n| n == 1) {
@@ -281,25 +294,26 @@ pub unsafe fn assign(owner: &ArrayObject, dst: ArrayViewMut, value: *mut PyObjec
         // The value must broadcast to exactly dst's shape (dst is never stretched).
         check_output_shape(src.shape, dst.shape).map_err(|_| {
             raise(
+                py,
                 Exc::ValueError,
                 &format!("could not broadcast input array from shape {} into shape {}", shape_text(src.shape), shape_text(dst.shape)),
             )
         })?;
         let strides = broadcast_strides(src.shape, src.strides, dst.shape);
         if may_overlap(&src, &dst.as_const()) {
-            let copied = copy_view(ty, src, src.dtype)?;
-            let c = ArrayObject::from_ptr(copied.as_ptr());
+            let copied = copy_view(py, ty, src, src.dtype)?;
+            let c = ArrayObject::from_ptr(copied.as_ptr()).pin();
             let strides = broadcast_strides(c.shape(), c.strides(), dst.shape);
-            return finish(ArrayView { data: c.data(), dtype: c.dtype(), shape: dst.shape, strides: &strides }, dst);
+            return finish(py, ArrayView { data: c.data(), dtype: c.array().dtype(), shape: dst.shape, strides: &strides }, dst);
         }
-        finish(ArrayView { data: src.data, dtype: src.dtype, shape: dst.shape, strides: &strides }, dst)
+        finish(py, ArrayView { data: src.data, dtype: src.dtype, shape: dst.shape, strides: &strides }, dst)
     }
 }
 
-fn finish(src: ArrayView, dst: ArrayViewMut) -> PyResult<()> {
+fn finish(py: Python<'_>, src: ArrayView, dst: ArrayViewMut) -> PyResult<()> {
     let nbytes = dst.size() * dst.dtype.itemsize();
     // SAFETY: `src` and `dst` do not overlap (checked by the caller, or `src` is a fresh copy);
     // both owners are held by the calling frame, which waits for the copy.
-    allow_threads_above(nbytes, || unsafe { copy_cast(src, dst) });
+    py.allow_threads_above(nbytes, || unsafe { copy_cast(src, dst) });
     Ok(())
 }

@@ -6,10 +6,10 @@ use std::ptr;
 use pyo3_ffi::{PyMethodDef, PyMethodDefPointer, PyObject};
 
 use super::construct::{copy_view, frombuffer, parse_objects, parse_reshape, FROMBUFFER_DOC};
-use super::object::{new_array, new_view, shape_text, ArrayObject};
+use super::object::{new_array, new_view, shape_text, ArrayObject, Pin};
 use super::scalar::{parse_dtype, to_python};
+use crate::capi::gil::Python;
 use crate::capi::error::{raise, Exc, PyErrSet, PyResult};
-use crate::capi::gil::allow_threads_above;
 use crate::capi::object::Owned;
 use crate::capi::panic;
 use crate::capi::strings::utf8_string;
@@ -18,11 +18,17 @@ use crate::kernels::array::reduce::{axis_sum_dtype, sum_all, sum_axis, Total};
 use crate::kernels::array::reshape::nocopy_strides;
 use crate::kernels::array::view::{self, ArrayView};
 
-/// A method body: `self` is an Array (borrowed).
-unsafe fn method(obj: *mut PyObject, body: impl FnOnce(&ArrayObject) -> PyResult<Owned>) -> *mut PyObject {
-    panic::guard(ptr::null_mut(), || {
+/// A method body: `self` is an Array (borrowed), pinned for the whole call — the body may run
+/// Python code (an argument's `__index__`) and release the GIL, and reads one layout throughout.
+///
+/// # Safety
+/// Called from a method that CPython called (attached) on an Array.
+unsafe fn method(obj: *mut PyObject, body: impl FnOnce(Python<'_>, &Pin) -> PyResult<Owned>) -> *mut PyObject {
+    // SAFETY: the caller is a method CPython called attached (holding the GIL).
+    let py = unsafe { Python::assume_attached() };
+    panic::guard(py, ptr::null_mut(), || {
         // SAFETY: methods of this type are only called with instances of it.
-        Ok(body(unsafe { ArrayObject::from_ptr(obj) })?.into_raw())
+        Ok(body(py, &unsafe { ArrayObject::from_ptr(obj) }.pin())?.into_raw())
     })
 }
 
@@ -36,10 +42,9 @@ e.g. int64 -> -9223372036854775808; complex to real drops the imaginary part).";
 unsafe extern "C" fn astype(obj: *mut PyObject, dtype: *mut PyObject) -> *mut PyObject {
     // SAFETY: METH_O: `dtype` borrowed; GIL held.
     unsafe {
-        method(obj, |a| {
-            let dtype = parse_dtype(dtype)?.unwrap_or(DType::Float64);
-            let _pin = a.pin();
-            copy_view(a.type_ptr(), a.view(), dtype)
+        method(obj, |py, a| {
+            let dtype = parse_dtype(py, dtype)?.unwrap_or(DType::Float64);
+            copy_view(py, a.array().type_ptr(), a.view(), dtype)
         })
     }
 }
@@ -52,9 +57,8 @@ A C-contiguous copy that owns its memory.";
 unsafe extern "C" fn copy(obj: *mut PyObject, _unused: *mut PyObject) -> *mut PyObject {
     // SAFETY: METH_NOARGS; GIL held.
     unsafe {
-        method(obj, |a| {
-            let _pin = a.pin();
-            copy_view(a.type_ptr(), a.view(), a.dtype())
+        method(obj, |py, a| {
+            copy_view(py, a.array().type_ptr(), a.view(), a.array().dtype())
         })
     }
 }
@@ -66,15 +70,15 @@ The elements as nested lists of Python bool/int/float/complex (a 0-d Array
 gives the scalar itself).";
 
 /// Nested lists of Python scalars for the elements under `data` with this shape/strides.
-unsafe fn to_list(dtype: DType, data: *const u8, shape: &[usize], strides: &[isize]) -> PyResult<Owned> {
+unsafe fn to_list(py: Python<'_>, dtype: DType, data: *const u8, shape: &[usize], strides: &[isize]) -> PyResult<Owned> {
     // SAFETY (whole body): GIL held; `data` walks elements of a live Array.
     unsafe {
         let Some((&n, rest)) = shape.split_first() else {
-            return to_python(dtype, data);
+            return to_python(py, dtype, data);
         };
         let list = Owned::from_new(pyo3_ffi::PyList_New(n as isize))?;
         for i in 0..n {
-            let item = to_list(dtype, data.wrapping_offset(i as isize * strides[0]), rest, &strides[1..])?;
+            let item = to_list(py, dtype, data.wrapping_offset(i as isize * strides[0]), rest, &strides[1..])?;
             // PyList_SET_ITEM steals the item's reference into the (empty) slot.
             crate::capi::compat::list_fill(list.as_ptr(), i as isize, item);
         }
@@ -84,7 +88,7 @@ unsafe fn to_list(dtype: DType, data: *const u8, shape: &[usize], strides: &[isi
 
 unsafe extern "C" fn tolist(obj: *mut PyObject, _unused: *mut PyObject) -> *mut PyObject {
     // SAFETY: METH_NOARGS; GIL held.
-    unsafe { method(obj, |a| to_list(a.dtype(), a.data(), a.shape(), a.strides())) }
+    unsafe { method(obj, |py, a| to_list(py, a.array().dtype(), a.data(), a.shape(), a.strides())) }
 }
 
 const RESHAPE_DOC: &CStr = c"reshape($self, *shape)
@@ -96,21 +100,18 @@ dimension may be -1). A view when the strides allow it, else a copy.";
 unsafe extern "C" fn reshape(obj: *mut PyObject, args: *mut PyObject) -> *mut PyObject {
     // SAFETY: METH_VARARGS: `args` is a tuple (borrowed); GIL held.
     unsafe {
-        method(obj, |a| {
+        method(obj, |py, a| {
             let spec = if crate::capi::compat::tuple_len(args) == 1 { crate::capi::compat::tuple_item(args, 0) } else { args };
-            let shape = parse_reshape(spec, a.size())?;
-            let itemsize = a.dtype().itemsize();
+            let shape = parse_reshape(py, spec, a.size())?;
+            let itemsize = a.array().dtype().itemsize();
             if let Some(strides) = nocopy_strides(a.shape(), a.strides(), &shape, itemsize) {
                 // SAFETY: the same elements under another layout.
-                return new_view(a, a.data(), &shape, &strides);
+                return new_view(py, a.array(), a.data(), &shape, &strides);
             }
-            let copied = {
-                let _pin = a.pin();
-                copy_view(a.type_ptr(), a.view(), a.dtype())?
-            };
+            let copied = copy_view(py, a.array().type_ptr(), a.view(), a.array().dtype())?;
             let strides = view::c_strides(&shape, itemsize).expect("same byte size as the copy");
             // Nobody else has seen `copied`, so its layout can change in place.
-            ArrayObject::from_ptr(copied.as_ptr()).set_layout(&shape, &strides)?;
+            ArrayObject::from_ptr(copied.as_ptr()).set_layout(py, &shape, &strides)?;
             Ok(copied)
         })
     }
@@ -125,7 +126,7 @@ order). With an int axis: an Array without that axis; integer and bool input
 sums in int64 (NumPy sums uint8 into uint64), floats keep their dtype.";
 
 /// A Python int from an `i128` (new reference).
-fn int_from_i128(v: i128) -> PyResult<Owned> {
+fn int_from_i128(_py: Python<'_>, v: i128) -> PyResult<Owned> {
     if let Ok(small) = i64::try_from(v) {
         // SAFETY: GIL held; new reference or NULL.
         return unsafe { Owned::from_new(pyo3_ffi::PyLong_FromLongLong(small)) };
@@ -138,17 +139,15 @@ fn int_from_i128(v: i128) -> PyResult<Owned> {
 unsafe extern "C" fn sum(obj: *mut PyObject, args: *mut PyObject, kwargs: *mut PyObject) -> *mut PyObject {
     // SAFETY: METH_VARARGS | METH_KEYWORDS; GIL held; arguments borrowed.
     unsafe {
-        method(obj, |a| {
+        method(obj, |py, a| {
             let [axis] = parse_objects(args, kwargs, c"|O:sum", [c"axis"])?;
-            // The GIL is released below while the kernel reads `a`'s layout.
-            let _pin = a.pin();
             let src: ArrayView = a.view();
             let nbytes = a.nbytes();
             if axis.is_null() || axis == pyo3_ffi::Py_None() {
                 // SAFETY: `a` is alive for the call; the kernel only reads.
-                let total = allow_threads_above(nbytes, || sum_all(src));
+                let total = py.allow_threads_above(nbytes, || sum_all(src));
                 return match total {
-                    Total::Int(v) => int_from_i128(v),
+                    Total::Int(v) => int_from_i128(py, v),
                     Total::Float(x) => Owned::from_new(pyo3_ffi::PyFloat_FromDouble(x)),
                     Total::Complex(c) => Owned::from_new(pyo3_ffi::PyComplex_FromDoubles(c.re, c.im)),
                 };
@@ -160,15 +159,16 @@ unsafe extern "C" fn sum(obj: *mut PyObject, args: *mut PyObject, kwargs: *mut P
             let nd = a.ndim() as i64;
             let k = k as i64;
             if k < -nd || k >= nd {
-                return Err(raise(Exc::ValueError, &format!("axis {k} is out of bounds for array of dimension {nd}")));
+                return Err(raise(py, Exc::ValueError, &format!("axis {k} is out of bounds for array of dimension {nd}")));
             }
             let axis = if k < 0 { k + nd } else { k } as usize;
             let out_shape: Vec<usize> = a.shape().iter().enumerate().filter(|&(d, _)| d != axis).map(|(_, &n)| n).collect();
             // Every element of the result is written by sum_axis.
-            let out = new_array(a.type_ptr(), axis_sum_dtype(a.dtype()), &out_shape)?;
-            let dst = ArrayObject::from_ptr(out.as_ptr()).view_mut()?;
+            let out = new_array(py, a.array().type_ptr(), axis_sum_dtype(a.array().dtype()), &out_shape)?;
+            let out_pin = ArrayObject::from_ptr(out.as_ptr()).pin();
+            let dst = out_pin.view_mut(py)?;
             // SAFETY: `dst` is fresh memory; `a` stays alive for the call.
-            allow_threads_above(nbytes, || sum_axis(src, axis, dst));
+            py.allow_threads_above(nbytes, || sum_axis(src, axis, dst));
             Ok(out)
         })
     }
@@ -221,19 +221,19 @@ const REPR_THRESHOLD: usize = 1000;
 const EDGE: usize = 3;
 
 /// `repr()` of one element, as Python prints that scalar.
-unsafe fn element_repr(dtype: DType, p: *const u8) -> PyResult<String> {
+unsafe fn element_repr(py: Python<'_>, dtype: DType, p: *const u8) -> PyResult<String> {
     // SAFETY: GIL held; `p` one element of a live Array; new references in Owned.
     unsafe {
-        let value = to_python(dtype, p)?;
+        let value = to_python(py, dtype, p)?;
         let text = Owned::from_new(pyo3_ffi::PyObject_Repr(value.as_ptr()))?;
         utf8_string(text.as_ptr())
     }
 }
 
-unsafe fn repr_into(out: &mut String, dtype: DType, data: *const u8, shape: &[usize], strides: &[isize], summarize: bool) -> PyResult<()> {
+unsafe fn repr_into(py: Python<'_>, out: &mut String, dtype: DType, data: *const u8, shape: &[usize], strides: &[isize], summarize: bool) -> PyResult<()> {
     let Some((&n, rest)) = shape.split_first() else {
         // SAFETY: one element of the Array (caller).
-        out.push_str(&unsafe { element_repr(dtype, data) }?);
+        out.push_str(&unsafe { element_repr(py, dtype, data) }?);
         return Ok(());
     };
     out.push('[');
@@ -246,7 +246,7 @@ unsafe fn repr_into(out: &mut String, dtype: DType, data: *const u8, shape: &[us
             continue;
         }
         // SAFETY: index i < n of this dimension.
-        unsafe { repr_into(out, dtype, data.wrapping_offset(i as isize * strides[0]), rest, &strides[1..], summarize) }?;
+        unsafe { repr_into(py, out, dtype, data.wrapping_offset(i as isize * strides[0]), rest, &strides[1..], summarize) }?;
         if i + 1 < n {
             out.push_str(", ");
         }
@@ -264,17 +264,19 @@ unsafe fn repr_into(out: &mut String, dtype: DType, data: *const u8, shape: &[us
 /// Called only by CPython (through the method or slot table), with the GIL held and the
 /// arguments its calling convention promises.
 pub unsafe extern "C" fn tp_repr(obj: *mut PyObject) -> *mut PyObject {
-    panic::guard(ptr::null_mut(), || {
+    // SAFETY: CPython calls this function attached (holding the GIL).
+    let py = unsafe { Python::assume_attached() };
+    panic::guard(py, ptr::null_mut(), || {
         // SAFETY: `obj` is an Array (slot); GIL held.
-        let a = unsafe { ArrayObject::from_ptr(obj) };
+        let a = unsafe { ArrayObject::from_ptr(obj) }.pin();
         let summarize = a.size() > REPR_THRESHOLD;
         let mut text = String::from("Array(");
         // SAFETY: walks `a`'s own elements.
-        unsafe { repr_into(&mut text, a.dtype(), a.data(), a.shape(), a.strides(), summarize) }?;
+        unsafe { repr_into(py, &mut text, a.array().dtype(), a.data(), a.shape(), a.strides(), summarize) }?;
         if summarize {
             text.push_str(&format!(", shape={}", shape_text(a.shape())));
         }
-        text.push_str(&format!(", dtype='{}')", a.dtype().name()));
+        text.push_str(&format!(", dtype='{}')", a.array().dtype().name()));
         // SAFETY: GIL held; a UTF-8 buffer; new reference.
         unsafe { Owned::from_new(pyo3_ffi::PyUnicode_FromStringAndSize(text.as_ptr().cast(), text.len() as isize)) }
             .map(Owned::into_raw)
@@ -289,21 +291,25 @@ pub unsafe extern "C" fn tp_repr(obj: *mut PyObject) -> *mut PyObject {
 /// Called only by CPython (through the method or slot table), with the GIL held and the
 /// arguments its calling convention promises.
 pub unsafe extern "C" fn nb_bool(obj: *mut PyObject) -> std::ffi::c_int {
-    panic::guard(-1, || {
+    // SAFETY: CPython calls this function attached (holding the GIL).
+    let py = unsafe { Python::assume_attached() };
+    panic::guard(py, -1, || {
         // SAFETY: a slot of the Array type: `obj` is an Array; GIL held.
-        let a = unsafe { ArrayObject::from_ptr(obj) };
+        let a = unsafe { ArrayObject::from_ptr(obj) }.pin();
         match a.size() {
             0 => Err(raise(
+                py,
                 Exc::ValueError,
                 "The truth value of an empty array is ambiguous. Use `array.size > 0` to check that an array is not empty.",
             )),
             1 => {
                 // SAFETY: size 1: the only element is at index (0, ...), i.e. at `data`.
-                let value = unsafe { to_python(a.dtype(), a.data()) }?;
+                let value = unsafe { to_python(py, a.array().dtype(), a.data()) }?;
                 // SAFETY: a live bool/int/float/complex; returns 0/1, never -1 for these.
                 Ok(unsafe { pyo3_ffi::PyObject_IsTrue(value.as_ptr()) })
             }
             n => Err(raise(
+                py,
                 Exc::ValueError,
                 &format!("The truth value of an array with more than one element is ambiguous (size {n})"),
             )),

@@ -27,6 +27,7 @@ use pyo3_ffi::PyObject;
 
 use crate::array::object::ArrayObject;
 use crate::array::operand::{self, classify, Operand, Output};
+use crate::capi::gil::Python;
 use crate::capi::error::PyResult;
 use crate::capi::object::not_implemented; // `Py_RETURN_NOTIMPLEMENTED`: a new reference
 use crate::capi::panic;
@@ -35,33 +36,37 @@ use crate::kernels::array::elementwise::{BinaryOp, UnaryOp};
 
 /// `v op w` for a binary number slot. `v` and `w` are borrowed; one of them is an Array.
 unsafe fn binary_slot(op: BinaryOp, v: *mut PyObject, w: *mut PyObject) -> *mut PyObject {
-    panic::guard(ptr::null_mut(), || {
+    // SAFETY: CPython calls this function attached (holding the GIL).
+    let py = unsafe { Python::assume_attached() };
+    panic::guard(py, ptr::null_mut(), || {
         // SAFETY: v and w are valid (the interpreter passes live borrowed references), GIL held.
-        let (Ok(a), Ok(b)) = (unsafe { classify(v) }?, unsafe { classify(w) }?) else {
-            return Ok(not_implemented());
+        let (Ok(a), Ok(b)) = (unsafe { classify(py, v) }?, unsafe { classify(py, w) }?) else {
+            return Ok(not_implemented(py));
         };
         let ty = match (&a, &b) {
-            (Operand::Array(x), _) | (_, Operand::Array(x)) => x.type_ptr(),
-            _ => return Ok(not_implemented()),
+            (Operand::Array(x), _) | (_, Operand::Array(x)) => x.array().type_ptr(),
+            _ => return Ok(not_implemented(py)),
         };
         // SAFETY: operands alive for the call; `ty` is the Array type (borrowed from an operand).
-        unsafe { operand::binary(op, &a, &b, Output::New(ty)) }
+        unsafe { operand::binary(py, op, &a, &b, Output::New(ty)) }
     })
 }
 
 /// `v op= w`: computes into `v`.
 unsafe fn inplace_slot(op: BinaryOp, v: *mut PyObject, w: *mut PyObject) -> *mut PyObject {
-    panic::guard(ptr::null_mut(), || {
+    // SAFETY: CPython calls this function attached (holding the GIL).
+    let py = unsafe { Python::assume_attached() };
+    panic::guard(py, ptr::null_mut(), || {
         // SAFETY: v valid, GIL held.
         let Some(target) = (unsafe { ArrayObject::downcast(v) }) else {
-            return Ok(not_implemented());
+            return Ok(not_implemented(py));
         };
         // SAFETY: w valid, GIL held.
-        let Ok(b) = unsafe { classify(w) }? else {
-            return Ok(not_implemented());
+        let Ok(b) = unsafe { classify(py, w) }? else {
+            return Ok(not_implemented(py));
         };
         // SAFETY: operands alive for the call.
-        unsafe { operand::binary(op, &Operand::Array(target), &b, Output::Array(target)) }
+        unsafe { operand::binary(py, op, &Operand::Array(target.pin()), &b, Output::Array(target.pin())) }
     })
 }
 
@@ -94,11 +99,13 @@ number_slots! {
 }
 
 unsafe fn unary_slot(op: UnaryOp, a: *mut PyObject) -> *mut PyObject {
-    panic::guard(ptr::null_mut(), || {
+    // SAFETY: CPython calls this function attached (holding the GIL).
+    let py = unsafe { Python::assume_attached() };
+    panic::guard(py, ptr::null_mut(), || {
         // SAFETY: these slots are only reached through the Array type, so `a` is an Array.
         let array = unsafe { ArrayObject::from_ptr(a) };
         // SAFETY: `array` alive for the call.
-        unsafe { operand::unary(op, &array.view(), Output::New(array.type_ptr())) }
+        unsafe { operand::unary(py, op, &array.pin().view(), Output::New(array.type_ptr())) }
     })
 }
 
@@ -125,7 +132,9 @@ pub unsafe extern "C" fn nb_absolute(a: *mut PyObject) -> *mut PyObject {
 /// # Safety
 /// Called by the interpreter with the GIL held; `self` is an Array.
 pub unsafe extern "C" fn richcompare(this: *mut PyObject, other: *mut PyObject, op: c_int) -> *mut PyObject {
-    panic::guard(ptr::null_mut(), || -> PyResult<*mut PyObject> {
+    // SAFETY: CPython calls this function attached (holding the GIL).
+    let py = unsafe { Python::assume_attached() };
+    panic::guard(py, ptr::null_mut(), || -> PyResult<*mut PyObject> {
         let op = match op {
             pyo3_ffi::Py_LT => BinaryOp::Less,
             pyo3_ffi::Py_LE => BinaryOp::LessEqual,
@@ -133,15 +142,15 @@ pub unsafe extern "C" fn richcompare(this: *mut PyObject, other: *mut PyObject, 
             pyo3_ffi::Py_NE => BinaryOp::NotEqual,
             pyo3_ffi::Py_GT => BinaryOp::Greater,
             pyo3_ffi::Py_GE => BinaryOp::GreaterEqual,
-            _ => return Ok(not_implemented()),
+            _ => return Ok(not_implemented(py)),
         };
         // SAFETY: tp_richcompare is called with `self` of this type; both borrowed and valid.
         let array = unsafe { ArrayObject::from_ptr(this) };
         // SAFETY: `other` borrowed and valid for the call, GIL held.
-        let Ok(b) = unsafe { classify(other) }? else {
-            return Ok(not_implemented());
+        let Ok(b) = unsafe { classify(py, other) }? else {
+            return Ok(not_implemented(py));
         };
         // SAFETY: operands alive for the call.
-        unsafe { operand::binary(op, &Operand::Array(array), &b, Output::New(array.type_ptr())) }
+        unsafe { operand::binary(py, op, &Operand::Array(array.pin()), &b, Output::New(array.type_ptr())) }
     })
 }

@@ -33,6 +33,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use pyo3_ffi::{PyObject, PyTypeObject, Py_buffer};
 
 use crate::capi::error::{raise, Exc, PyErrSet, PyResult};
+use crate::capi::gil::Python;
 use crate::capi::object::Owned;
 use crate::kernels::array::dtype::DType;
 use crate::kernels::array::view::{self, ArrayView, ArrayViewMut, MAX_NDIM};
@@ -59,7 +60,7 @@ pub struct ArrayObject {
     writable: bool,
     /// Outstanding buffer exports (`bf_getbuffer` minus `bf_releasebuffer`). Atomic so the count
     /// stays right even on a free-threaded interpreter, where two threads may export at once.
-    pub(crate) exports: AtomicUsize,
+    exports: AtomicUsize,
 }
 
 /// The inline layout. `shape` is stored as `usize` and exported as `Py_ssize_t` (same size;
@@ -71,13 +72,92 @@ struct Layout {
     strides: [isize; MAX_NDIM],
 }
 
-/// While alive, the Array's layout cannot change (it counts as an export). Hold one around any
-/// work that runs with the GIL released and reads the Array's shape/strides.
+/// A pinned Array: while this guard lives, the Array's layout (ndim, shape, strides) and data
+/// pointer cannot change, because it counts as an export and the shape setter refuses to run
+/// while any export is outstanding (`BufferError`). The layout and the memory are reachable only
+/// through a pin, so a kernel that reads them with the GIL released reads what was pinned.
+///
+/// `!Send` (it borrows the Python object), so the pin itself stays on the attached thread and
+/// is dropped there; the GIL-free work receives the plain [`ArrayView`] borrowed from it.
 pub struct Pin<'a>(&'a ArrayObject);
 
 impl Drop for Pin<'_> {
     fn drop(&mut self) {
         self.0.exports.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+impl<'a> Pin<'a> {
+    /// The Array pinned.
+    pub fn array(&self) -> &'a ArrayObject {
+        self.0
+    }
+
+    fn layout(&self) -> &Layout {
+        // SAFETY: the layout is written only by `set_layout`, which refuses to run while any
+        // export or pin is outstanding; this pin is one, so nothing writes it while `&self`
+        // (and so the returned reference) lives.
+        unsafe { &*self.0.layout.get() }
+    }
+
+    pub fn ndim(&self) -> usize {
+        self.layout().ndim
+    }
+
+    pub fn shape(&self) -> &[usize] {
+        let l = self.layout();
+        &l.shape[..l.ndim]
+    }
+
+    pub fn strides(&self) -> &[isize] {
+        let l = self.layout();
+        &l.strides[..l.ndim]
+    }
+
+    pub fn data(&self) -> *mut u8 {
+        self.0.data
+    }
+
+    pub fn size(&self) -> usize {
+        self.shape().iter().product()
+    }
+
+    pub fn nbytes(&self) -> usize {
+        self.size() * self.0.dtype.itemsize()
+    }
+
+    pub fn is_c_contiguous(&self) -> bool {
+        view::is_c_contiguous(self.shape(), self.strides(), self.0.dtype.itemsize())
+    }
+
+    /// Pointers to the inline shape/strides, for the buffer export, which keeps its own pin
+    /// (the export count) until `bf_releasebuffer`.
+    pub(crate) fn shape_ptr(&self) -> *mut isize {
+        self.layout().shape.as_ptr() as *mut isize
+    }
+
+    pub(crate) fn strides_ptr(&self) -> *mut isize {
+        self.layout().strides.as_ptr() as *mut isize
+    }
+
+    /// Keep the pin for a buffer export: the count stays up until `bf_releasebuffer` takes it
+    /// back ([`ArrayObject::unexport`]), one for one.
+    pub(crate) fn into_export(self) {
+        std::mem::forget(self);
+    }
+
+    /// The memory as a kernel view, valid while the pin lives.
+    pub fn view(&self) -> ArrayView<'_> {
+        ArrayView { data: self.0.data, dtype: self.0.dtype, shape: self.shape(), strides: self.strides() }
+    }
+
+    /// The memory as a writable kernel view, or `ValueError: assignment destination is read-only`
+    /// (NumPy's message) for an Array made from a read-only exporter.
+    pub fn view_mut(&self, py: Python<'_>) -> PyResult<ArrayViewMut<'_>> {
+        if !self.0.writable {
+            return Err(raise(py, Exc::ValueError, "assignment destination is read-only"));
+        }
+        Ok(ArrayViewMut { data: self.0.data, dtype: self.0.dtype, shape: self.shape(), strides: self.strides() })
     }
 }
 
@@ -139,80 +219,25 @@ impl ArrayObject {
         self.dtype
     }
 
-    fn layout(&self) -> &Layout {
-        // SAFETY: the layout is only written by `set_layout`, which runs with no export or pin
-        // outstanding and no other Rust reference to it alive (it is called from the `shape`
-        // setter or on a fresh object, with the GIL held).
-        unsafe { &*self.layout.get() }
-    }
-
-    pub fn ndim(&self) -> usize {
-        self.layout().ndim
-    }
-
-    pub fn shape(&self) -> &[usize] {
-        let l = self.layout();
-        &l.shape[..l.ndim]
-    }
-
-    pub fn strides(&self) -> &[isize] {
-        let l = self.layout();
-        &l.strides[..l.ndim]
-    }
-
-    /// Keep the layout fixed while GIL-free work reads it (see [`Pin`]).
+    /// Pin the layout and memory for reading (see [`Pin`]): the only way to reach them.
     pub fn pin(&self) -> Pin<'_> {
         self.exports.fetch_add(1, Ordering::AcqRel);
         Pin(self)
-    }
-
-    pub fn data(&self) -> *mut u8 {
-        self.data
-    }
-
-    pub fn size(&self) -> usize {
-        self.shape().iter().product()
-    }
-
-    pub fn nbytes(&self) -> usize {
-        self.size() * self.dtype.itemsize()
     }
 
     pub fn is_writable(&self) -> bool {
         self.writable
     }
 
-    pub fn is_c_contiguous(&self) -> bool {
-        view::is_c_contiguous(self.shape(), self.strides(), self.dtype.itemsize())
-    }
-
-    /// Pointers to the inline shape/strides, for the buffer export (valid while `self` lives).
-    pub(crate) fn shape_ptr(&self) -> *mut isize {
-        self.layout().shape.as_ptr() as *mut isize
-    }
-
-    pub(crate) fn strides_ptr(&self) -> *mut isize {
-        self.layout().strides.as_ptr() as *mut isize
-    }
-
-    /// The memory as a kernel view. Valid while `self` is alive.
-    pub fn view(&self) -> ArrayView<'_> {
-        ArrayView { data: self.data, dtype: self.dtype, shape: self.shape(), strides: self.strides() }
-    }
-
-    /// The memory as a writable kernel view, or `ValueError: assignment destination is read-only`
-    /// (NumPy's message) for an Array made from a read-only exporter.
-    pub fn view_mut(&self) -> PyResult<ArrayViewMut<'_>> {
-        if !self.writable {
-            return Err(raise(Exc::ValueError, "assignment destination is read-only"));
-        }
-        Ok(ArrayViewMut { data: self.data, dtype: self.dtype, shape: self.shape(), strides: self.strides() })
+    /// `bf_releasebuffer`: one export ([`Pin::into_export`]) ended.
+    pub(crate) fn unexport(&self) {
+        self.exports.fetch_sub(1, Ordering::AcqRel);
     }
 
     /// The object that owns this Array's memory, for a view of it: `self` if it owns its memory
     /// (allocation or imported buffer), else its own `base` — so chains of views all point at the
     /// owner, as NumPy's `base` does.
-    pub fn memory_owner(&self) -> Owned {
+    pub fn memory_owner(&self, _py: Python<'_>) -> Owned {
         let owner = if self.base.is_null() { self.as_ptr() } else { self.base };
         // SAFETY: `owner` is alive (self, or held by self); Py_NewRef returns a new reference.
         unsafe { Owned::from_new(crate::capi::object::new_ref(owner)).expect("new_ref never returns NULL") }
@@ -234,12 +259,13 @@ impl ArrayObject {
     /// Change the shape/strides in place (`a.shape = ...`). Refused while the buffer is exported
     /// (consumers hold pointers to these very arrays) or pinned by GIL-free work.
     ///
-    /// The caller must hold no reference obtained from `shape()`/`strides()`/`view()` of this
-    /// Array across the call.
-    pub(crate) fn set_layout(&self, shape: &[usize], strides: &[isize]) -> PyResult<()> {
+    /// A reference into the layout exists only while a [`Pin`] lives, and a pin counts as an
+    /// export, so when the count is zero no reference to the layout exists.
+    pub(crate) fn set_layout(&self, py: Python<'_>, shape: &[usize], strides: &[isize]) -> PyResult<()> {
         let n = self.exports.load(Ordering::Acquire);
         if n > 0 {
             return Err(raise(
+                py,
                 Exc::BufferError,
                 &format!("cannot reshape an Array in place while its buffer is exported or in use ({n} outstanding)"),
             ));
@@ -249,15 +275,15 @@ impl ArrayObject {
         layout.shape[..shape.len()].copy_from_slice(shape);
         layout.strides[..strides.len()].copy_from_slice(strides);
         // SAFETY: no export or pin is outstanding, so nothing outside Rust points into the
-        // layout, and the caller holds no Rust reference to it; the GIL serialises writers.
+        // layout and no Rust reference to it exists; the GIL serialises writers and pins.
         unsafe { *self.layout.get() = layout };
         Ok(())
     }
 }
 
 /// A NumPy-style `array is too big` for a shape whose byte size overflows `isize`.
-pub fn too_big() -> PyErrSet {
-    raise(Exc::ValueError, "array is too big; `arr.size * arr.dtype.itemsize` is larger than the maximum possible size.")
+pub fn too_big(py: Python<'_>) -> PyErrSet {
+    raise(py, Exc::ValueError, "array is too big; `arr.size * arr.dtype.itemsize` is larger than the maximum possible size.")
 }
 
 /// `shape` → a Python-style tuple text `(2, 3)` / `(5,)` / `()` for messages.
@@ -276,7 +302,7 @@ pub fn shape_text(shape: &[usize]) -> String {
 /// first write touches each page once. `posix_memalign` + memset would touch every page twice.
 /// Uninitialised memory comes from `malloc`, aligned up the same way (why not `posix_memalign`:
 /// in the body).
-pub fn allocate(nbytes: usize, zeroed: bool, dtype: DType, shape: &[usize]) -> PyResult<(*mut u8, *mut c_void)> {
+pub fn allocate(py: Python<'_>, nbytes: usize, zeroed: bool, dtype: DType, shape: &[usize]) -> PyResult<(*mut u8, *mut c_void)> {
     // One byte at least, so that the data pointer of an empty array is a real, unique address.
     let n = nbytes.max(1);
     let (data, allocation) = if zeroed {
@@ -297,6 +323,7 @@ pub fn allocate(nbytes: usize, zeroed: bool, dtype: DType, shape: &[usize]) -> P
     };
     if allocation.is_null() {
         return Err(raise(
+            py,
             Exc::MemoryError,
             &format!(
                 "Unable to allocate {} for an array with shape {} and data type {}",
@@ -337,6 +364,7 @@ fn human_bytes(n: usize) -> String {
 /// `ty` is the Array type (borrowed); GIL held; `data`, `shape`, `strides`, `dtype` describe
 /// memory that `memory` keeps valid; `shape.len() == strides.len() <= MAX_NDIM`.
 pub unsafe fn alloc_object(
+    py: Python<'_>,
     ty: *mut PyTypeObject,
     dtype: DType,
     shape: &[usize],
@@ -360,7 +388,7 @@ pub unsafe fn alloc_object(
             // SAFETY: the allocation is ours and nothing points into it yet.
             Memory::Allocated { allocation, .. } => unsafe { libc::free(allocation) },
             Memory::ViewOf { .. } => {}
-            Memory::Imported { buffer, .. } => release_imported(Box::into_raw(buffer)),
+            Memory::Imported { buffer, .. } => release_imported(py, Box::into_raw(buffer)),
         }
         return Err(PyErrSet::fetched());
     }
@@ -389,7 +417,7 @@ pub unsafe fn alloc_object(
 }
 
 /// `PyBuffer_Release` and free the box of an imported buffer.
-fn release_imported(buffer: *mut Py_buffer) {
+fn release_imported(_py: Python<'_>, buffer: *mut Py_buffer) {
     // SAFETY: `buffer` came from Box::into_raw of a buffer filled by PyObject_GetBuffer and is
     // released exactly once; GIL held (all callers are slots or constructors).
     unsafe {
@@ -404,32 +432,33 @@ fn release_imported(buffer: *mut Py_buffer) {
 /// # Safety
 /// `ty` is the Array type (borrowed), GIL held, and the caller writes every element before the
 /// Array is read or reachable from Python code.
-pub unsafe fn new_array(ty: *mut PyTypeObject, dtype: DType, shape: &[usize]) -> PyResult<Owned> {
+pub unsafe fn new_array(py: Python<'_>, ty: *mut PyTypeObject, dtype: DType, shape: &[usize]) -> PyResult<Owned> {
     // SAFETY: forwarded.
-    unsafe { new_contiguous(ty, dtype, shape, false) }
+    unsafe { new_contiguous(py, ty, dtype, shape, false) }
 }
 
 /// A new C-contiguous Array of `shape` filled with zeros (`rawcapi.zeros`).
 ///
 /// # Safety
 /// `ty` is the Array type (borrowed) and the GIL is held.
-pub unsafe fn zeros(ty: *mut PyTypeObject, dtype: DType, shape: &[usize]) -> PyResult<Owned> {
+pub unsafe fn zeros(py: Python<'_>, ty: *mut PyTypeObject, dtype: DType, shape: &[usize]) -> PyResult<Owned> {
     // SAFETY: forwarded; zeroed memory is a valid value of every dtype.
-    unsafe { new_contiguous(ty, dtype, shape, true) }
+    unsafe { new_contiguous(py, ty, dtype, shape, true) }
 }
 
-unsafe fn new_contiguous(ty: *mut PyTypeObject, dtype: DType, shape: &[usize], zeroed: bool) -> PyResult<Owned> {
+unsafe fn new_contiguous(py: Python<'_>, ty: *mut PyTypeObject, dtype: DType, shape: &[usize], zeroed: bool) -> PyResult<Owned> {
     if shape.len() > MAX_NDIM {
         return Err(raise(
+            py,
             Exc::ValueError,
             &format!("maximum supported dimension for an Array is {MAX_NDIM}, found {}", shape.len()),
         ));
     }
-    let nbytes = view::nbytes(shape, dtype.itemsize()).ok_or_else(too_big)?;
-    let strides = view::c_strides(shape, dtype.itemsize()).ok_or_else(too_big)?;
-    let (data, allocation) = allocate(nbytes, zeroed, dtype, shape)?;
+    let nbytes = view::nbytes(shape, dtype.itemsize()).ok_or_else(|| too_big(py))?;
+    let strides = view::c_strides(shape, dtype.itemsize()).ok_or_else(|| too_big(py))?;
+    let (data, allocation) = allocate(py, nbytes, zeroed, dtype, shape)?;
     // SAFETY: fresh memory of `nbytes` bytes described by the C strides; GIL held.
-    unsafe { alloc_object(ty, dtype, shape, &strides, Memory::Allocated { data, allocation }, true) }
+    unsafe { alloc_object(py, ty, dtype, shape, &strides, Memory::Allocated { data, allocation }, true) }
 }
 
 /// A view of `owner`'s memory with its own layout (slices, `.T`, reshape). `base` becomes the
@@ -437,10 +466,10 @@ unsafe fn new_contiguous(ty: *mut PyTypeObject, dtype: DType, shape: &[usize], z
 ///
 /// # Safety
 /// `data`/`shape`/`strides` address only memory inside `owner`'s; GIL held.
-pub unsafe fn new_view(owner: &ArrayObject, data: *mut u8, shape: &[usize], strides: &[isize]) -> PyResult<Owned> {
-    let memory = Memory::ViewOf { data, owner: owner.memory_owner() };
+pub unsafe fn new_view(py: Python<'_>, owner: &ArrayObject, data: *mut u8, shape: &[usize], strides: &[isize]) -> PyResult<Owned> {
+    let memory = Memory::ViewOf { data, owner: owner.memory_owner(py) };
     // SAFETY: forwarded; the owner reference moves into `base` and keeps the memory alive.
-    unsafe { alloc_object(owner.type_ptr(), owner.dtype, shape, strides, memory, owner.writable) }
+    unsafe { alloc_object(py, owner.type_ptr(), owner.dtype, shape, strides, memory, owner.writable) }
 }
 
 /// `tp_dealloc`: the reference count reached zero. Release what the object owns, free the
@@ -454,6 +483,8 @@ pub unsafe fn new_view(owner: &ArrayObject, data: *mut u8, shape: &[usize], stri
 /// arguments its calling convention promises.
 pub unsafe extern "C" fn dealloc(obj: *mut PyObject) {
     // No panic::guard: nothing below can panic, and dealloc cannot report an error anyway.
+    // SAFETY: CPython calls tp_dealloc attached.
+    let py = unsafe { Python::assume_attached() };
     let this = obj as *mut ArrayObject;
     // SAFETY: `obj` is an Array whose refcount is zero; we are its only user. Every export holds
     // a reference (view->obj), so no export can be outstanding now.
@@ -465,7 +496,7 @@ pub unsafe extern "C" fn dealloc(obj: *mut PyObject) {
         }
         let imported = (*this).imported;
         if !imported.is_null() {
-            release_imported(imported);
+            release_imported(py, imported);
         }
         // Py_CLEAR(self->base): a strong reference to the owner of the memory.
         let base = std::mem::replace(&mut (*this).base, ptr::null_mut());

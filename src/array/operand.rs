@@ -21,13 +21,13 @@ use std::ffi::{c_int, CStr};
 
 use pyo3_ffi::{PyObject, PyTypeObject};
 
-use crate::array::object::{new_array, too_big, ArrayObject};
+use crate::capi::gil::Python;
+use crate::array::object::{new_array, too_big, ArrayObject, Pin};
 // A lone Python scalar, with no Array to fix its dtype (`rawcapi.add(1, 2.5)`), takes the dtype
 // `Array(1)` would.
 use crate::array::scalar::default_dtype;
 use crate::capi::buffer::Buffer;
 use crate::capi::error::{raise, Exc, PyErrSet, PyResult};
-use crate::capi::gil::allow_threads_above;
 use crate::capi::object::type_name;
 use crate::capi::strings::str_of;
 use crate::kernels::array::broadcast::broadcast_shapes;
@@ -40,8 +40,8 @@ use crate::kernels::array::view::{c_strides, ArrayView, ArrayViewMut, MAX_NDIM};
 
 /// One operand, classified.
 pub enum Operand<'a> {
-    /// An Array (borrowed; the caller's reference keeps it alive).
-    Array(&'a ArrayObject),
+    /// An Array (borrowed; the caller's reference keeps it alive), pinned for the operation.
+    Array(Pin<'a>),
     /// Another exporter's memory, held for the operation.
     Buffer(BufferArray),
     /// A Python scalar, still a Python object (borrowed): converted once the dtype is known.
@@ -88,7 +88,7 @@ impl BufferArray {
     /// `len` bytes of `itemsize`-byte elements in one dimension, and one that leaves `strides`
     /// NULL is C-contiguous — what the protocol says of a consumer that did not ask for them.
     /// (Exporters that answer `PyBUF_RECORDS(_RO)`, which every caller asks for, give both.)
-    pub fn new(buffer: Buffer) -> PyResult<Result<BufferArray, UnreadableBuffer>> {
+    pub fn new(py: Python<'_>, buffer: Buffer) -> PyResult<Result<BufferArray, UnreadableBuffer>> {
         let raw = buffer.raw();
         let format = if raw.format.is_null() {
             "B".to_string()
@@ -118,7 +118,7 @@ impl BufferArray {
         let strides: Vec<isize> = if ndim == 0 {
             Vec::new()
         } else if raw.strides.is_null() || raw.shape.is_null() {
-            c_strides(&shape, dtype.itemsize()).ok_or_else(too_big)?
+            c_strides(&shape, dtype.itemsize()).ok_or_else(|| too_big(py))?
         } else {
             // SAFETY: as for `shape`.
             unsafe { std::slice::from_raw_parts(raw.strides, ndim) }.to_vec()
@@ -131,10 +131,10 @@ impl BufferArray {
     ///
     /// # Safety
     /// `obj` valid (borrowed), GIL held.
-    pub unsafe fn request(obj: *mut PyObject, flags: c_int) -> PyResult<Result<BufferArray, UnreadableBuffer>> {
+    pub unsafe fn request(py: Python<'_>, obj: *mut PyObject, flags: c_int) -> PyResult<Result<BufferArray, UnreadableBuffer>> {
         // SAFETY: forwarded.
-        let buffer = unsafe { Buffer::get(obj, flags) }?;
-        Self::new(buffer)
+        let buffer = unsafe { Buffer::get(py, obj, flags) }?;
+        Self::new(py, buffer)
     }
 
     /// A ufunc operand: ask `obj` for its memory with format and strides (`PyBUF_RECORDS_RO`),
@@ -143,10 +143,10 @@ impl BufferArray {
     ///
     /// # Safety
     /// `obj` valid (borrowed), GIL held.
-    pub unsafe fn get(obj: *mut PyObject, writable: bool) -> PyResult<Result<BufferArray, String>> {
+    pub unsafe fn get(py: Python<'_>, obj: *mut PyObject, writable: bool) -> PyResult<Result<BufferArray, String>> {
         let flags = if writable { pyo3_ffi::PyBUF_RECORDS } else { pyo3_ffi::PyBUF_RECORDS_RO };
         // SAFETY: forwarded.
-        Ok(unsafe { Self::request(obj, flags) }?.map_err(|refusal| match refusal {
+        Ok(unsafe { Self::request(py, obj, flags) }?.map_err(|refusal| match refusal {
             UnreadableBuffer::Format(format) => {
                 // SAFETY: `obj` valid, GIL held.
                 let name = unsafe { type_name(obj) };
@@ -170,11 +170,11 @@ impl BufferArray {
 ///
 /// # Safety
 /// `obj` valid (borrowed) and alive for as long as the operand is used; GIL held.
-pub unsafe fn classify<'a>(obj: *mut PyObject) -> PyResult<Result<Operand<'a>, NotOperand>> {
+pub unsafe fn classify<'a>(py: Python<'_>, obj: *mut PyObject) -> PyResult<Result<Operand<'a>, NotOperand>> {
     // SAFETY (all checks): `obj` valid, GIL held.
     unsafe {
         if let Some(array) = ArrayObject::downcast(obj) {
-            return Ok(Ok(Operand::Array(array)));
+            return Ok(Ok(Operand::Array(array.pin())));
         }
         // Exact float/complex only: NumPy's float64/complex128 scalars subclass them but are
         // "strong" (they carry a dtype), and they export a buffer, so they are read below.
@@ -193,7 +193,7 @@ pub unsafe fn classify<'a>(obj: *mut PyObject) -> PyResult<Result<Operand<'a>, N
             return Ok(Ok(Operand::Scalar { obj, kind }));
         }
         if pyo3_ffi::PyObject_CheckBuffer(obj) != 0 {
-            return Ok(match BufferArray::get(obj, false)? {
+            return Ok(match BufferArray::get(py, obj, false)? {
                 Ok(b) => Ok(Operand::Buffer(b)),
                 Err(message) => Err(NotOperand::BadBuffer(message)),
             });
@@ -213,7 +213,7 @@ impl Operand<'_> {
     /// The dtype of a "strong" operand (Array or buffer); `None` for a weak Python scalar.
     fn strong_dtype(&self) -> Option<DType> {
         match self {
-            Operand::Array(a) => Some(a.dtype()),
+            Operand::Array(a) => Some(a.array().dtype()),
             Operand::Buffer(b) => Some(b.dtype),
             Operand::Scalar { .. } => None,
         }
@@ -298,8 +298,8 @@ unsafe fn convert_scalar(obj: *mut PyObject, kind: PyScalarKind, dtype: DType) -
 pub enum Output<'a> {
     /// A new Array of this type (borrowed).
     New(*mut PyTypeObject),
-    /// An existing Array (in-place operators, `out=`); returned with a new reference.
-    Array(&'a ArrayObject),
+    /// An existing Array (in-place operators, `out=`), pinned; returned with a new reference.
+    Array(Pin<'a>),
     /// A writable buffer of another object (`out=`); the object is returned.
     Buffer { obj: *mut PyObject, buffer: &'a BufferArray },
 }
@@ -319,22 +319,22 @@ impl Ready<'_> {
     }
 }
 
-fn loop_error(e: LoopError) -> PyErrSet {
-    raise(Exc::TypeError, &e.to_string())
+fn loop_error(py: Python<'_>, e: LoopError) -> PyErrSet {
+    raise(py, Exc::TypeError, &e.to_string())
 }
 
-fn ufunc_error(e: UfuncError) -> PyErrSet {
+fn ufunc_error(py: Python<'_>, e: UfuncError) -> PyErrSet {
     match e {
-        UfuncError::Broadcast(b) => raise(Exc::ValueError, &b.to_string()),
+        UfuncError::Broadcast(b) => raise(py, Exc::ValueError, &b.to_string()),
         // NumPy raises UFuncTypeError, a TypeError subclass.
-        e @ UfuncError::OutputCast { .. } => raise(Exc::TypeError, &e.to_string()),
-        e @ UfuncError::NoMemory { .. } => raise(Exc::MemoryError, &e.to_string()),
+        e @ UfuncError::OutputCast { .. } => raise(py, Exc::TypeError, &e.to_string()),
+        e @ UfuncError::NoMemory { .. } => raise(py, Exc::MemoryError, &e.to_string()),
     }
 }
 
 /// An operand as a kernel view; a weak scalar is converted to the dtype NEP 50 gives it beside
 /// `other`.
-unsafe fn ready<'a>(op: BinaryOp, this: &'a Operand, other: &Operand) -> PyResult<Result<Ready<'a>, OutOfBounds>> {
+unsafe fn ready<'a>(py: Python<'_>, op: BinaryOp, this: &'a Operand, other: &Operand) -> PyResult<Result<Ready<'a>, OutOfBounds>> {
     Ok(Ok(match this {
         Operand::Array(x) => Ready::View(x.view()),
         Operand::Buffer(x) => Ready::View(x.view()),
@@ -346,7 +346,7 @@ unsafe fn ready<'a>(op: BinaryOp, this: &'a Operand, other: &Operand) -> PyResul
                     DType::Float64
                 }
                 Some(d) => DType::promote_with_scalar(d, *kind).ok_or_else(|| {
-                    raise(Exc::TypeError, &format!("{} with a Python complex gives complex64 in NumPy, a dtype rawcapi does not have", d.name()))
+                    raise(py, Exc::TypeError, &format!("{} with a Python complex gives complex64 in NumPy, a dtype rawcapi does not have", d.name()))
                 })?,
                 None => default_dtype(*kind),
             };
@@ -363,9 +363,9 @@ unsafe fn ready<'a>(op: BinaryOp, this: &'a Operand, other: &Operand) -> PyResul
 ///
 /// # Safety
 /// Operands and output objects are valid for the call; GIL held.
-pub unsafe fn binary(op: BinaryOp, a: &Operand, b: &Operand, output: Output) -> PyResult<*mut PyObject> {
+pub unsafe fn binary(py: Python<'_>, op: BinaryOp, a: &Operand, b: &Operand, output: Output) -> PyResult<*mut PyObject> {
     // SAFETY: operands valid (caller's promise).
-    let (ra, rb) = match unsafe { (ready(op, a, b)?, ready(op, b, a)?) } {
+    let (ra, rb) = match unsafe { (ready(py, op, a, b)?, ready(py, op, b, a)?) } {
         (Ok(ra), Ok(rb)) => (ra, rb),
         (ra, rb) => {
             // An int outside the other operand's integer dtype.
@@ -373,7 +373,7 @@ pub unsafe fn binary(op: BinaryOp, a: &Operand, b: &Operand, output: Output) -> 
                 (Err(o), Ok(other)) => (o, a, other),
                 (Ok(other), Err(o)) => (o, b, other),
                 // Two Python ints, both outside int64 (`rawcapi.add(2**70, 2**70)`).
-                _ => return Err(raise(Exc::OverflowError, "Python int too large to convert to C long")),
+                _ => return Err(raise(py, Exc::OverflowError, "Python int too large to convert to C long")),
             };
             let Operand::Scalar { obj, .. } = scalar else { unreachable!("only scalars are converted") };
             let dtype = array_side.view().dtype;
@@ -381,11 +381,11 @@ pub unsafe fn binary(op: BinaryOp, a: &Operand, b: &Operand, output: Output) -> 
             // and bool Arrays, whose loop is int64) must convert the int first, and fails.
             if !op.is_comparison() || !dtype.is_integer() {
                 if oob.beyond_i64 {
-                    return Err(raise(Exc::OverflowError, "Python int too large to convert to C long"));
+                    return Err(raise(py, Exc::OverflowError, "Python int too large to convert to C long"));
                 }
                 // SAFETY: `obj` valid (borrowed), GIL held; str_of clears its own errors.
                 let text = unsafe { str_of(*obj) }.unwrap_or_else(|| "?".to_string());
-                return Err(raise(Exc::OverflowError, &format!("Python integer {text} out of bounds for {dtype}", dtype = dtype.name())));
+                return Err(raise(py, Exc::OverflowError, &format!("Python integer {text} out of bounds for {dtype}", dtype = dtype.name())));
             }
             // NumPy 2 answers comparisons with out-of-range ints without converting them: the
             // int is above (or below) every value of the dtype.
@@ -399,39 +399,40 @@ pub unsafe fn binary(op: BinaryOp, a: &Operand, b: &Operand, output: Output) -> 
             };
             let constant = ScalarValue::new(DType::Bool, Bool(value as u8));
             // SAFETY: the views are of live operands and a local cell; output valid (caller).
-            return unsafe { fill_like(&array_side.view(), &constant.view(), output) };
+            return unsafe { fill_like(py, &array_side.view(), &constant.view(), output) };
         }
     };
     let (va, vb) = (ra.view(), rb.view());
-    let kernel = resolve_binary(op, va.dtype, vb.dtype).map_err(loop_error)?;
-    let shape = broadcast_shapes(va.shape, vb.shape).map_err(|e| raise(Exc::ValueError, &e.to_string()))?;
+    let kernel = resolve_binary(op, va.dtype, vb.dtype).map_err(|e| loop_error(py, e))?;
+    let shape = broadcast_shapes(va.shape, vb.shape).map_err(|e| raise(py, Exc::ValueError, &e.to_string()))?;
     // SAFETY: forwarded; the closure only builds the Send views into the kernel call.
-    unsafe { run(output, kernel.output, &shape, |out, threads| binary_into(&kernel, &va, &vb, out, threads)) }
+    unsafe { run(py, output, kernel.output, &shape, |out, threads| binary_into(&kernel, &va, &vb, out, threads)) }
 }
 
 /// `op(a)` into `output`.
 ///
 /// # Safety
 /// As [`binary`].
-pub unsafe fn unary(op: UnaryOp, a: &ArrayView, output: Output) -> PyResult<*mut PyObject> {
-    let mut kernel = resolve_unary(op, a.dtype).map_err(loop_error)?;
+pub unsafe fn unary(py: Python<'_>, op: UnaryOp, a: &ArrayView, output: Output) -> PyResult<*mut PyObject> {
+    let mut kernel = resolve_unary(op, a.dtype).map_err(|e| loop_error(py, e))?;
     if op == UnaryOp::Absolute && a.dtype == DType::Complex128 && complex_abs_takes_hypot(a.shape, a.strides) {
         kernel = complex_abs_hypot();
     }
     // SAFETY: forwarded.
-    unsafe { run(output, kernel.output, a.shape, |out, threads| unary_into(&kernel, a, out, threads)) }
+    unsafe { run(py, output, kernel.output, a.shape, |out, threads| unary_into(&kernel, a, out, threads)) }
 }
 
 /// Fill an output shaped like `like` with a broadcast 0-d `value`.
-unsafe fn fill_like(like: &ArrayView, value: &ArrayView, output: Output) -> PyResult<*mut PyObject> {
-    let kernel = resolve_unary(UnaryOp::Copy, value.dtype).map_err(loop_error)?;
+unsafe fn fill_like(py: Python<'_>, like: &ArrayView, value: &ArrayView, output: Output) -> PyResult<*mut PyObject> {
+    let kernel = resolve_unary(UnaryOp::Copy, value.dtype).map_err(|e| loop_error(py, e))?;
     // SAFETY: forwarded.
-    unsafe { run(output, kernel.output, like.shape, |out, threads| unary_into(&kernel, value, out, threads)) }
+    unsafe { run(py, output, kernel.output, like.shape, |out, threads| unary_into(&kernel, value, out, threads)) }
 }
 
 /// Get the output's view (allocating a new Array of `dtype` and `shape` if asked), release the
 /// GIL when the output is large, run `work`, and return a new reference to the result.
 unsafe fn run(
+    py: Python<'_>,
     output: Output,
     dtype: DType,
     shape: &[usize],
@@ -442,24 +443,24 @@ unsafe fn run(
         Output::New(ty) => {
             // SAFETY: `ty` is the Array type; the kernel writes every element before the Array
             // is returned (on an error it is dropped unread).
-            let result = unsafe { new_array(ty, dtype, shape) }?;
+            let result = unsafe { new_array(py, ty, dtype, shape) }?;
             // SAFETY: `result` is an Array we just made.
-            let array = unsafe { ArrayObject::from_ptr(result.as_ptr()) };
-            let out = array.view_mut()?;
+            let array = unsafe { ArrayObject::from_ptr(result.as_ptr()) }.pin();
+            let out = array.view_mut(py)?;
             // (`new_array` has asked for huge pages if the result is large, and left the memory
             // untouched: the loop's writes, spread over the threads, are its first touch.)
             let nbytes = array.nbytes();
-            allow_threads_above(nbytes, || work(&out, threads)).map_err(ufunc_error)?;
+            py.allow_threads_above(nbytes, || work(&out, threads)).map_err(|e| ufunc_error(py, e))?;
             Ok(result.into_raw())
         }
         Output::Array(array) => {
-            if !array.is_writable() {
-                return Err(raise(Exc::ValueError, "output array is read-only"));
+            if !array.array().is_writable() {
+                return Err(raise(py, Exc::ValueError, "output array is read-only"));
             }
-            let out = array.view_mut()?;
-            allow_threads_above(array.nbytes(), || work(&out, threads)).map_err(ufunc_error)?;
+            let out = array.view_mut(py)?;
+            py.allow_threads_above(array.nbytes(), || work(&out, threads)).map_err(|e| ufunc_error(py, e))?;
             // SAFETY: `array` is alive (borrowed); Py_NewRef returns a new reference to it.
-            Ok(unsafe { crate::capi::object::new_ref(array.as_ptr()) })
+            Ok(unsafe { crate::capi::object::new_ref(array.array().as_ptr()) })
         }
         Output::Buffer { obj, buffer } => {
             let out = ArrayViewMut {
@@ -468,7 +469,7 @@ unsafe fn run(
                 shape: &buffer.shape,
                 strides: &buffer.strides,
             };
-            allow_threads_above(buffer.buffer.len_bytes(), || work(&out, threads)).map_err(ufunc_error)?;
+            py.allow_threads_above(buffer.buffer.len_bytes(), || work(&out, threads)).map_err(|e| ufunc_error(py, e))?;
             // SAFETY: `obj` valid (borrowed); new reference returned.
             Ok(unsafe { crate::capi::object::new_ref(obj) })
         }

@@ -8,6 +8,7 @@
 
 use pyo3_ffi::PyObject;
 
+use crate::capi::gil::Python;
 use crate::capi::error::{raise, Exc, PyErrSet, PyResult};
 use crate::capi::object::{type_name, Owned};
 use crate::capi::strings::{str_of, utf8_or_none};
@@ -18,7 +19,7 @@ use crate::kernels::array::element::{Bool, Element, C128};
 ///
 /// # Safety
 /// `p` addresses one readable element of `dtype`; GIL held.
-pub unsafe fn to_python(dtype: DType, p: *const u8) -> PyResult<Owned> {
+pub unsafe fn to_python(_py: Python<'_>, dtype: DType, p: *const u8) -> PyResult<Owned> {
     // SAFETY: each constructor returns a new reference or NULL with an exception set; the loads
     // read one element (caller).
     unsafe {
@@ -56,11 +57,12 @@ unsafe fn is_text(obj: *mut PyObject) -> bool {
 ///
 /// # Safety
 /// `p` addresses one writable element of `dtype`; `obj` is valid (borrowed); GIL held.
-pub unsafe fn store_python(obj: *mut PyObject, dtype: DType, p: *mut u8) -> PyResult<()> {
+pub unsafe fn store_python(py: Python<'_>, obj: *mut PyObject, dtype: DType, p: *mut u8) -> PyResult<()> {
     // SAFETY (whole body): GIL held; every call borrows `obj`; new references are wrapped in Owned.
     unsafe {
         if is_text(obj) {
             return Err(raise(
+                py,
                 Exc::TypeError,
                 &format!("an Array element must be a number, not '{}'", type_name(obj)),
             ));
@@ -84,7 +86,7 @@ pub unsafe fn store_python(obj: *mut PyObject, dtype: DType, p: *mut u8) -> PyRe
                 let (lo, hi) = dtype.int_range().expect("an integer dtype");
                 if overflow != 0 || v < lo || v > hi {
                     let text = display(as_int.as_ptr());
-                    return Err(raise(Exc::OverflowError, &format!("Python integer {text} out of bounds for {}", dtype.name())));
+                    return Err(raise(py, Exc::OverflowError, &format!("Python integer {text} out of bounds for {}", dtype.name())));
                 }
                 match dtype {
                     DType::UInt8 => (v as u8).store(p),
@@ -163,7 +165,7 @@ pub fn default_dtype(kind: PyScalarKind) -> DType {
 ///
 /// # Safety
 /// `obj` is NULL or valid (borrowed); GIL held.
-pub unsafe fn parse_dtype(obj: *mut PyObject) -> PyResult<Option<DType>> {
+pub unsafe fn parse_dtype(py: Python<'_>, obj: *mut PyObject) -> PyResult<Option<DType>> {
     // SAFETY (whole body): GIL held; borrowed `obj`; new references wrapped in Owned.
     unsafe {
         if obj.is_null() || obj == pyo3_ffi::Py_None() {
@@ -203,6 +205,6 @@ pub unsafe fn parse_dtype(obj: *mut PyObject) -> PyResult<Option<DType>> {
         }
         let shown = name.unwrap_or_else(|| display(obj));
         let names: Vec<&str> = DType::ALL.iter().map(|d| d.name()).collect();
-        Err(raise(Exc::TypeError, &format!("data type '{shown}' not understood (supported: {})", names.join(", "))))
+        Err(raise(py, Exc::TypeError, &format!("data type '{shown}' not understood (supported: {})", names.join(", "))))
     }
 }

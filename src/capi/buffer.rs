@@ -20,6 +20,7 @@ use std::ffi::c_int;
 use pyo3_ffi::{PyBuffer_Release, PyObject, PyObject_GetBuffer, Py_buffer};
 
 use crate::capi::error::{PyErrSet, PyResult};
+use crate::capi::gil::Python;
 use crate::kernels::strided::Layout;
 
 /// What rawcapi asks exporters for when it only reads: the most general description they can
@@ -40,8 +41,8 @@ impl Buffer {
     ///
     /// # Safety
     /// `obj` is a valid object (borrowed) and the GIL is held.
-    pub unsafe fn get(obj: *mut PyObject, flags: c_int) -> PyResult<Buffer> {
-        let mut view = boxed_empty_view()?;
+    pub unsafe fn get(py: Python<'_>, obj: *mut PyObject, flags: c_int) -> PyResult<Buffer> {
+        let mut view = boxed_empty_view(py)?;
         // SAFETY: `obj` is valid, GIL held, `view` is a writable Py_buffer at a stable address.
         // On success `view.obj` holds a NEW reference to the exporter, dropped by
         // PyBuffer_Release; on failure the view is left unfilled and must not be released.
@@ -111,7 +112,7 @@ impl<'slot> BufferIn<'slot> {
     ///
     /// # Safety
     /// `obj` is a valid object (borrowed) and the GIL is held.
-    pub unsafe fn get(obj: *mut PyObject, flags: c_int, slot: &'slot mut Py_buffer) -> PyResult<BufferIn<'slot>> {
+    pub unsafe fn get(_py: Python<'_>, obj: *mut PyObject, flags: c_int, slot: &'slot mut Py_buffer) -> PyResult<BufferIn<'slot>> {
         // SAFETY: as in `Buffer::get`; `slot` is writable and cannot move while borrowed.
         // On success `slot.obj` holds a NEW reference to the exporter, dropped by release.
         if unsafe { PyObject_GetBuffer(obj, &mut *slot, flags) } < 0 {
@@ -142,12 +143,12 @@ impl Drop for BufferIn<'_> {
 /// `Box::new(Py_buffer::new())`, but an allocation failure is a `MemoryError`, not an abort
 /// (`Box::new` calls `handle_alloc_error`, which aborts the process; stable Rust has no
 /// `Box::try_new`). Every call of every buffer-taking function passes here.
-fn boxed_empty_view() -> PyResult<Box<Py_buffer>> {
+fn boxed_empty_view(py: Python<'_>) -> PyResult<Box<Py_buffer>> {
     let layout = std::alloc::Layout::new::<Py_buffer>();
     // SAFETY: `Py_buffer` is not zero-sized, so `layout` is a valid non-zero layout.
     let ptr = unsafe { std::alloc::alloc(layout) }.cast::<Py_buffer>();
     if ptr.is_null() {
-        return Err(crate::capi::error::no_memory());
+        return Err(crate::capi::error::no_memory(py));
     }
     // SAFETY: `ptr` is a fresh allocation with Py_buffer's layout from the global allocator,
     // which is what `Box::from_raw` needs; it is initialised before the Box is made.

@@ -11,6 +11,8 @@ use std::ffi::{c_char, CString};
 
 use pyo3_ffi::{PyErr_SetString, PyObject};
 
+use crate::capi::gil::Python;
+
 /// Proof that a Python exception is set on the current thread.
 ///
 /// Only two things create one: [`raise`] (which sets the exception) and [`PyErrSet::fetched`]
@@ -70,12 +72,11 @@ impl Exc {
 }
 
 /// Set `exc(message)` as the current exception and return the proof of it: `PyErr_SetString`.
-/// Usage: `return Err(raise(Exc::TypeError, "..."))`.
-pub fn raise(exc: Exc, message: &str) -> PyErrSet {
+/// Usage: `return Err(raise(py, Exc::TypeError, "..."))`.
+pub fn raise(_py: Python<'_>, exc: Exc, message: &str) -> PyErrSet {
     // An interior NUL would cut the C string short; replace it rather than fail while failing.
     let text = CString::new(message.replace('\0', "\\0")).expect("NULs were replaced");
-    // SAFETY: the GIL is held (every caller runs on a thread that holds it); `exc.as_ptr()` is a
-    // valid exception class (borrowed) and `text` a NUL-terminated string that PyErr_SetString
+    // SAFETY: attached (the token); `exc.as_ptr()` is a valid exception class (borrowed) and `text` a NUL-terminated string that PyErr_SetString
     // copies before returning.
     unsafe { PyErr_SetString(exc.as_ptr(), text.as_ptr() as *const c_char) };
     PyErrSet(())
@@ -83,9 +84,9 @@ pub fn raise(exc: Exc, message: &str) -> PyErrSet {
 
 /// `PyErr_NoMemory()`: set MemoryError without allocating anything. CPython keeps preallocated
 /// MemoryError instances for this, so it works when the heap is exhausted — unlike
-/// `raise(Exc::MemoryError, ..)`, which builds a message string. Use it when an allocation failed.
-pub fn no_memory() -> PyErrSet {
-    // SAFETY: GIL held (as for `raise`). Returns NULL, which says nothing beyond "exception set".
+/// `raise(py, Exc::MemoryError, ..)`, which builds a message string. Use it when an allocation failed.
+pub fn no_memory(_py: Python<'_>) -> PyErrSet {
+    // SAFETY: attached (the token). Returns NULL, which says nothing beyond "exception set".
     unsafe { pyo3_ffi::PyErr_NoMemory() };
     PyErrSet(())
 }

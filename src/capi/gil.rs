@@ -1,4 +1,22 @@
-//! Releasing the GIL: `Py_BEGIN_ALLOW_THREADS` … `Py_END_ALLOW_THREADS`.
+//! Being attached to the interpreter, as a value; and releasing the GIL,
+//! `Py_BEGIN_ALLOW_THREADS` … `Py_END_ALLOW_THREADS`.
+//!
+//! ## The rule C states and Rust checks
+//!
+//! Almost every C-API function has one unwritten precondition: the calling thread is *attached*
+//! to the interpreter — it holds the GIL on a default build, or has an active thread state on a
+//! free-threaded one. C leaves that to the programmer. rawcapi makes it a value: a
+//! [`Python<'py>`] token, zero bytes wide, that only exists where the thread is attached.
+//! Functions that call the C API or touch a Python object take one (`py: Python<'py>`) or are
+//! `unsafe fn`s whose `# Safety` says "attached". Only the `extern "C"` entry points that CPython
+//! calls make a token ([`Python::assume_attached`], the one `unsafe` step), and hand it down.
+//! Releasing the GIL consumes nothing but cannot be reached without one, and the work it runs
+//! gets none.
+//!
+//! The token proves attachment, not exclusive access: on a free-threaded build two attached
+//! threads run at once, so nothing `&mut` or `Sync` is derived from it.
+//!
+//! ## Releasing the GIL
 //!
 //! In C the pair of macros expands to
 //!
@@ -10,15 +28,135 @@
 //!
 //! and a `return` or `goto` between them that skips the restore leaves the thread without its
 //! GIL — a crash waiting to happen. rawcapi makes the restore a `Drop`, so it runs on every path
-//! out of the block, a panic's unwinding included, and [`allow_threads`] takes the work as a
-//! closure that must be `Send`: the compiler then refuses a closure that captures an
-//! [`Owned`](crate::capi::object::Owned) reference or a [`Buffer`](crate::capi::buffer::Buffer)
-//! (both hold raw pointers, so neither is `Send`), which is how "touch no Python object while the
-//! GIL is released" is checked rather than trusted.
+//! out of the block, a panic's unwinding included, and [`Python::allow_threads`] takes the work
+//! as a closure that must be `Send`. The token is not `Send` (it holds a `*mut ()` marker), and
+//! neither is an [`Owned`](crate::capi::object::Owned) reference, a
+//! [`Buffer`](crate::capi::buffer::Buffer) or an Array's pin guard, so a closure that captures
+//! any of them does not compile: inside the release there is no way to raise, to create, use or
+//! drop an object, or to release the GIL a second time. Guards created before the release (a held
+//! buffer, a pinned Array) live across it; the work receives plain data borrowed from them.
+//!
+//! Each case below fails to compile; the twin after it, which differs only in the violation,
+//! compiles (these examples are doctests, so `cargo test` checks both claims).
+//!
+//! Raising while released (`PyErr_SetString` without the GIL):
+//! ```compile_fail,E0277
+//! # use rawcapi::capi::{error::{raise, Exc}, gil::Python};
+//! fn f(py: Python<'_>) {
+//!     let _ = py.allow_threads(|| raise(py, Exc::ValueError, "inside"));
+//! }
+//! ```
+//! ```
+//! # use rawcapi::capi::{error::{raise, Exc}, gil::Python};
+//! fn f(py: Python<'_>) {
+//!     let _ = py.allow_threads(|| ());
+//!     let _ = raise(py, Exc::ValueError, "after");
+//! }
+//! ```
+//! Creating an object while released:
+//! ```compile_fail,E0277
+//! # use rawcapi::capi::{gil::Python, object::str_from};
+//! fn f(py: Python<'_>) {
+//!     let _ = py.allow_threads(|| str_from(py, "inside").is_ok());
+//! }
+//! ```
+//! ```
+//! # use rawcapi::capi::{gil::Python, object::str_from};
+//! fn f(py: Python<'_>) {
+//!     let ok = py.allow_threads(|| true);
+//!     let _ = ok && str_from(py, "after").is_ok();
+//! }
+//! ```
+//! Dropping an object (`Py_DECREF`) while released:
+//! ```compile_fail,E0277
+//! # use rawcapi::capi::{gil::Python, object::Owned};
+//! fn f(py: Python<'_>, obj: Owned) {
+//!     py.allow_threads(move || drop(obj));
+//! }
+//! ```
+//! ```
+//! # use rawcapi::capi::{gil::Python, object::Owned};
+//! fn f(py: Python<'_>, obj: Owned) {
+//!     py.allow_threads(move || ());
+//!     drop(obj);
+//! }
+//! ```
+//! Using an owned reference while released:
+//! ```compile_fail,E0277
+//! # use rawcapi::capi::{gil::Python, object::Owned};
+//! fn f(py: Python<'_>, obj: &Owned) {
+//!     let _ = py.allow_threads(|| obj.as_ptr() as usize);
+//! }
+//! ```
+//! ```
+//! # use rawcapi::capi::{gil::Python, object::Owned};
+//! fn f(py: Python<'_>, obj: &Owned) {
+//!     let _ = py.allow_threads(|| 0usize);
+//!     let _ = obj.as_ptr() as usize;
+//! }
+//! ```
+//! Using a held buffer while released (the buffer itself may live across the release; what the
+//! work reads is its memory, described by plain data taken out before):
+//! ```compile_fail,E0277
+//! # use rawcapi::capi::{buffer::Buffer, gil::Python};
+//! fn f(py: Python<'_>, buffer: &Buffer) {
+//!     let _ = py.allow_threads(|| buffer.len_bytes());
+//! }
+//! ```
+//! ```
+//! # use rawcapi::capi::{buffer::Buffer, gil::Python};
+//! fn f(py: Python<'_>, buffer: &Buffer) {
+//!     let n = buffer.len_bytes();
+//!     let _ = py.allow_threads(move || n);
+//! }
+//! ```
+//! Releasing twice (`PyEval_SaveThread` on a thread that is already detached):
+//! ```compile_fail,E0277
+//! # use rawcapi::capi::gil::Python;
+//! fn f(py: Python<'_>) {
+//!     py.allow_threads(|| py.allow_threads(|| ()));
+//! }
+//! ```
+//! ```
+//! # use rawcapi::capi::gil::Python;
+//! fn f(py: Python<'_>) {
+//!     py.allow_threads(|| ());
+//!     py.allow_threads(|| ());
+//! }
+//! ```
+//!
+//! What the compiler cannot check: that an `unsafe fn`'s "attached" precondition holds (its
+//! caller's `// SAFETY:` line says why), that a raw `*mut PyObject` (plain data, `Copy`) is not
+//! dereferenced inside a release — raw pointers are not `Send`, so capturing one fails too, but an
+//! address smuggled as a `usize` would not — and that an [`Owned`](crate::capi::object::Owned)
+//! stored in a thread-local is not dropped after the thread detached.
 
+use std::marker::PhantomData;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use pyo3_ffi::{PyEval_RestoreThread, PyEval_SaveThread, PyThreadState};
+
+/// Proof that the current thread is attached to the interpreter, for the lifetime `'py`.
+///
+/// Zero-sized and `Copy`; `!Send` and `!Sync` (the `*mut ()` marker), so it cannot reach
+/// another thread, nor work that runs with the GIL released. PyO3's `Python<'py>` is the model;
+/// this one only carries the proof.
+#[derive(Clone, Copy)]
+pub struct Python<'py>(PhantomData<(&'py (), *mut ())>);
+
+impl Python<'_> {
+    /// The token, in an `extern "C"` function that CPython called.
+    ///
+    /// The lifetime is the caller's to choose, so make it once, at the top of the entry point,
+    /// and pass it down; never store it.
+    ///
+    /// # Safety
+    /// The calling thread is attached to the interpreter (holds the GIL) for all of `'py`:
+    /// CPython calls module functions, type slots and the exec slot attached.
+    pub unsafe fn assume_attached<'py>() -> Python<'py> {
+        Python(PhantomData)
+    }
+}
 
 /// Holds the thread state saved by `PyEval_SaveThread`; dropping it takes the GIL back.
 struct Released(*mut PyThreadState);
@@ -31,15 +169,45 @@ impl Drop for Released {
     }
 }
 
-/// Run `work` with the GIL released, and take the GIL back before returning — also when `work`
-/// panics (the panic then continues, with the GIL held, to the entry point's catch).
-///
-/// The caller must hold the GIL.
-pub fn allow_threads<R: Send>(work: impl FnOnce() -> R + Send) -> R {
-    // SAFETY: the caller holds the GIL (every entry point runs with it), which is what
-    // PyEval_SaveThread requires; the returned state is restored by `Released::drop`.
-    let _released = Released(unsafe { PyEval_SaveThread() });
-    work()
+impl<'py> Python<'py> {
+    /// Run `work` with the GIL released, and take the GIL back before returning — also when
+    /// `work` panics (the panic then continues, attached again, to the entry point's catch).
+    pub fn allow_threads<R: Send>(self, work: impl FnOnce() -> R + Send) -> R {
+        // SAFETY: `self` proves this thread is attached, which is what PyEval_SaveThread
+        // requires; the returned state is restored by `Released::drop` on this thread.
+        let _released = Released(unsafe { PyEval_SaveThread() });
+        work()
+    }
+
+    /// [`allow_threads`](Self::allow_threads) when the work covers at least the threshold's
+    /// number of bytes; otherwise just `work()`, attached.
+    pub fn allow_threads_above<R: Send>(self, nbytes: usize, work: impl FnOnce() -> R + Send) -> R {
+        if nbytes >= RELEASE_THRESHOLD.load(Ordering::Relaxed) {
+            self.allow_threads(work)
+        } else {
+            work()
+        }
+    }
+
+    /// [`allow_threads`](Self::allow_threads) for long work that wants to be interruptible:
+    /// `work` gets a [`SignalCheck`] to poll between blocks. When a poll returns `false`, the
+    /// work should stop, and the caller return `Err(PyErrSet::fetched())` after this function
+    /// returns (attached again then).
+    pub fn allow_threads_checking_signals<R: Send>(self, work: impl FnOnce(&mut SignalCheck) -> R + Send) -> R {
+        // SAFETY: as in `allow_threads`: `self` proves this thread is attached.
+        let thread_state = unsafe { PyEval_SaveThread() };
+        let mut check = SignalCheck { thread_state, last: std::time::Instant::now(), interrupted: false };
+        // The guard restores whatever thread state `check` holds last, on every path (panics too).
+        struct Restore<'a>(&'a mut SignalCheck);
+        impl Drop for Restore<'_> {
+            fn drop(&mut self) {
+                // SAFETY: the state was saved on this thread and the GIL is released by us.
+                unsafe { PyEval_RestoreThread(self.0.thread_state) }
+            }
+        }
+        let guard = Restore(&mut check);
+        work(&mut *guard.0)
+    }
 }
 
 /// Below this many bytes of input a scan runs with the GIL held: releasing and re-taking it
@@ -47,16 +215,6 @@ pub fn allow_threads<R: Send>(work: impl FnOnce() -> R + Send) -> R {
 pub const DEFAULT_RELEASE_THRESHOLD: usize = 1 << 20;
 
 static RELEASE_THRESHOLD: AtomicUsize = AtomicUsize::new(DEFAULT_RELEASE_THRESHOLD);
-
-/// [`allow_threads`] when the work covers at least the threshold's number of bytes; otherwise
-/// just `work()`, GIL held.
-pub fn allow_threads_above<R: Send>(nbytes: usize, work: impl FnOnce() -> R + Send) -> R {
-    if nbytes >= RELEASE_THRESHOLD.load(Ordering::Relaxed) {
-        allow_threads(work)
-    } else {
-        work()
-    }
-}
 
 /// Set the threshold and return the old one (the private `_set_gil_release_threshold`, used by
 /// the tests to force either path and by `examples/gil_threshold.py` to measure it).
@@ -124,23 +282,4 @@ impl SignalCheck {
     pub fn interrupted(&self) -> bool {
         self.interrupted
     }
-}
-
-/// [`allow_threads`] for long work that wants to be interruptible: `work` gets a [`SignalCheck`]
-/// to poll between blocks. When a poll returns `false`, the work should stop, and the caller
-/// return `Err(PyErrSet::fetched())` after this function returns (the GIL is held again then).
-pub fn allow_threads_checking_signals<R: Send>(work: impl FnOnce(&mut SignalCheck) -> R + Send) -> R {
-    // SAFETY: as in `allow_threads`: the caller holds the GIL.
-    let thread_state = unsafe { PyEval_SaveThread() };
-    let mut check = SignalCheck { thread_state, last: std::time::Instant::now(), interrupted: false };
-    // The guard restores whatever thread state `check` holds last, on every path (panics too).
-    struct Restore<'a>(&'a mut SignalCheck);
-    impl Drop for Restore<'_> {
-        fn drop(&mut self) {
-            // SAFETY: the state was saved on this thread and the GIL is released by us.
-            unsafe { PyEval_RestoreThread(self.0.thread_state) }
-        }
-    }
-    let guard = Restore(&mut check);
-    work(&mut *guard.0)
 }

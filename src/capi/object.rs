@@ -11,8 +11,11 @@ use std::ptr::NonNull;
 use pyo3_ffi::{Py_DECREF, PyObject};
 
 use crate::capi::error::{PyErrSet, PyResult};
+use crate::capi::gil::Python;
 
-/// A strong (owned) reference to a Python object. The GIL must be held while one is dropped.
+/// A strong (owned) reference to a Python object, dropped (`Py_DECREF`) only where the thread is
+/// attached: it is `!Send` (it holds a raw pointer), so it cannot enter work that runs with the
+/// GIL released, nor another thread.
 pub struct Owned(NonNull<PyObject>);
 
 impl Owned {
@@ -54,25 +57,25 @@ impl Drop for Owned {
 /// straight to CPython's small-int cache or one-digit allocation; `PyLong_FromUnsignedLongLong`
 /// would forward to it for such values anyway (3.11's longobject.c).
 #[inline(always)]
-pub fn int_from_u128(value: u128) -> PyResult<Owned> {
+pub fn int_from_u128(py: Python<'_>, value: u128) -> PyResult<Owned> {
     if value <= i64::MAX as u128 {
-        // SAFETY: GIL held; returns a new reference or NULL with MemoryError set.
+        // SAFETY: attached (the token); returns a new reference or NULL with MemoryError set.
         return unsafe { Owned::from_new(pyo3_ffi::PyLong_FromLongLong(value as i64)) };
     }
-    int_from_wide(value)
+    int_from_wide(py, value)
 }
 
 /// [`int_from_u128`] beyond 63 bits: `PyLong_FromUnsignedLongLong` (new reference) up to 64 bits,
 /// else `PyLong_FromString` on the decimal digits (new reference).
 #[cold]
 #[inline(never)]
-fn int_from_wide(value: u128) -> PyResult<Owned> {
+fn int_from_wide(_py: Python<'_>, value: u128) -> PyResult<Owned> {
     if let Ok(small) = u64::try_from(value) {
-        // SAFETY: GIL held; returns a new reference or NULL with MemoryError set.
+        // SAFETY: attached (the token); returns a new reference or NULL with MemoryError set.
         return unsafe { Owned::from_new(pyo3_ffi::PyLong_FromUnsignedLongLong(small)) };
     }
     let digits = std::ffi::CString::new(value.to_string()).expect("digits contain no NUL");
-    // SAFETY: GIL held; `digits` is a NUL-terminated decimal string; passing NULL for `pend` is
+    // SAFETY: attached; `digits` is a NUL-terminated decimal string; passing NULL for `pend` is
     // allowed. Returns a new reference.
     unsafe { Owned::from_new(pyo3_ffi::PyLong_FromString(digits.as_ptr(), std::ptr::null_mut(), 10)) }
 }
@@ -118,14 +121,14 @@ pub unsafe fn type_name(obj: *mut PyObject) -> String {
 ///
 /// # Safety
 /// `obj` is a valid object (borrowed) and the GIL is held.
-pub unsafe fn usize_from_int(obj: *mut PyObject, what: &str) -> PyResult<usize> {
+pub unsafe fn usize_from_int(py: Python<'_>, obj: *mut PyObject, what: &str) -> PyResult<usize> {
     use crate::capi::error::{raise, Exc};
     // PyLong_AsSsize_t's own TypeError for a non-int says only "an integer is required".
     // SAFETY: GIL held, `obj` valid (borrowed); PyLong_Check only reads its type.
     if unsafe { pyo3_ffi::PyLong_Check(obj) } == 0 {
         // SAFETY: as above.
         let name = unsafe { type_name(obj) };
-        return Err(raise(Exc::TypeError, &format!("{what} must be an int, not '{name}'")));
+        return Err(raise(py, Exc::TypeError, &format!("{what} must be an int, not '{name}'")));
     }
     // SAFETY: GIL held, `obj` valid. PyLong_AsSsize_t borrows `obj`; it returns -1 with an
     // exception set on failure (TypeError for a non-int, OverflowError when out of range).
@@ -133,18 +136,18 @@ pub unsafe fn usize_from_int(obj: *mut PyObject, what: &str) -> PyResult<usize> 
     if value == -1 && unsafe { !pyo3_ffi::PyErr_Occurred().is_null() } {
         return Err(PyErrSet::fetched());
     }
-    usize::try_from(value).map_err(|_| raise(Exc::ValueError, &format!("{what} must be >= 0, not {value}")))
+    usize::try_from(value).map_err(|_| raise(py, Exc::ValueError, &format!("{what} must be >= 0, not {value}")))
 }
 
 /// A new `str` from Rust UTF-8 text: `PyUnicode_FromStringAndSize` (new reference).
-pub fn str_from(text: &str) -> PyResult<Owned> {
-    // SAFETY: GIL held; `text` is `text.len()` bytes of valid UTF-8, which CPython copies.
+pub fn str_from(_py: Python<'_>, text: &str) -> PyResult<Owned> {
+    // SAFETY: attached (the token); `text` is `text.len()` bytes of valid UTF-8, which CPython copies.
     unsafe { Owned::from_new(pyo3_ffi::PyUnicode_FromStringAndSize(text.as_ptr().cast(), text.len() as pyo3_ffi::Py_ssize_t)) }
 }
 
 /// `Py_RETURN_NONE`: a new reference to `None`.
-pub fn none() -> Owned {
-    // SAFETY: GIL held; `Py_None()` is a borrowed pointer to the immortal singleton, made a new
+pub fn none(_py: Python<'_>) -> Owned {
+    // SAFETY: attached (the token); `Py_None()` is a borrowed pointer to the immortal singleton, made a new
     // reference by the Py_INCREF (a no-op on immortal objects from 3.12, required before).
     unsafe {
         let none = pyo3_ffi::Py_None();
@@ -166,9 +169,8 @@ pub unsafe fn new_ref(obj: *mut PyObject) -> *mut PyObject {
 
 /// `Py_RETURN_NOTIMPLEMENTED`: a new reference to the `NotImplemented` singleton, what a number
 /// slot returns for an operand type it does not handle (Python then tries the other operand).
-/// Only called from slots, so the GIL is held.
-pub fn not_implemented() -> *mut PyObject {
-    // SAFETY: GIL held (a slot is running). Py_NotImplemented() is the singleton (borrowed);
+pub fn not_implemented(_py: Python<'_>) -> *mut PyObject {
+    // SAFETY: attached (the token). Py_NotImplemented() is the singleton (borrowed);
     // new_ref (Py_NewRef) makes the returned reference a new one, immortal on 3.12+ or not.
     unsafe { new_ref(pyo3_ffi::Py_NotImplemented()) }
 }

@@ -14,22 +14,24 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::Once;
 
 use crate::capi::error::{raise, Exc, PyResult};
+use crate::capi::gil::Python;
 
-/// Run `body`; a panic in it becomes `SystemError("rawcapi panicked: <message>")`.
+/// Run `body` (on the thread that `py` proves attached); a panic in it becomes
+/// `SystemError("rawcapi panicked: <message>")`.
 ///
-/// The GIL must be held on entry; `body` leaves it held on every path (the GIL guard in
-/// `gil.rs` re-takes it while a panic unwinds), so raising here is allowed.
+/// `body` leaves the thread attached on every path (the release guard in `gil.rs` re-attaches
+/// while a panic unwinds), so raising here is allowed.
 ///
 /// `AssertUnwindSafe`: after a panic we never look at the state the body was mutating again —
 /// everything it owned is dropped during unwinding (buffers released, references decremented),
 /// and the exception is all that is left.
-pub fn guard<T>(error_marker: T, body: impl FnOnce() -> PyResult<T>) -> T {
+pub fn guard<T>(py: Python<'_>, error_marker: T, body: impl FnOnce() -> PyResult<T>) -> T {
     match catch_unwind(AssertUnwindSafe(body)) {
         Ok(Ok(value)) => value,
         Ok(Err(_exception_is_set)) => error_marker,
         Err(payload) => {
             let at = PANIC_LOCATION.with(|l| l.borrow_mut().take()).unwrap_or_default();
-            let _ = raise(Exc::SystemError, &format!("rawcapi panicked: {}{at}", message(&*payload)));
+            let _ = raise(py, Exc::SystemError, &format!("rawcapi panicked: {}{at}", message(&*payload)));
             error_marker
         }
     }

@@ -11,10 +11,10 @@
 
 use pyo3_ffi::PyObject;
 
+use crate::capi::gil::Python;
 use crate::capi::buffer::{BufferIn, READ_ANY_LAYOUT};
 use crate::capi::bytes::bytes_units;
 use crate::capi::error::{raise, Exc};
-use crate::capi::gil::allow_threads_above;
 use crate::capi::object::int_from_u128;
 use crate::capi::panic;
 use crate::kernels::strided::Layout;
@@ -35,24 +35,26 @@ copying. Raises TypeError for objects that are not bytes-like.";
 /// Called only by CPython (through the method or slot table), with the GIL held and the
 /// arguments its calling convention promises.
 pub unsafe extern "C" fn fast_sum(_module: *mut PyObject, data: *mut PyObject) -> *mut PyObject {
-    panic::guard(std::ptr::null_mut(), || {
+    // SAFETY: CPython calls this function attached (holding the GIL).
+    let py = unsafe { Python::assume_attached() };
+    panic::guard(py, std::ptr::null_mut(), || {
         // SAFETY: `data` is a valid object and the GIL is held (we are called by the interpreter).
         let total = if unsafe { pyo3_ffi::PyBytes_CheckExact(data) } != 0 {
             // SAFETY: an exact bytes object (src/capi/bytes.rs reads it in place): its immutable
             // bytes live as long as `data`, which outlives this call.
             let units = unsafe { bytes_units(data) };
-            u128::from(allow_threads_above(units.len(), || sum_bytes_threaded(units)))
+            u128::from(py.allow_threads_above(units.len(), || sum_bytes_threaded(units)))
         } else {
             // The view lives in this frame, like C's `Py_buffer view;`: no allocation per call.
             let mut slot = pyo3_ffi::Py_buffer::new();
             // SAFETY: `data` valid (borrowed), GIL held; `slot` outlives `buffer`.
-            let buffer = unsafe { BufferIn::get(data, READ_ANY_LAYOUT, &mut slot) }?;
+            let buffer = unsafe { BufferIn::get(py, data, READ_ANY_LAYOUT, &mut slot) }?;
             let layout: Layout = buffer.layout();
             // SAFETY: `buffer` is not released until it drops at the end of this closure, after
             // the scan, so the layout's memory stays exported and readable throughout.
-            allow_threads_above(buffer.len_bytes(), || unsafe { sum_layout(&layout) })
-                .map_err(|bad| raise(Exc::BufferError, &format!("fast_sum: inconsistent buffer layout ({})", bad.0)))?
+            py.allow_threads_above(buffer.len_bytes(), || unsafe { sum_layout(&layout) })
+                .map_err(|bad| raise(py, Exc::BufferError, &format!("fast_sum: inconsistent buffer layout ({})", bad.0)))?
         };
-        Ok(int_from_u128(total)?.into_raw())
+        Ok(int_from_u128(py, total)?.into_raw())
     })
 }

@@ -16,6 +16,7 @@
 
 use pyo3_ffi::{PyObject, Py_ssize_t};
 
+use crate::capi::gil::Python;
 use crate::capi::error::{raise, Exc, PyErrSet, PyResult};
 
 /// Match the arguments to `names`: the first `max_positional` may come by position, every one
@@ -27,6 +28,7 @@ use crate::capi::error::{raise, Exc, PyErrSet, PyResult};
 /// held. The returned pointers are borrowed from the caller, alive for the call.
 #[allow(clippy::too_many_arguments)]
 pub unsafe fn parse<const N: usize>(
+    py: Python<'_>,
     what: &str,
     args: *const *mut PyObject,
     nargs: Py_ssize_t,
@@ -40,6 +42,7 @@ pub unsafe fn parse<const N: usize>(
     let nargs = nargs.max(0) as usize;
     if nargs > max_positional {
         return Err(raise(
+            py,
             Exc::TypeError,
             &format!("{what}() takes at most {max_positional} positional arguments ({nargs} given)"),
         ));
@@ -64,17 +67,17 @@ pub unsafe fn parse<const N: usize>(
             // SAFETY: `len` bytes of valid UTF-8, alive while `key` is.
             let key = unsafe { std::str::from_utf8_unchecked(std::slice::from_raw_parts(utf8.cast::<u8>(), len as usize)) };
             let Some(i) = names.iter().position(|&n| n == key).filter(|&i| i >= first_keyword) else {
-                return Err(raise(Exc::TypeError, &format!("{what}() got an unexpected keyword argument '{key}'")));
+                return Err(raise(py, Exc::TypeError, &format!("{what}() got an unexpected keyword argument '{key}'")));
             };
             if !out[i].is_null() {
-                return Err(raise(Exc::TypeError, &format!("{what}() got multiple values for argument '{key}'")));
+                return Err(raise(py, Exc::TypeError, &format!("{what}() got multiple values for argument '{key}'")));
             }
             // SAFETY: the value of keyword k follows the positionals (borrowed).
             out[i] = unsafe { *args.add(nargs + k) };
         }
     }
     if let Some(i) = (0..required).find(|&i| out[i].is_null()) {
-        return Err(raise(Exc::TypeError, &format!("{what}() missing required argument '{}' (pos {})", names[i], i + 1)));
+        return Err(raise(py, Exc::TypeError, &format!("{what}() missing required argument '{}' (pos {})", names[i], i + 1)));
     }
     Ok(out)
 }

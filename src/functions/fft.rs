@@ -22,8 +22,8 @@ use pyo3_ffi::{PyObject, Py_ssize_t};
 use super::fastcall;
 use super::operand::{check_out, Operand};
 use crate::array::object::{new_array, ArrayObject};
+use crate::capi::gil::Python;
 use crate::capi::error::{raise, Exc, PyErrSet, PyResult};
-use crate::capi::gil::{allow_threads_above, allow_threads_checking_signals};
 use crate::capi::object::{type_name, Owned};
 use crate::capi::panic;
 use crate::capi::strings::utf8_or_none;
@@ -65,9 +65,11 @@ macro_rules! entry {
         /// # Safety
         /// Called by CPython only: `module` is this module, the arguments a vectorcall, GIL held.
         pub unsafe extern "C" fn $name(module: *mut PyObject, args: *const *mut PyObject, nargs: Py_ssize_t, kwnames: *mut PyObject) -> *mut PyObject {
-            panic::guard(std::ptr::null_mut(), || {
+            // SAFETY: CPython calls this function attached (holding the GIL).
+            let py = unsafe { Python::assume_attached() };
+            panic::guard(py, std::ptr::null_mut(), || {
                 // SAFETY: CPython's FASTCALL arguments and this module; GIL held.
-                Ok(unsafe { call(module, args, nargs, kwnames, $transform, stringify!($name)) }?.into_raw())
+                Ok(unsafe { call(py, module, args, nargs, kwnames, $transform, stringify!($name)) }?.into_raw())
             })
         }
     };
@@ -80,6 +82,7 @@ entry!(irfft, Transform::Irfft);
 /// # Safety
 /// As for the entry points.
 unsafe fn call(
+    py: Python<'_>,
     module: *mut PyObject,
     args: *const *mut PyObject,
     nargs: Py_ssize_t,
@@ -89,16 +92,16 @@ unsafe fn call(
 ) -> PyResult<Owned> {
     // SAFETY (whole body): GIL held; the arguments are borrowed from the caller for the call.
     unsafe {
-        let [a, n, axis, norm, out] = fastcall::parse(what, args, nargs, kwnames, ["a", "n", "axis", "norm", "out"], 1, 5, 0)?;
-        let ty = crate::state::array_type(module)?;
-        let input = Operand::read(a, ty)?;
+        let [a, n, axis, norm, out] = fastcall::parse(py, what, args, nargs, kwnames, ["a", "n", "axis", "norm", "out"], 1, 5, 0)?;
+        let ty = crate::state::array_type(py, module)?;
+        let input = Operand::read(py, a, ty)?;
         if kind == Transform::Rfft && input.dtype == DType::Complex128 {
-            return Err(raise(Exc::TypeError, "rfft: input must be real (got complex128); use fft for complex input"));
+            return Err(raise(py, Exc::TypeError, "rfft: input must be real (got complex128); use fft for complex input"));
         }
         let ndim = input.shape.len();
-        let axis_value = if fastcall::is_absent(axis) { -1 } else { ssize(axis, what, "axis")? };
+        let axis_value = if fastcall::is_absent(axis) { -1 } else { ssize(py, axis, what, "axis")? };
         let axis = normalise_axis(axis_value, ndim).ok_or_else(|| {
-            raise(Exc::IndexError, &format!("{what}: axis {axis_value} is out of bounds for array of dimension {ndim}"))
+            raise(py, Exc::IndexError, &format!("{what}: axis {axis_value} is out of bounds for array of dimension {ndim}"))
         })?;
         let available = input.shape[axis] as isize;
         let n_value = if fastcall::is_absent(n) {
@@ -108,13 +111,13 @@ unsafe fn call(
                 available
             }
         } else {
-            ssize(n, what, "n")?
+            ssize(py, n, what, "n")?
         };
         if n_value < 1 {
-            return Err(raise(Exc::ValueError, &format!("Invalid number of FFT data points ({n_value}) specified.")));
+            return Err(raise(py, Exc::ValueError, &format!("Invalid number of FFT data points ({n_value}) specified.")));
         }
         let n = n_value as usize;
-        let scale = scale(kind, n, norm)?;
+        let scale = scale(py, kind, n, norm)?;
 
         let mut out_shape = input.shape.clone();
         out_shape[axis] = kind.out_len(n);
@@ -123,14 +126,14 @@ unsafe fn call(
         let target = if fastcall::is_absent(out) {
             None
         } else {
-            let target = Operand::write(out, what)?;
-            check_out(what, &target, &out_shape, out_dtype)?;
+            let target = Operand::write(py, out, what)?;
+            check_out(py, what, &target, &out_shape, out_dtype)?;
             Some(target)
         };
-        // Every element is written by the transform (a zero-size result has none).
-        let result = new_array(ty, out_dtype, &out_shape)?;
-        let out_data = OutPtr(ArrayObject::from_ptr(result.as_ptr()).data());
-        let plans: Arc<FftPlans> = crate::state::fft_plans(module)?;
+        // Every element is written by the transform (py, a zero-size result has none).
+        let result = new_array(py, ty, out_dtype, &out_shape)?;
+        let out_data = OutPtr(ArrayObject::from_ptr(result.as_ptr()).pin().data());
+        let plans: Arc<FftPlans> = crate::state::fft_plans(py, module)?;
         let view = input.view();
         let elements: usize = out_shape.iter().product::<usize>().max(input.shape.iter().product());
         // Looking up (or building) the plan and transforming touch no Python object: the closure
@@ -146,21 +149,22 @@ unsafe fn call(
             run(&mut never_stop, 1)
         } else {
             let threads = crate::kernels::parallel::num_threads();
-            allow_threads_checking_signals(|signals| run(&mut || signals.poll(), threads))
+            py.allow_threads_checking_signals(|signals| run(&mut || signals.poll(), threads))
         };
         match finished {
             Ok(()) => {}
             // KeyboardInterrupt (or whatever the handler raised) is set; drop the half result.
             Err(FftError::Stopped) => return Err(PyErrSet::fetched()),
             Err(FftError::NoMemory) => {
-                return Err(raise(Exc::MemoryError, &format!("{what}: cannot allocate work buffers for a transform of length {n}")))
+                return Err(raise(py, Exc::MemoryError, &format!("{what}: cannot allocate work buffers for a transform of length {n}")))
             }
         }
         let Some(target) = target else { return Ok(result) };
-        let src = ArrayObject::from_ptr(result.as_ptr()).view();
+        let src_pin = ArrayObject::from_ptr(result.as_ptr()).pin();
+        let src = src_pin.view();
         let dst = target.view_mut();
         // SAFETY: `src` is fresh memory, so it cannot overlap `dst` (which may be the input).
-        allow_threads_above(src.size() * out_dtype.itemsize(), || copy_cast(src, dst));
+        py.allow_threads_above(src.size() * out_dtype.itemsize(), || copy_cast(src, dst));
         drop(target);
         // new_ref (Py_NewRef): a NEW reference to `out`, returned to the caller.
         Owned::from_new(crate::capi::object::new_ref(out))
@@ -195,7 +199,7 @@ fn normalise_axis(axis: isize, ndim: usize) -> Option<usize> {
 ///
 /// # Safety
 /// `norm` NULL or valid; GIL held.
-unsafe fn scale(kind: Transform, n: usize, norm: *mut PyObject) -> PyResult<f64> {
+unsafe fn scale(py: Python<'_>, kind: Transform, n: usize, norm: *mut PyObject) -> PyResult<f64> {
     let inverse = matches!(kind, Transform::Ifft | Transform::Irfft);
     // SAFETY: forwarded.
     let mode = if unsafe { fastcall::is_absent(norm) } { "backward".to_string() } else { unsafe { str_value(norm) }.unwrap_or_default() };
@@ -207,7 +211,7 @@ unsafe fn scale(kind: Transform, n: usize, norm: *mut PyObject) -> PyResult<f64>
         _ => {
             // SAFETY: forwarded.
             let shown = unsafe { repr_or_type(norm) };
-            return Err(raise(Exc::ValueError, &format!("Invalid norm value {shown}; should be \"backward\",\"ortho\" or \"forward\".")));
+            return Err(raise(py, Exc::ValueError, &format!("Invalid norm value {shown}; should be \"backward\",\"ortho\" or \"forward\".")));
         }
     })
 }
@@ -229,12 +233,12 @@ unsafe fn repr_or_type(obj: *mut PyObject) -> String {
 }
 
 /// A Python int argument as `isize` (TypeError for other types, OverflowError when too big).
-unsafe fn ssize(obj: *mut PyObject, what: &str, name: &str) -> PyResult<isize> {
+unsafe fn ssize(py: Python<'_>, obj: *mut PyObject, what: &str, name: &str) -> PyResult<isize> {
     // SAFETY: valid object, GIL held. PyNumber_Index gives a NEW reference to an int (honouring
     // __index__, so NumPy integers work) or NULL with TypeError set.
     unsafe {
         if pyo3_ffi::PyLong_Check(obj) == 0 && pyo3_ffi::PyIndex_Check(obj) == 0 {
-            return Err(raise(Exc::TypeError, &format!("{what}: {name} must be an integer, not '{}'", type_name(obj))));
+            return Err(raise(py, Exc::TypeError, &format!("{what}: {name} must be an integer, not '{}'", type_name(obj))));
         }
         let index = Owned::from_new(pyo3_ffi::PyNumber_Index(obj))?;
         let v = pyo3_ffi::PyLong_AsSsize_t(index.as_ptr());

@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 
 use pyo3_ffi::PyObject;
 
+use crate::capi::gil::Python;
 use crate::capi::error::{raise, Exc, PyResult};
 use crate::capi::object::{str_from, Owned};
 use crate::capi::panic;
@@ -30,15 +31,18 @@ const CANDIDATES: [&str; 2] = ["rawcapi_include", "include"];
 /// Called only by CPython (through the method or slot table), with the GIL held and the
 /// arguments its calling convention promises.
 pub unsafe extern "C" fn get_include(module: *mut PyObject, _unused: *mut PyObject) -> *mut PyObject {
-    panic::guard(std::ptr::null_mut(), || {
+    // SAFETY: CPython calls this function attached (holding the GIL).
+    let py = unsafe { Python::assume_attached() };
+    panic::guard(py, std::ptr::null_mut(), || {
         // SAFETY: `module` is a module object (borrowed); GIL held.
         let file = unsafe { module_file(module) }?;
         let dir = Path::new(&file).parent().unwrap_or(Path::new("."));
         let found: Option<PathBuf> =
             CANDIDATES.iter().map(|c| dir.join(c)).find(|d| d.join("rawcapi.h").is_file());
         match found {
-            Some(include) => Ok(str_from(&include.to_string_lossy())?.into_raw()),
+            Some(include) => Ok(str_from(py, &include.to_string_lossy())?.into_raw()),
             None => Err(raise(
+                py,
                 Exc::FileNotFoundError,
                 &format!("rawcapi.h is in neither {}/rawcapi_include nor {}/include", dir.display(), dir.display()),
             )),

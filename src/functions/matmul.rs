@@ -27,8 +27,8 @@ use pyo3_ffi::{PyObject, PyTypeObject, Py_ssize_t};
 use super::fastcall;
 use super::operand::{check_out, Operand};
 use crate::array::object::{new_array, shape_text, ArrayObject};
+use crate::capi::gil::Python;
 use crate::capi::error::{raise, Exc, PyErrSet, PyResult};
-use crate::capi::gil::{allow_threads_above, allow_threads_checking_signals};
 use crate::capi::object::{not_implemented, Owned}; // not_implemented: a new reference
 use crate::capi::panic;
 use crate::kernels::array::copy::{copy_cast, gather};
@@ -62,14 +62,16 @@ const RELEASE_GIL_MADDS: usize = 1 << 16;
 /// # Safety
 /// Called by CPython only: `module` is this module, `args`/`nargs`/`kwnames` a vectorcall, GIL held.
 pub unsafe extern "C" fn matmul(module: *mut PyObject, args: *const *mut PyObject, nargs: Py_ssize_t, kwnames: *mut PyObject) -> *mut PyObject {
-    panic::guard(std::ptr::null_mut(), || {
+    // SAFETY: CPython calls this function attached (holding the GIL).
+    let py = unsafe { Python::assume_attached() };
+    panic::guard(py, std::ptr::null_mut(), || {
         // SAFETY: CPython's FASTCALL arguments; GIL held. Borrowed references.
-        let [a, b, out] = unsafe { fastcall::parse("matmul", args, nargs, kwnames, ["a", "b", "out"], 2, 3, 2) }?;
+        let [a, b, out] = unsafe { fastcall::parse(py, "matmul", args, nargs, kwnames, ["a", "b", "out"], 2, 3, 2) }?;
         // SAFETY: `module` is this module (borrowed), GIL held.
-        let ty = unsafe { crate::state::array_type(module) }?;
+        let ty = unsafe { crate::state::array_type(py, module) }?;
         // SAFETY: borrowed arguments alive for the call.
         let out = if unsafe { fastcall::is_absent(out) } { None } else { Some(out) };
-        Ok(unsafe { matmul_objects(ty, a, b, out) }?.into_raw())
+        Ok(unsafe { matmul_objects(py, ty, a, b, out) }?.into_raw())
     })
 }
 
@@ -78,17 +80,17 @@ pub unsafe extern "C" fn matmul(module: *mut PyObject, args: *const *mut PyObjec
 ///
 /// # Safety
 /// `ty` is the Array type; `a`, `b`, `out` valid (borrowed) for the call; GIL held.
-pub unsafe fn matmul_objects(ty: *mut PyTypeObject, a: *mut PyObject, b: *mut PyObject, out: Option<*mut PyObject>) -> PyResult<Owned> {
+pub unsafe fn matmul_objects(py: Python<'_>, ty: *mut PyTypeObject, a: *mut PyObject, b: *mut PyObject, out: Option<*mut PyObject>) -> PyResult<Owned> {
     // SAFETY: forwarded contract.
-    let (a, b) = unsafe { (Operand::read(a, ty)?, Operand::read(b, ty)?) };
-    let geometry = Geometry::of(&a, &b)?;
+    let (a, b) = unsafe { (Operand::read(py, a, ty)?, Operand::read(py, b, ty)?) };
+    let geometry = Geometry::of(py, &a, &b)?;
     let dtype = DType::promote(a.dtype, b.dtype);
     // `out` is checked before the multiply, so a wrong one fails at once, not after it.
     let target = match out {
         Some(out) => {
             // SAFETY: `out` valid (borrowed); GIL held.
-            let target = unsafe { Operand::write(out, "matmul") }?;
-            check_out("matmul", &target, &geometry.result_shape, dtype)?;
+            let target = unsafe { Operand::write(py, out, "matmul") }?;
+            check_out(py, "matmul", &target, &geometry.result_shape, dtype)?;
             Some((out, target))
         }
         None => None,
@@ -96,22 +98,23 @@ pub unsafe fn matmul_objects(ty: *mut PyTypeObject, a: *mut PyObject, b: *mut Py
     // SAFETY (each arm): the operands' memory is kept alive by `a` and `b`; GIL held.
     let result = unsafe {
         match dtype {
-            DType::Bool => compute::<Bool>(ty, &a, &b, &geometry),
-            DType::UInt8 => compute::<u8>(ty, &a, &b, &geometry),
-            DType::Int32 => compute::<i32>(ty, &a, &b, &geometry),
-            DType::Int64 => compute::<i64>(ty, &a, &b, &geometry),
-            DType::Float32 => compute::<f32>(ty, &a, &b, &geometry),
-            DType::Float64 => compute::<f64>(ty, &a, &b, &geometry),
-            DType::Complex128 => compute::<C128>(ty, &a, &b, &geometry),
+            DType::Bool => compute::<Bool>(py, ty, &a, &b, &geometry),
+            DType::UInt8 => compute::<u8>(py, ty, &a, &b, &geometry),
+            DType::Int32 => compute::<i32>(py, ty, &a, &b, &geometry),
+            DType::Int64 => compute::<i64>(py, ty, &a, &b, &geometry),
+            DType::Float32 => compute::<f32>(py, ty, &a, &b, &geometry),
+            DType::Float64 => compute::<f64>(py, ty, &a, &b, &geometry),
+            DType::Complex128 => compute::<C128>(py, ty, &a, &b, &geometry),
         }
     }?;
     let Some((out, target)) = target else { return Ok(result) };
     // SAFETY: `result` is an Array we just made.
-    let src = unsafe { ArrayObject::from_ptr(result.as_ptr()) }.view();
+    let src_pin = unsafe { ArrayObject::from_ptr(result.as_ptr()) }.pin();
+    let src = src_pin.view();
     let dst = target.view_mut();
     // SAFETY: `src` is fresh memory no one else can see, so it cannot overlap `dst`; both owners
     // (`result`, `target`) outlive the copy.
-    allow_threads_above(src.size() * dtype.itemsize(), || unsafe { copy_cast(src, dst) });
+    py.allow_threads_above(src.size() * dtype.itemsize(), || unsafe { copy_cast(src, dst) });
     drop(target);
     // SAFETY: `out` is alive; new_ref (Py_NewRef) returns a NEW reference to it (what we return).
     unsafe { Owned::from_new(crate::capi::object::new_ref(out)) }
@@ -131,10 +134,11 @@ struct Geometry {
 const SIGNATURE: &str = "(n?,k),(k,m?)->(n?,m?)";
 
 impl Geometry {
-    fn of(a: &Operand, b: &Operand) -> PyResult<Geometry> {
+    fn of(py: Python<'_>, a: &Operand, b: &Operand) -> PyResult<Geometry> {
         for (i, op) in [a, b].into_iter().enumerate() {
             if op.shape.is_empty() {
                 return Err(raise(
+                    py,
                     Exc::ValueError,
                     &format!(
                         "matmul: Input operand {i} does not have enough dimensions (has 0, gufunc core with signature {SIGNATURE} requires 1)"
@@ -148,6 +152,7 @@ impl Geometry {
         let (kb, n) = if b_vector { (b.shape[0], 1) } else { (b.shape[bn - 2], b.shape[bn - 1]) };
         if ka != kb {
             return Err(raise(
+                py,
                 Exc::ValueError,
                 &format!(
                     "matmul: Input operand 1 has a mismatch in its core dimension 0, with gufunc signature {SIGNATURE} (size {kb} is different from {ka}); shapes {} and {}",
@@ -169,6 +174,7 @@ impl Geometry {
                 (x, 1) => x,
                 _ => {
                     return Err(raise(
+                        py,
                         Exc::ValueError,
                         &format!(
                             "matmul: batch dimensions could not be broadcast together: shapes {} and {} (batch {} and {})",
@@ -205,7 +211,7 @@ struct Prepared<T> {
 ///
 /// # Safety
 /// `op`'s memory stays readable for the call; GIL held.
-unsafe fn prepare<T: Element>(op: &Operand) -> PyResult<Prepared<T>> {
+unsafe fn prepare<T: Element>(py: Python<'_>, op: &Operand) -> PyResult<Prepared<T>> {
     let size = std::mem::size_of::<T>() as isize;
     let in_place = op.dtype == T::DTYPE
         && (op.data as usize).is_multiple_of(std::mem::align_of::<T>())
@@ -216,8 +222,8 @@ unsafe fn prepare<T: Element>(op: &Operand) -> PyResult<Prepared<T>> {
     let view = op.view();
     let count: usize = op.shape.iter().product();
     // SAFETY: the view's memory is readable for the call (caller); the closure reads only it.
-    let copy = allow_threads_above(count * op.dtype.itemsize(), || unsafe { gather::<T>(&view) })
-        .ok_or_else(|| raise(Exc::MemoryError, &format!("matmul: cannot allocate a {} copy of shape {}", T::DTYPE.name(), shape_text(&op.shape))))?;
+    let copy = py.allow_threads_above(count * op.dtype.itemsize(), || unsafe { gather::<T>(&view) })
+        .ok_or_else(|| raise(py, Exc::MemoryError, &format!("matmul: cannot allocate a {} copy of shape {}", T::DTYPE.name(), shape_text(&op.shape))))?;
     let mut strides = vec![0isize; op.shape.len()];
     let mut step = 1isize;
     for (s, &d) in strides.iter_mut().zip(&op.shape).rev() {
@@ -231,16 +237,16 @@ unsafe fn prepare<T: Element>(op: &Operand) -> PyResult<Prepared<T>> {
 ///
 /// # Safety
 /// As for [`matmul_objects`].
-unsafe fn compute<T: MatmulElem>(ty: *mut PyTypeObject, a: &Operand, b: &Operand, g: &Geometry) -> PyResult<Owned> {
+unsafe fn compute<T: MatmulElem>(py: Python<'_>, ty: *mut PyTypeObject, a: &Operand, b: &Operand, g: &Geometry) -> PyResult<Owned> {
     // SAFETY: every element is written by the kernel below before the Array is returned (k = 0
     // writes zeros; an empty result has no elements).
-    let result = unsafe { new_array(ty, T::DTYPE, &g.result_shape) }?;
+    let result = unsafe { new_array(py, ty, T::DTYPE, &g.result_shape) }?;
     let count: usize = g.result_shape.iter().product();
     if count == 0 {
         return Ok(result);
     }
     // SAFETY: forwarded.
-    let (pa, pb) = unsafe { (prepare::<T>(a)?, prepare::<T>(b)?) };
+    let (pa, pb) = unsafe { (prepare::<T>(py, a)?, prepare::<T>(py, b)?) };
     let core = |p: &Prepared<T>, vector_is_row: bool, vector: bool| -> (isize, isize) {
         let s = &p.strides;
         match (vector, vector_is_row) {
@@ -252,9 +258,9 @@ unsafe fn compute<T: MatmulElem>(ty: *mut PyTypeObject, a: &Operand, b: &Operand
     let (a_rs, a_cs) = core(&pa, true, g.a_vector);
     let (b_rs, b_cs) = core(&pb, false, g.b_vector);
     let offsets = batch_offsets(&g.batch, &a.shape, &pa.strides, &b.shape, &pb.strides, (g.m * g.n) as isize)
-        .ok_or_else(|| raise(Exc::MemoryError, "matmul: cannot allocate the batch index"))?;
+        .ok_or_else(|| raise(py, Exc::MemoryError, "matmul: cannot allocate the batch index"))?;
     // SAFETY: `result` is a fresh C-contiguous Array of T.
-    let c = unsafe { ArrayObject::from_ptr(result.as_ptr()) }.data() as *mut T;
+    let c = unsafe { ArrayObject::from_ptr(result.as_ptr()) }.pin().data() as *mut T;
     let product = Product {
         m: g.m,
         n: g.n,
@@ -274,7 +280,7 @@ unsafe fn compute<T: MatmulElem>(ty: *mut PyTypeObject, a: &Operand, b: &Operand
     } else {
         // SAFETY: as above; nothing in the closure touches a Python object (it captures only
         // the `Product`, raw pointers into memory held alive by this frame).
-        allow_threads_checking_signals(|signals| unsafe { matmul_kernel(&product, threads, &mut || signals.poll()) })
+        py.allow_threads_checking_signals(|signals| unsafe { matmul_kernel(&product, threads, &mut || signals.poll()) })
     };
     match finished {
         Ok(()) => Ok(result),
@@ -329,15 +335,17 @@ fn batch_offsets(batch: &[usize], a_shape: &[usize], a_strides: &[isize], b_shap
 /// # Safety
 /// Called by CPython only, with two valid operands (borrowed), GIL held.
 pub unsafe extern "C" fn nb_matrix_multiply(a: *mut PyObject, b: *mut PyObject) -> *mut PyObject {
-    panic::guard(std::ptr::null_mut(), || {
+    // SAFETY: CPython calls this function attached (holding the GIL).
+    let py = unsafe { Python::assume_attached() };
+    panic::guard(py, std::ptr::null_mut(), || {
         // SAFETY: GIL held; `a`, `b` are valid borrowed operands; one of them is an Array (that
         // is why CPython called this slot), whose type is the module's Array type.
         unsafe {
-            let Some(ty) = array_type_of(a, b) else { return Ok(not_implemented()) };
+            let Some(ty) = array_type_of(a, b) else { return Ok(not_implemented(py)) };
             if !readable(a) || !readable(b) {
-                return Ok(not_implemented());
+                return Ok(not_implemented(py));
             }
-            Ok(matmul_objects(ty, a, b, None)?.into_raw())
+            Ok(matmul_objects(py, ty, a, b, None)?.into_raw())
         }
     })
 }
@@ -348,15 +356,17 @@ pub unsafe extern "C" fn nb_matrix_multiply(a: *mut PyObject, b: *mut PyObject) 
 /// # Safety
 /// Called by CPython only, with two valid operands (borrowed), GIL held.
 pub unsafe extern "C" fn nb_inplace_matrix_multiply(a: *mut PyObject, b: *mut PyObject) -> *mut PyObject {
-    panic::guard(std::ptr::null_mut(), || {
+    // SAFETY: CPython calls this function attached (holding the GIL).
+    let py = unsafe { Python::assume_attached() };
+    panic::guard(py, std::ptr::null_mut(), || {
         // SAFETY: as in `nb_matrix_multiply`; `a` is the Array (in-place slots are only called
         // on the left operand's type).
         unsafe {
-            let Some(ty) = array_type_of(a, b) else { return Ok(not_implemented()) };
+            let Some(ty) = array_type_of(a, b) else { return Ok(not_implemented(py)) };
             if !readable(b) {
-                return Ok(not_implemented());
+                return Ok(not_implemented(py));
             }
-            Ok(matmul_objects(ty, a, b, Some(a))?.into_raw())
+            Ok(matmul_objects(py, ty, a, b, Some(a))?.into_raw())
         }
     })
 }

@@ -12,8 +12,9 @@
 
 use pyo3_ffi::{PyObject, PyTypeObject};
 
+use crate::capi::gil::Python;
 use crate::array::construct::{from_object, refuse_buffer};
-use crate::array::object::{shape_text, ArrayObject};
+use crate::array::object::{shape_text, ArrayObject, Pin};
 use crate::array::operand::{BufferArray, UnreadableBuffer};
 use crate::capi::buffer::Buffer;
 use crate::capi::error::{raise, Exc, PyResult};
@@ -21,19 +22,20 @@ use crate::capi::object::{type_name, Owned};
 use crate::kernels::array::dtype::DType;
 use crate::kernels::array::view::{ArrayView, ArrayViewMut};
 
-/// What keeps an operand's memory alive while a kernel reads it.
-enum Keeper {
-    /// An Array argument (borrowed: the caller's argument array holds it for the call).
-    Array,
+/// What keeps an operand's memory alive, and its layout fixed, while a kernel reads it.
+enum Keeper<'a> {
+    /// An Array argument (borrowed: the caller's argument array holds it for the call), pinned.
+    Array(#[allow(dead_code)] Pin<'a>),
     /// The filled buffer of another exporter; released when the operand drops.
     Buffer(#[allow(dead_code)] Buffer),
-    /// A new Array converted from a sequence (owned; dropped with the operand).
-    Converted(#[allow(dead_code)] Owned),
+    /// A new Array converted from a sequence (owned; dropped with the operand, after its pin:
+    /// fields drop in order).
+    Converted(#[allow(dead_code)] Pin<'a>, #[allow(dead_code)] Owned),
 }
 
 /// An argument's memory as dtype, shape, byte strides and a data pointer.
-pub struct Operand {
-    _keeper: Keeper,
+pub struct Operand<'a> {
+    _keeper: Keeper<'a>,
     pub data: *mut u8,
     pub dtype: DType,
     pub shape: Vec<usize>,
@@ -41,26 +43,28 @@ pub struct Operand {
     pub writable: bool,
 }
 
-impl Operand {
+impl<'a> Operand<'a> {
     /// Read access to `obj`: an Array as it is, an exporter through `PyBUF_RECORDS_RO` (shape,
     /// strides, format; any layout), anything else through `Array(obj)` (nested sequences).
     ///
     /// # Safety
     /// `obj` is valid (borrowed) and outlives the operand; `array_type` is the module's Array
     /// type; GIL held.
-    pub unsafe fn read(obj: *mut PyObject, array_type: *mut PyTypeObject) -> PyResult<Operand> {
+    pub unsafe fn read(py: Python<'_>, obj: *mut PyObject, array_type: *mut PyTypeObject) -> PyResult<Operand<'a>> {
         // SAFETY (whole body): GIL held, `obj` valid.
         unsafe {
             if let Some(a) = ArrayObject::downcast(obj) {
-                return Ok(Self::of_array(a, Keeper::Array));
+                return Ok(Self::of_array(a.pin(), Keeper::Array));
             }
             if pyo3_ffi::PyObject_CheckBuffer(obj) != 0 {
-                return Self::of_buffer(BufferArray::request(obj, pyo3_ffi::PyBUF_RECORDS_RO)?, false);
+                return Self::of_buffer(py, BufferArray::request(py, obj, pyo3_ffi::PyBUF_RECORDS_RO)?, false);
             }
-            let converted = from_object(array_type, obj, None)?;
-            let a = ArrayObject::from_ptr(converted.as_ptr());
-            let (data, dtype, shape, strides) = (a.data(), a.dtype(), a.shape().to_vec(), a.strides().to_vec());
-            Ok(Operand { _keeper: Keeper::Converted(converted), data, dtype, shape, strides, writable: false })
+            let converted = from_object(py, array_type, obj, None)?;
+            // The new Array lives in the operand, so the pin's borrow of it stays valid.
+            let pin = ArrayObject::from_ptr(converted.as_ptr()).pin();
+            let mut operand = Self::of_array(pin, |pin| Keeper::Converted(pin, converted));
+            operand.writable = false;
+            Ok(operand)
         }
     }
 
@@ -69,36 +73,34 @@ impl Operand {
     ///
     /// # Safety
     /// As for [`Operand::read`].
-    pub unsafe fn write(obj: *mut PyObject, what: &str) -> PyResult<Operand> {
+    pub unsafe fn write(py: Python<'_>, obj: *mut PyObject, what: &str) -> PyResult<Operand<'a>> {
         // SAFETY (whole body): GIL held, `obj` valid.
         unsafe {
             if let Some(a) = ArrayObject::downcast(obj) {
-                a.view_mut()?;
-                return Ok(Self::of_array(a, Keeper::Array));
+                let pin = a.pin();
+                pin.view_mut(py)?;
+                return Ok(Self::of_array(pin, Keeper::Array));
             }
             if pyo3_ffi::PyObject_CheckBuffer(obj) == 0 {
                 return Err(raise(
+                    py,
                     Exc::TypeError,
                     &format!("{what}: out must be an Array or a writable buffer-protocol object, not '{}'", type_name(obj)),
                 ));
             }
-            Self::of_buffer(BufferArray::request(obj, pyo3_ffi::PyBUF_RECORDS)?, true)
+            Self::of_buffer(py, BufferArray::request(py, obj, pyo3_ffi::PyBUF_RECORDS)?, true)
         }
     }
 
-    fn of_array(a: &ArrayObject, keeper: Keeper) -> Operand {
-        Operand {
-            _keeper: keeper,
-            data: a.data(),
-            dtype: a.dtype(),
-            shape: a.shape().to_vec(),
-            strides: a.strides().to_vec(),
-            writable: a.is_writable(),
-        }
+    /// The pinned Array's layout, copied, with the pin moved into the keeper.
+    fn of_array(pin: Pin<'a>, keeper: impl FnOnce(Pin<'a>) -> Keeper<'a>) -> Operand<'a> {
+        let (data, dtype, writable) = (pin.data(), pin.array().dtype(), pin.array().is_writable());
+        let (shape, strides) = (pin.shape().to_vec(), pin.strides().to_vec());
+        Operand { _keeper: keeper(pin), data, dtype, shape, strides, writable }
     }
 
-    fn of_buffer(read: Result<BufferArray, UnreadableBuffer>, writable: bool) -> PyResult<Operand> {
-        let BufferArray { buffer, dtype, shape, strides } = read.map_err(refuse_buffer)?;
+    fn of_buffer(py: Python<'_>, read: Result<BufferArray, UnreadableBuffer>, writable: bool) -> PyResult<Operand<'a>> {
+        let BufferArray { buffer, dtype, shape, strides } = read.map_err(|e| refuse_buffer(py, e))?;
         let data = buffer.raw().buf as *mut u8;
         Ok(Operand { _keeper: Keeper::Buffer(buffer), data, dtype, shape, strides, writable })
     }
@@ -116,15 +118,17 @@ impl Operand {
 
 
 /// The `out=` check both functions share: same shape and exactly the result's dtype.
-pub fn check_out(what: &str, out: &Operand, shape: &[usize], dtype: DType) -> PyResult<()> {
+pub fn check_out(py: Python<'_>, what: &str, out: &Operand, shape: &[usize], dtype: DType) -> PyResult<()> {
     if out.shape != shape {
         return Err(raise(
+            py,
             Exc::ValueError,
             &format!("{what}: out has shape {}, but the result has shape {}", shape_text(&out.shape), shape_text(shape)),
         ));
     }
     if out.dtype != dtype {
         return Err(raise(
+            py,
             Exc::TypeError,
             &format!("{what}: out has dtype {}, but the result is {} (rawcapi does not cast into out)", out.dtype.name(), dtype.name()),
         ));

@@ -3,6 +3,7 @@
 
 use pyo3_ffi::PyObject;
 
+use crate::capi::gil::Python;
 use crate::capi::error::PyErrSet;
 use crate::capi::gil::set_release_threshold;
 use crate::capi::object::{int_from_u128, usize_from_int};
@@ -20,12 +21,14 @@ panic becomes SystemError instead of aborting the interpreter.";
 /// Called only by CPython (through the method or slot table), with the GIL held and the
 /// arguments its calling convention promises.
 pub unsafe extern "C" fn panic(_module: *mut PyObject, message: *mut PyObject) -> *mut PyObject {
-    panic::guard(std::ptr::null_mut(), || {
+    // SAFETY: CPython calls this function attached (holding the GIL).
+    let py = unsafe { Python::assume_attached() };
+    panic::guard(py, std::ptr::null_mut(), || {
         // SAFETY: GIL held, `message` valid (borrowed); the check only reads its type.
         if unsafe { pyo3_ffi::PyUnicode_Check(message) } == 0 {
             // SAFETY: as above.
             let name = unsafe { crate::capi::object::type_name(message) };
-            return Err(crate::capi::error::raise(crate::capi::error::Exc::TypeError, &format!("_panic() argument must be str, not '{name}'")));
+            return Err(crate::capi::error::raise(py, crate::capi::error::Exc::TypeError, &format!("_panic() argument must be str, not '{name}'")));
         }
         // SAFETY: GIL held, `message` a str (borrowed); UnicodeEncodeError set for a lone surrogate.
         let text = unsafe { crate::capi::strings::utf8_string(message) }?;
@@ -45,10 +48,12 @@ threshold. For tests (force either path) and examples/gil_threshold.py.";
 /// Called only by CPython (through the method or slot table), with the GIL held and the
 /// arguments its calling convention promises.
 pub unsafe extern "C" fn set_gil_release_threshold(_module: *mut PyObject, nbytes: *mut PyObject) -> *mut PyObject {
-    panic::guard(std::ptr::null_mut(), || {
+    // SAFETY: CPython calls this function attached (holding the GIL).
+    let py = unsafe { Python::assume_attached() };
+    panic::guard(py, std::ptr::null_mut(), || {
         // SAFETY: `nbytes` valid (borrowed), GIL held.
-        let n = unsafe { usize_from_int(nbytes, "nbytes") }?;
-        Ok(int_from_u128(set_release_threshold(n) as u128)?.into_raw())
+        let n = unsafe { usize_from_int(py, nbytes, "nbytes") }?;
+        Ok(int_from_u128(py, set_release_threshold(n) as u128)?.into_raw())
     })
 }
 
@@ -66,7 +71,9 @@ CPython's own counters cannot see (src/heap.rs).";
 /// Called only by CPython (through the method or slot table), with the GIL held and the
 /// arguments its calling convention promises.
 pub unsafe extern "C" fn rust_heap(_module: *mut PyObject, _unused: *mut PyObject) -> *mut PyObject {
-    panic::guard(std::ptr::null_mut(), || {
+    // SAFETY: CPython calls this function attached (holding the GIL).
+    let py = unsafe { Python::assume_attached() };
+    panic::guard(py, std::ptr::null_mut(), || {
         let (blocks, bytes) = crate::heap::live();
         // SAFETY: GIL held. Py_BuildValue returns a new reference (a 2-tuple of new ints) or
         // NULL with an exception set; "nn" reads two Py_ssize_t varargs.

@@ -4,6 +4,7 @@
 
 use pyo3_ffi::PyObject;
 
+use crate::capi::gil::Python;
 use crate::capi::error::{raise, Exc, PyErrSet};
 use crate::capi::object::{str_from, type_name, Owned};
 use crate::capi::panic;
@@ -22,12 +23,14 @@ Test-only.";
 /// Called only by CPython (through the method or slot table), with the GIL held and the
 /// arguments its calling convention promises.
 pub unsafe extern "C" fn simd_paths(_module: *mut PyObject, _unused: *mut PyObject) -> *mut PyObject {
-    panic::guard(std::ptr::null_mut(), || {
+    // SAFETY: CPython calls this function attached (holding the GIL).
+    let py = unsafe { Python::assume_attached() };
+    panic::guard(py, std::ptr::null_mut(), || {
         let paths = simd::supported();
         // SAFETY: GIL held; PyTuple_New returns a new reference (or NULL with MemoryError).
         let tuple = unsafe { Owned::from_new(pyo3_ffi::PyTuple_New(paths.len() as pyo3_ffi::Py_ssize_t)) }?;
         for (i, path) in paths.iter().enumerate() {
-            let name = str_from(path.name())?;
+            let name = str_from(py, path.name())?;
             // SAFETY: `tuple` is a new tuple with `paths.len()` empty slots; PyTuple_SetItem
             // STEALS the reference to `name` (even when it fails), hence `into_raw`.
             if unsafe { pyo3_ffi::PyTuple_SetItem(tuple.as_ptr(), i as pyo3_ffi::Py_ssize_t, name.into_raw()) } < 0 {
@@ -49,7 +52,9 @@ The SIMD path the kernels use now: 'avx512', 'avx2' or 'scalar'. Test-only.";
 /// Called only by CPython (through the method or slot table), with the GIL held and the
 /// arguments its calling convention promises.
 pub unsafe extern "C" fn simd_path(_module: *mut PyObject, _unused: *mut PyObject) -> *mut PyObject {
-    panic::guard(std::ptr::null_mut(), || Ok(str_from(simd::current().name())?.into_raw()))
+    // SAFETY: CPython calls this function attached (holding the GIL).
+    let py = unsafe { Python::assume_attached() };
+    panic::guard(py, std::ptr::null_mut(), || Ok(str_from(py, simd::current().name())?.into_raw()))
 }
 
 pub const SET_PATH_DOC: &std::ffi::CStr = c"_set_simd_path($module, name, /)
@@ -65,16 +70,18 @@ Test-only: the supported way to choose is RAWCAPI_SIMD at import.";
 /// Called only by CPython (through the method or slot table), with the GIL held and the
 /// arguments its calling convention promises.
 pub unsafe extern "C" fn set_simd_path(_module: *mut PyObject, name: *mut PyObject) -> *mut PyObject {
-    panic::guard(std::ptr::null_mut(), || {
+    // SAFETY: CPython calls this function attached (holding the GIL).
+    let py = unsafe { Python::assume_attached() };
+    panic::guard(py, std::ptr::null_mut(), || {
         // SAFETY: `name` valid (borrowed), GIL held.
         if unsafe { pyo3_ffi::PyUnicode_Check(name) } == 0 {
             let type_name = unsafe { type_name(name) };
-            return Err(raise(Exc::TypeError, &format!("_set_simd_path() argument must be str, not '{type_name}'")));
+            return Err(raise(py, Exc::TypeError, &format!("_set_simd_path() argument must be str, not '{type_name}'")));
         }
         // SAFETY: a str (borrowed), GIL held; UnicodeEncodeError set for a lone surrogate.
         let text = unsafe { utf8_string(name) }?;
-        let path = simd::resolve(&text).map_err(|e| raise(Exc::ValueError, &e.0))?;
-        let previous = simd::force(path).map_err(|e| raise(Exc::ValueError, &e.0))?;
-        Ok(str_from(previous.name())?.into_raw())
+        let path = simd::resolve(&text).map_err(|e| raise(py, Exc::ValueError, &e.0))?;
+        let previous = simd::force(path).map_err(|e| raise(py, Exc::ValueError, &e.0))?;
+        Ok(str_from(py, previous.name())?.into_raw())
     })
 }

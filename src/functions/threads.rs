@@ -7,6 +7,7 @@
 
 use pyo3_ffi::PyObject;
 
+use crate::capi::gil::Python;
 use crate::capi::error::{raise, Exc, PyErrSet};
 use crate::capi::object::{int_from_u128, none, type_name, usize_from_int};
 use crate::capi::panic;
@@ -26,12 +27,14 @@ process may run on. The setting is process-wide.";
 /// Called only by CPython (through the method or slot table), with the GIL held and the
 /// arguments its calling convention promises.
 pub unsafe extern "C" fn set_num_threads(_module: *mut PyObject, n: *mut PyObject) -> *mut PyObject {
-    panic::guard(std::ptr::null_mut(), || {
+    // SAFETY: CPython calls this function attached (holding the GIL).
+    let py = unsafe { Python::assume_attached() };
+    panic::guard(py, std::ptr::null_mut(), || {
         // SAFETY: `n` valid (borrowed), GIL held. A bool is an int subclass, but
         // set_num_threads(True) is almost surely a mistake, so it is refused with the rest.
         if unsafe { pyo3_ffi::PyLong_Check(n) } == 0 || unsafe { pyo3_ffi::PyBool_Check(n) } != 0 {
             let name = unsafe { type_name(n) };
-            return Err(raise(Exc::TypeError, &format!("set_num_threads() argument must be int, not '{name}'")));
+            return Err(raise(py, Exc::TypeError, &format!("set_num_threads() argument must be int, not '{name}'")));
         }
         let mut overflow = 0;
         // SAFETY: `n` is an int (checked), GIL held; borrowed. Out-of-range values set `overflow`
@@ -43,10 +46,10 @@ pub unsafe extern "C" fn set_num_threads(_module: *mut PyObject, n: *mut PyObjec
         let max = parallel::MAX_THREADS;
         if overflow != 0 || !(1..=max as i64).contains(&value) {
             let shown = if overflow != 0 { "an integer beyond 64 bits".to_string() } else { value.to_string() };
-            return Err(raise(Exc::ValueError, &format!("set_num_threads(n): n must be between 1 and {max}, got {shown}")));
+            return Err(raise(py, Exc::ValueError, &format!("set_num_threads(n): n must be between 1 and {max}, got {shown}")));
         }
         parallel::set_num_threads(value as usize);
-        Ok(none().into_raw())
+        Ok(none(py).into_raw())
     })
 }
 
@@ -61,7 +64,9 @@ Return the number of threads one large call may use (see set_num_threads).";
 /// Called only by CPython (through the method or slot table), with the GIL held and the
 /// arguments its calling convention promises.
 pub unsafe extern "C" fn get_num_threads(_module: *mut PyObject, _unused: *mut PyObject) -> *mut PyObject {
-    panic::guard(std::ptr::null_mut(), || Ok(int_from_u128(parallel::num_threads() as u128)?.into_raw()))
+    // SAFETY: CPython calls this function attached (holding the GIL).
+    let py = unsafe { Python::assume_attached() };
+    panic::guard(py, std::ptr::null_mut(), || Ok(int_from_u128(py, parallel::num_threads() as u128)?.into_raw()))
 }
 
 pub const THRESHOLD_DOC: &std::ffi::CStr = c"_set_parallel_threshold($module, nbytes, /)
@@ -78,9 +83,11 @@ measuring the threshold (examples/bench.py --threshold).";
 /// Called only by CPython (through the method or slot table), with the GIL held and the
 /// arguments its calling convention promises.
 pub unsafe extern "C" fn set_parallel_threshold(_module: *mut PyObject, nbytes: *mut PyObject) -> *mut PyObject {
-    panic::guard(std::ptr::null_mut(), || {
+    // SAFETY: CPython calls this function attached (holding the GIL).
+    let py = unsafe { Python::assume_attached() };
+    panic::guard(py, std::ptr::null_mut(), || {
         // SAFETY: `nbytes` valid (borrowed), GIL held.
-        let n = unsafe { usize_from_int(nbytes, "nbytes") }?;
-        Ok(int_from_u128(parallel::set_min_bytes_per_thread(n) as u128)?.into_raw())
+        let n = unsafe { usize_from_int(py, nbytes, "nbytes") }?;
+        Ok(int_from_u128(py, parallel::set_min_bytes_per_thread(n) as u128)?.into_raw())
     })
 }

@@ -19,6 +19,7 @@ use pyo3_ffi::{PyObject, Py_ssize_t};
 
 use crate::array::object::ArrayObject;
 use crate::array::operand::{self, classify, BufferArray, NotOperand, Output};
+use crate::capi::gil::Python;
 use crate::capi::error::{raise, Exc, PyResult};
 use crate::capi::object::type_name;
 use crate::capi::panic;
@@ -63,33 +64,37 @@ pub const DIVIDE_DOC: &std::ffi::CStr = match std::ffi::CStr::from_bytes_with_nu
 /// The positional count is checked here with the wording of NumPy's ufuncs ("takes from 2 to 3
 /// positional arguments"); keywords go through `fastcall::parse`, like matmul's and fft's.
 unsafe fn parse(
+    py: Python<'_>,
     name: &str,
     args: *const *mut PyObject,
     nargs: Py_ssize_t,
     kwnames: *mut PyObject,
 ) -> PyResult<(*mut PyObject, *mut PyObject, Option<*mut PyObject>)> {
     if !(2..=3).contains(&nargs) {
-        return Err(raise(Exc::TypeError, &format!("{name}() takes from 2 to 3 positional arguments but {nargs} were given")));
+        return Err(raise(py, Exc::TypeError, &format!("{name}() takes from 2 to 3 positional arguments but {nargs} were given")));
     }
     // SAFETY: the interpreter's fastcall arguments (our caller's promise); `a` and `b` are
     // positional-only (first keyword: index 2). All three are borrowed.
-    let [a, b, out] = unsafe { fastcall::parse(name, args, nargs, kwnames, ["a", "b", "out"], 2, 3, 2) }?;
+    let [a, b, out] = unsafe { fastcall::parse(py, name, args, nargs, kwnames, ["a", "b", "out"], 2, 3, 2) }?;
     // SAFETY: `out` is NULL or a borrowed argument.
     let out = if unsafe { fastcall::is_absent(out) } { None } else { Some(out) };
     Ok((a, b, out))
 }
 
 unsafe fn ufunc(op: BinaryOp, module: *mut PyObject, args: *const *mut PyObject, nargs: Py_ssize_t, kwnames: *mut PyObject) -> *mut PyObject {
-    panic::guard(std::ptr::null_mut(), || {
+    // SAFETY: CPython calls this function attached (holding the GIL).
+    let py = unsafe { Python::assume_attached() };
+    panic::guard(py, std::ptr::null_mut(), || {
         let name = op.ufunc_name();
         // SAFETY: the interpreter's fastcall arguments; GIL held.
-        let (a_obj, b_obj, out_obj) = unsafe { parse(name, args, nargs, kwnames) }?;
+        let (a_obj, b_obj, out_obj) = unsafe { parse(py, name, args, nargs, kwnames) }?;
         let operand = |obj: *mut PyObject, which: &str| -> PyResult<operand::Operand<'_>> {
             // SAFETY: `obj` is a borrowed argument, alive for the call.
-            match unsafe { classify(obj) }? {
+            match unsafe { classify(py, obj) }? {
                 Ok(o) => Ok(o),
-                Err(NotOperand::BadBuffer(message)) => Err(raise(Exc::TypeError, &format!("{name}(): {message}"))),
+                Err(NotOperand::BadBuffer(message)) => Err(raise(py, Exc::TypeError, &format!("{name}(): {message}"))),
                 Err(NotOperand::Unsupported) => Err(raise(
+                    py,
                     Exc::TypeError,
                     // SAFETY: `obj` valid.
                     &format!("{name}() argument '{which}' must be an Array, a buffer-protocol object or a Python number, not '{}'", unsafe { type_name(obj) }),
@@ -101,33 +106,33 @@ unsafe fn ufunc(op: BinaryOp, module: *mut PyObject, args: *const *mut PyObject,
         let out_buffer;
         let output = match out_obj {
             // SAFETY: `module` is this function's module (borrowed); its state holds the type.
-            None => Output::New(unsafe { state::array_type(module) }?),
+            None => Output::New(unsafe { state::array_type(py, module) }?),
             // SAFETY: `o` valid (borrowed) for the call.
             Some(o) => match unsafe { ArrayObject::downcast(o) } {
-                Some(array) => Output::Array(array),
+                Some(array) => Output::Array(array.pin()),
                 None => {
                     // SAFETY: `o` valid, GIL held.
                     if unsafe { pyo3_ffi::PyObject_CheckBuffer(o) } == 0 {
                         // SAFETY: `o` valid (borrowed), GIL held.
                         let t = unsafe { type_name(o) };
-                        return Err(raise(Exc::TypeError, &format!("{name}() argument 'out' must be an Array or a writable buffer, not '{t}'")));
+                        return Err(raise(py, Exc::TypeError, &format!("{name}() argument 'out' must be an Array or a writable buffer, not '{t}'")));
                     }
                     // Ask read-only first so a read-only exporter gets NumPy's ValueError rather
                     // than its own BufferError, then ask again for a writable export.
                     // SAFETY: as above.
-                    let probe = unsafe { BufferArray::get(o, false) }?.map_err(|m| raise(Exc::TypeError, &format!("{name}(): out: {m}")))?;
+                    let probe = unsafe { BufferArray::get(py, o, false) }?.map_err(|m| raise(py, Exc::TypeError, &format!("{name}(): out: {m}")))?;
                     if probe.buffer.raw().readonly != 0 {
-                        return Err(raise(Exc::ValueError, "output array is read-only"));
+                        return Err(raise(py, Exc::ValueError, "output array is read-only"));
                     }
                     drop(probe);
                     // SAFETY: as above.
-                    out_buffer = unsafe { BufferArray::get(o, true) }?.map_err(|m| raise(Exc::TypeError, &format!("{name}(): out: {m}")))?;
+                    out_buffer = unsafe { BufferArray::get(py, o, true) }?.map_err(|m| raise(py, Exc::TypeError, &format!("{name}(): out: {m}")))?;
                     Output::Buffer { obj: o, buffer: &out_buffer }
                 }
             },
         };
         // SAFETY: operands and output alive for the call.
-        unsafe { operand::binary(op, &a, &b, output) }
+        unsafe { operand::binary(py, op, &a, &b, output) }
     })
 }
 
