@@ -227,15 +227,22 @@ unsafe extern "C" fn rawcapi_exec(module: *mut PyObject) -> c_int {
         // strong reference `create_type` returned moves there), and published as `rawcapi.Array`.
         // SAFETY: `module` is the module being executed; its state block exists (m_size > 0).
         let ty = unsafe { array::spec::create_type(module) }?;
-        let state = unsafe { state::of_module(module) }?;
-        state.array_type = ty.into_raw();
+        // SAFETY: as above; exec runs before any function of this module object can, so nothing
+        // else reads the block while it is written.
+        let state = unsafe { state::block(py, module) }?;
+        let array_type = ty.into_raw();
+        // SAFETY: `state` is this module's block (above); the strong reference moves into it.
+        unsafe { (*state).array_type = array_type };
         // PyModule_AddType borrows the type, adds it under its short name ("Array") with a new
         // reference of the module's own, and returns -1 with an exception set on failure.
-        if unsafe { pyo3_ffi::PyModule_AddType(module, state.array_type.cast()) } < 0 {
+        // SAFETY: `module` and the type are live objects; attached.
+        if unsafe { pyo3_ffi::PyModule_AddType(module, array_type.cast()) } < 0 {
             return Err(capi::error::PyErrSet::fetched());
         }
         // The FFT plan cache: plain Rust, one per module object (src/kernels/fft.rs says why).
-        state.fft_plans = std::sync::Arc::into_raw(std::sync::Arc::new(kernels::fft::FftPlans::new()));
+        let plans = std::sync::Arc::into_raw(std::sync::Arc::new(kernels::fft::FftPlans::new()));
+        // SAFETY: as above.
+        unsafe { (*state).fft_plans = plans };
         Ok(0)
     })
 }

@@ -64,21 +64,33 @@ impl State {
     }
 }
 
-/// `PyModule_GetState(module)`: the state of a rawcapi module object.
+/// `PyModule_GetState(module)`: the raw state block of a rawcapi module object, for the two
+/// places that write it (the exec slot, and `clear`).
 ///
 /// # Safety
-/// `module` is a rawcapi module object (borrowed) and the GIL is held. The returned reference is
-/// valid while the module is alive; do not hold it across code that could run the module's clear.
-pub unsafe fn of_module<'a>(module: *mut PyObject) -> PyResult<&'a mut State> {
+/// `module` is a rawcapi module object (borrowed), and the thread is attached.
+pub unsafe fn block(_py: Python<'_>, module: *mut PyObject) -> PyResult<*mut State> {
     // SAFETY: `module` is a module object (caller); the call borrows it and returns a pointer to
     // its state block, or NULL with an exception set when it has none.
     let state = unsafe { pyo3_ffi::PyModule_GetState(module) } as *mut State;
     if state.is_null() {
         return Err(crate::capi::error::PyErrSet::fetched());
     }
-    // SAFETY: the block is `m_size` = size_of::<State>() bytes, allocated by CPython for this
-    // module and aligned for pointers (PyMem_Malloc's alignment).
-    Ok(unsafe { &mut *state })
+    Ok(state)
+}
+
+/// The state of a rawcapi module object, to read: shared (`&`), and borrowed for no longer than
+/// the token that proves this thread attached — so no reference to it outlives the entry point
+/// that asked, and none is `&mut` (two attached threads may read it at once).
+///
+/// # Safety
+/// `module` is a rawcapi module object (borrowed) that stays alive while the reference is used,
+/// and its `clear` does not run meanwhile (it runs only when the module is being destroyed).
+pub unsafe fn of_module<'py>(py: Python<'py>, module: *mut PyObject) -> PyResult<&'py State> {
+    // SAFETY: forwarded; the block is `m_size` = size_of::<State>() bytes, allocated by CPython
+    // for this module and aligned for pointers (PyMem_Malloc's alignment), written only by exec
+    // (before any function of the module can run) and by clear.
+    Ok(unsafe { &*block(py, module)? })
 }
 
 /// The `rawcapi.Array` type of the module (borrowed reference, alive as long as the module).
@@ -87,7 +99,7 @@ pub unsafe fn of_module<'a>(module: *mut PyObject) -> PyResult<&'a mut State> {
 /// As for [`of_module`].
 pub unsafe fn array_type(py: Python<'_>, module: *mut PyObject) -> PyResult<*mut PyTypeObject> {
     // SAFETY: forwarded from the caller.
-    let ty = unsafe { of_module(module) }?.array_type;
+    let ty = unsafe { of_module(py, module) }?.array_type;
     if ty.is_null() {
         // Only reachable after the module has been cleared (interpreter shutdown).
         return Err(raise(py, Exc::SystemError, "rawcapi: the Array type is gone (module state cleared)"));
@@ -101,7 +113,7 @@ pub unsafe fn array_type(py: Python<'_>, module: *mut PyObject) -> PyResult<*mut
 /// As for [`of_module`].
 pub unsafe fn fft_plans(py: Python<'_>, module: *mut PyObject) -> PyResult<std::sync::Arc<FftPlans>> {
     // SAFETY: forwarded from the caller.
-    let plans = unsafe { of_module(module) }?.fft_plans;
+    let plans = unsafe { of_module(py, module) }?.fft_plans;
     if plans.is_null() {
         return Err(raise(py, Exc::SystemError, "rawcapi: the FFT plan cache is gone (module state cleared)"));
     }

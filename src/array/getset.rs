@@ -23,8 +23,8 @@ use crate::capi::panic;
 use crate::kernels::array::reshape;
 
 /// A tuple of Python ints (new reference).
-pub fn int_tuple<T: Copy + Into<i64>>(values: &[T]) -> PyResult<Owned> {
-    // SAFETY: GIL held (getters run with it); PyTuple_New returns a new reference.
+pub fn int_tuple<T: Copy + Into<i64>>(_py: Python<'_>, values: &[T]) -> PyResult<Owned> {
+    // SAFETY: attached (the token); PyTuple_New returns a new reference.
     let tuple = unsafe { Owned::from_new(pyo3_ffi::PyTuple_New(values.len() as isize)) }?;
     for (i, &v) in values.iter().enumerate() {
         // SAFETY: new reference, or NULL with MemoryError set.
@@ -39,8 +39,8 @@ fn size_i64(n: usize) -> i64 {
     n as i64
 }
 
-fn int(value: i64) -> PyResult<*mut PyObject> {
-    // SAFETY: GIL held; new reference or NULL with an exception set.
+fn int(_py: Python<'_>, value: i64) -> PyResult<*mut PyObject> {
+    // SAFETY: attached (the token); new reference or NULL with an exception set.
     unsafe { Owned::from_new(pyo3_ffi::PyLong_FromLongLong(value)) }.map(Owned::into_raw)
 }
 
@@ -59,7 +59,7 @@ unsafe fn getter(obj: *mut PyObject, body: impl FnOnce(Python<'_>, &Pin) -> PyRe
 
 unsafe extern "C" fn get_shape(obj: *mut PyObject, _closure: *mut c_void) -> *mut PyObject {
     // SAFETY: see `getter`.
-    unsafe { getter(obj, |_py, a| Ok(int_tuple(&a.shape().iter().map(|&n| size_i64(n)).collect::<Vec<_>>())?.into_raw())) }
+    unsafe { getter(obj, |py, a| Ok(int_tuple(py, &a.shape().iter().map(|&n| size_i64(n)).collect::<Vec<_>>())?.into_raw())) }
 }
 
 /// `a.shape = (...)`: change the shape in place. Allowed only when it needs no copy (as NumPy),
@@ -93,27 +93,27 @@ unsafe extern "C" fn set_shape(obj: *mut PyObject, value: *mut PyObject, _closur
 
 unsafe extern "C" fn get_strides(obj: *mut PyObject, _closure: *mut c_void) -> *mut PyObject {
     // SAFETY: see `getter`.
-    unsafe { getter(obj, |_py, a| Ok(int_tuple(&a.strides().iter().map(|&s| s as i64).collect::<Vec<_>>())?.into_raw())) }
+    unsafe { getter(obj, |py, a| Ok(int_tuple(py, &a.strides().iter().map(|&s| s as i64).collect::<Vec<_>>())?.into_raw())) }
 }
 
 unsafe extern "C" fn get_ndim(obj: *mut PyObject, _closure: *mut c_void) -> *mut PyObject {
     // SAFETY: see `getter`.
-    unsafe { getter(obj, |_py, a| int(a.ndim() as i64)) }
+    unsafe { getter(obj, |py, a| int(py, a.ndim() as i64)) }
 }
 
 unsafe extern "C" fn get_size(obj: *mut PyObject, _closure: *mut c_void) -> *mut PyObject {
     // SAFETY: see `getter`.
-    unsafe { getter(obj, |_py, a| int(a.size() as i64)) }
+    unsafe { getter(obj, |py, a| int(py, a.size() as i64)) }
 }
 
 unsafe extern "C" fn get_itemsize(obj: *mut PyObject, _closure: *mut c_void) -> *mut PyObject {
     // SAFETY: see `getter`.
-    unsafe { getter(obj, |_py, a| int(a.array().dtype().itemsize() as i64)) }
+    unsafe { getter(obj, |py, a| int(py, a.array().dtype().itemsize() as i64)) }
 }
 
 unsafe extern "C" fn get_nbytes(obj: *mut PyObject, _closure: *mut c_void) -> *mut PyObject {
     // SAFETY: see `getter`.
-    unsafe { getter(obj, |_py, a| int(a.nbytes() as i64)) }
+    unsafe { getter(obj, |py, a| int(py, a.nbytes() as i64)) }
 }
 
 unsafe extern "C" fn get_dtype(obj: *mut PyObject, _closure: *mut c_void) -> *mut PyObject {
