@@ -68,7 +68,9 @@ typedef struct rawcapi_CAPI {
      * names rawcapi.Array uses; ValueError otherwise); shape: ndim sizes >= 0, 0 <= ndim <= 32. */
     PyObject *(*Array_New)(const char *dtype, int ndim, const Py_ssize_t *shape);
     /* Accessors (borrowed: valid while the array lives; shape and strides change if Python code
-     * assigns array.shape). For a non-Array they raise TypeError. */
+     * assigns array.shape). To keep them fixed while Python code runs, or while the GIL is
+     * released, hold a buffer export of the array (PyObject_GetBuffer): array.shape = ... raises
+     * BufferError until it is released. For a non-Array they raise TypeError. */
     void *(*Array_Data)(PyObject *array);                  /* first element; NULL on error */
     int (*Array_NDim)(PyObject *array);                    /* -1 on error */
     const Py_ssize_t *(*Array_Shape)(PyObject *array);     /* ndim sizes; NULL on error */
