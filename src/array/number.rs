@@ -36,7 +36,7 @@ use crate::kernels::array::elementwise::{BinaryOp, UnaryOp};
 
 /// `v op w` for a binary number slot. `v` and `w` are borrowed; one of them is an Array.
 unsafe fn binary_slot(op: BinaryOp, v: *mut PyObject, w: *mut PyObject) -> *mut PyObject {
-    // SAFETY: CPython calls this function attached (holding the GIL).
+    // SAFETY: called only from the entry points CPython calls attached (holding the GIL).
     let py = unsafe { Python::assume_attached() };
     panic::guard(py, ptr::null_mut(), || {
         // SAFETY: v and w are valid (the interpreter passes live borrowed references), GIL held.
@@ -54,7 +54,7 @@ unsafe fn binary_slot(op: BinaryOp, v: *mut PyObject, w: *mut PyObject) -> *mut 
 
 /// `v op= w`: computes into `v`.
 unsafe fn inplace_slot(op: BinaryOp, v: *mut PyObject, w: *mut PyObject) -> *mut PyObject {
-    // SAFETY: CPython calls this function attached (holding the GIL).
+    // SAFETY: called only from the entry points CPython calls attached (holding the GIL).
     let py = unsafe { Python::assume_attached() };
     panic::guard(py, ptr::null_mut(), || {
         // SAFETY: v valid, GIL held.
@@ -99,7 +99,7 @@ number_slots! {
 }
 
 unsafe fn unary_slot(op: UnaryOp, a: *mut PyObject) -> *mut PyObject {
-    // SAFETY: CPython calls this function attached (holding the GIL).
+    // SAFETY: called only from the entry points CPython calls attached (holding the GIL).
     let py = unsafe { Python::assume_attached() };
     panic::guard(py, ptr::null_mut(), || {
         // SAFETY: these slots are only reached through the Array type, so `a` is an Array.

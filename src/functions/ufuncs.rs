@@ -82,7 +82,7 @@ unsafe fn parse(
 }
 
 unsafe fn ufunc(op: BinaryOp, module: *mut PyObject, args: *const *mut PyObject, nargs: Py_ssize_t, kwnames: *mut PyObject) -> *mut PyObject {
-    // SAFETY: CPython calls this function attached (holding the GIL).
+    // SAFETY: called only from the entry points CPython calls attached (holding the GIL).
     let py = unsafe { Python::assume_attached() };
     panic::guard(py, std::ptr::null_mut(), || {
         let name = op.ufunc_name();
