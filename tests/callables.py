@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import array
 import ctypes
+import gc
 import re
+import weakref
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -653,5 +655,50 @@ def call(spec: Spec, case) -> Any:
     return spec.func(*case.make(), **kwargs)
 
 
-SPECS += setting_specs() + abi_specs() + array_specs() + ufunc_specs() + heavy_specs()
+# ---------------------------------------------------------------------------------------------
+# Reference cycles through Arrays. Each call builds a cycle and drops it; only the collector can
+# free it, and the leak check collects before every measurement, so a cycle it cannot free shows
+# as growth. tests/test_gc.py checks the same cycles with weak references and tracemalloc.
+
+class _CycleExporter(bytearray):
+    """A bytearray with a __dict__ (to hold the Array made from it) and weak references."""
+
+
+class _Holder:
+    pass
+
+
+def _exporter_cycle(nbytes):
+    """exporter -> __dict__ -> its frombuffer Array -> imported buffer -> exporter."""
+    exporter = _CycleExporter(nbytes)
+    exporter.array = rawcapi.Array.frombuffer(exporter)
+
+
+def _view_cycle(nbytes):
+    """view -> base Array -> exporter -> holder -> view."""
+    exporter = _CycleExporter(nbytes)
+    exporter.holder = _Holder()
+    exporter.holder.view = rawcapi.Array.frombuffer(exporter)[::2]
+
+
+def _collect_in_dealloc(nbytes):
+    """The exporter dies inside the Array's dealloc and its weakref callback collects: the
+    dying Array (refcount zero) must be untracked by then (python3.11-dbg asserts it)."""
+    exporter = _CycleExporter(nbytes)
+    ref = weakref.ref(exporter, lambda _: gc.collect(0))
+    array = rawcapi.Array.frombuffer(exporter)
+    del exporter, array
+    assert ref() is None
+
+
+def cycle_specs() -> list[Spec]:
+    if not hasattr(rawcapi, "Array"):
+        return []
+    return [Spec("Array <reference cycles>", None, fn=lambda build, nbytes: build(nbytes), bad=[],
+                 good=[Good("exporter-holds-its-frombuffer-Array", lambda: (_exporter_cycle, 1000)),
+                       Good("view-held-by-the-base's-exporter", lambda: (_view_cycle, 64)),
+                       Good("collection-inside-dealloc", lambda: (_collect_in_dealloc, 64))])]
+
+
+SPECS += setting_specs() + abi_specs() + array_specs() + ufunc_specs() + heavy_specs() + cycle_specs()
 SPEC = {spec.name: spec for spec in SPECS}

@@ -4,7 +4,7 @@
 //!
 //! | file          | what it is                                                             |
 //! |---------------|------------------------------------------------------------------------|
-//! | `object.rs`   | the object struct, `tp_alloc` → fields, `tp_dealloc`; `new_array`, `zeros`, `new_view` for other Rust code |
+//! | `object.rs`   | the object struct, `tp_alloc` → fields, `tp_dealloc`, `tp_traverse`; `new_array`, `zeros`, `new_view` for other Rust code |
 //! | `spec.rs`     | the slot table and `PyType_Spec`; `PyType_FromModuleAndSpec`            |
 //! | `getset.rs`   | attributes: shape, strides, ndim, size, itemsize, nbytes, dtype, base, T |
 //! | `construct.rs`| `Array(obj)`, `Array.frombuffer`, `zeros`, `arange`                    |

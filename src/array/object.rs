@@ -376,7 +376,11 @@ pub unsafe fn alloc_object(
     // SAFETY: `ty` is a valid type; its tp_alloc slot is PyType_GenericAlloc (inherited from
     // `object`), which returns a NEW reference to a zeroed object of tp_basicsize bytes with
     // ob_refcnt = 1 and ob_type = ty — and, ty being a heap type, Py_INCREF(ty): every instance
-    // holds a reference to its heap type, which `dealloc` gives back.
+    // holds a reference to its heap type, which `dealloc` gives back. The type has
+    // Py_TPFLAGS_HAVE_GC, so the block starts with the GC header and the object comes back
+    // already tracked: `traverse` may see it before the fields below are written, and finds
+    // NULL `base` and `imported` (zeroed), which it skips. (Nothing between here and the last
+    // write allocates or calls Python code, so no collection can start in between anyway.)
     let obj = unsafe {
         let alloc: pyo3_ffi::allocfunc = std::mem::transmute(pyo3_ffi::PyType_GetSlot(ty, pyo3_ffi::Py_tp_alloc));
         alloc(ty, 0)
@@ -472,11 +476,16 @@ pub unsafe fn new_view(py: Python<'_>, owner: &ArrayObject, data: *mut u8, shape
     unsafe { alloc_object(py, owner.type_ptr(), owner.dtype, shape, strides, memory, owner.writable) }
 }
 
-/// `tp_dealloc`: the reference count reached zero. Release what the object owns, free the
-/// object with the type's `tp_free`, and then drop the reference every instance of a heap type
+/// `tp_dealloc`: the reference count reached zero. Untrack the object, release what it owns,
+/// free it with the type's `tp_free`, and then drop the reference every instance of a heap type
 /// holds on its type (taken by `tp_alloc`). Without that last `Py_DECREF` the type object could
 /// never be freed (a leak per module instance); doing it *before* `tp_free` could free the type
 /// while its `tp_free` is still needed.
+///
+/// Untracking comes first: releasing an imported buffer can run Python code (an exporter's
+/// `__release_buffer__`), which can start a collection, and the collector must not traverse an
+/// object whose refcount is zero and whose buffer is half released. `tp_free` is the one the
+/// type inherited for a GC type, `PyObject_GC_Del` (it frees the block from its GC header).
 ///
 /// # Safety
 /// Called only by CPython (through the method or slot table), with the GIL held and the
@@ -487,8 +496,10 @@ pub unsafe extern "C" fn dealloc(obj: *mut PyObject) {
     let py = unsafe { Python::assume_attached() };
     let this = obj as *mut ArrayObject;
     // SAFETY: `obj` is an Array whose refcount is zero; we are its only user. Every export holds
-    // a reference (view->obj), so no export can be outstanding now.
+    // a reference (view->obj), so no export can be outstanding now. It was tracked by tp_alloc,
+    // and PyObject_GC_UnTrack (borrowed) accepts an object that is tracked or not.
     unsafe {
+        pyo3_ffi::PyObject_GC_UnTrack(obj.cast());
         let ty = pyo3_ffi::Py_TYPE(obj);
         let allocation = (*this).allocation;
         if !allocation.is_null() {
@@ -505,4 +516,53 @@ pub unsafe extern "C" fn dealloc(obj: *mut PyObject) {
         free(obj.cast());
         pyo3_ffi::Py_DECREF(ty.cast());
     }
+}
+
+/// `tp_traverse`: report to the cycle collector every object this Array holds a strong
+/// reference to — its type, its `base` (a view's owner), and the object its imported buffer
+/// holds (`imported->obj`: the exporter of a `frombuffer` Array). In C, xxlimited's
+/// `Xxo_traverse` with `Py_VISIT`:
+///
+/// ```c
+/// Py_VISIT(Py_TYPE(self));        /* heap type: every instance holds its type (3.9+ rule) */
+/// Py_VISIT(self->base);
+/// if (self->imported) Py_VISIT(self->imported->obj);
+/// return 0;
+/// ```
+///
+/// There is no `tp_clear`. All three references are fixed when the Array is made and point at
+/// objects that existed before it, so no cycle is made of Arrays alone: every cycle through an
+/// Array also passes through another object (the exporter, its `__dict__`, a list, the module
+/// dict), and clearing that one breaks the cycle. The Array is then freed by `dealloc`, when
+/// nothing can reach it any more. A `tp_clear` could only drop `base` or the imported buffer,
+/// and those own the memory `data` points into: it would have to empty the Array (or refuse
+/// while it is exported or pinned), and code that runs during the collection — an exporter's
+/// `__release_buffer__`, a weakref callback — could still reach the emptied Array. docs/05 §5
+/// has the full argument; `tests/test_gc.py` the cases.
+///
+/// # Safety
+/// Called only by CPython (through the method or slot table), with the GIL held and the
+/// arguments its calling convention promises.
+pub unsafe extern "C" fn traverse(obj: *mut PyObject, visit: pyo3_ffi::visitproc, arg: *mut c_void) -> std::ffi::c_int {
+    // No panic::guard: nothing below can panic, and a traverse function must not raise.
+    let this = obj as *const ArrayObject;
+    // SAFETY: `obj` is a live, tracked Array (tp_alloc zeroed it before tracking, and dealloc
+    // untracks before releasing anything), so `base` and `imported` are NULL or what we own;
+    // Py_TYPE is a borrowed pointer to its type.
+    let held = unsafe {
+        let imported = (*this).imported;
+        let exporter = if imported.is_null() { ptr::null_mut() } else { (*imported).obj };
+        [pyo3_ffi::Py_TYPE(obj).cast::<PyObject>(), (*this).base, exporter]
+    };
+    for object in held {
+        if !object.is_null() {
+            // Py_VISIT: `visit` borrows the object; a non-zero result must be returned at once.
+            // SAFETY: `object` is alive (we hold a strong reference to it).
+            let r = unsafe { visit(object, arg) };
+            if r != 0 {
+                return r;
+            }
+        }
+    }
+    0
 }

@@ -6,13 +6,15 @@
 //! ```c
 //! static PyType_Slot Array_slots[] = {
 //!     {Py_tp_dealloc, Array_dealloc},
+//!     {Py_tp_traverse, Array_traverse},
 //!     {Py_tp_new, Array_new},
 //!     ...
 //!     {0, NULL},
 //! };
 //! static PyType_Spec Array_spec = {
 //!     .name = "rawcapi.Array", .basicsize = sizeof(ArrayObject),
-//!     .flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_IMMUTABLETYPE, .slots = Array_slots,
+//!     .flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC | Py_TPFLAGS_IMMUTABLETYPE,
+//!     .slots = Array_slots,
 //! };
 //! /* in the module's exec slot: */
 //! state->array_type = PyType_FromModuleAndSpec(module, &Array_spec, NULL);   /* new reference */
@@ -52,9 +54,14 @@ macro_rules! slot {
 
 /// `static PyType_Slot Array_slots[]`. A `static mut` only because CPython's signature takes a
 /// `*mut`; it is never written (CPython copies what it needs into the new type object).
-static mut SLOTS: [PyType_Slot; 28] = [
+static mut SLOTS: [PyType_Slot; 29] = [
     // Frees what the object owns, then the object, then its reference to the type.
     slot!(pyo3_ffi::Py_tp_dealloc, object::dealloc),
+    // The cycle collector's view of an Array: its type, its `base`, its exporter. Required with
+    // Py_TPFLAGS_HAVE_GC. No Py_tp_clear beside it, on purpose (see `object::traverse`): an
+    // Array's references are fixed at creation, so every cycle through one also passes through
+    // an object that can be cleared, and the Array itself is never seen half-torn-down.
+    slot!(pyo3_ffi::Py_tp_traverse, object::traverse),
     // `Array(obj, dtype=None)`. Without it the type could not be called.
     slot!(pyo3_ffi::Py_tp_new, construct::tp_new),
     // The class docstring (copied by CPython), with its text signature for `inspect`.
@@ -124,15 +131,17 @@ static mut SLOTS: [PyType_Slot; 28] = [
 /// Flags: `Py_TPFLAGS_DEFAULT`; `Py_TPFLAGS_IMMUTABLETYPE` (3.10+) so `rawcapi.Array.x = 1`
 /// is refused, as for built-in types — the type is shared by every Array of the module and
 /// must not be monkey-patched. Not `Py_TPFLAGS_BASETYPE`: no subclasses, so `Py_TYPE(self)` is
-/// always this type and its layout is known. Not `Py_TPFLAGS_HAVE_GC`: an Array references only
-/// its `base` (an Array or an exporter it views), which was created before it and never refers
-/// back to it, so Arrays cannot form reference cycles and need no traverse/clear (NumPy's
-/// ndarray is not GC-tracked either).
+/// always this type and its layout is known. `Py_TPFLAGS_HAVE_GC`: an Array holds strong
+/// references to its heap type (and through it the module) and to the exporter it views, and
+/// the exporter may hold the Array (`self.view = Array.frombuffer(self)`): without the flag
+/// such a cycle could never be collected. With it, `tp_alloc` (PyType_GenericAlloc) allocates
+/// the GC header and tracks the object, and the inherited `tp_free` becomes `PyObject_GC_Del`
+/// (CPython's `inherit_slots`: a GC type whose base frees with `PyObject_Free`).
 static mut SPEC: PyType_Spec = PyType_Spec {
     name: c"rawcapi.Array".as_ptr(),
     basicsize: std::mem::size_of::<object::ArrayObject>() as c_int,
     itemsize: 0,
-    flags: (pyo3_ffi::Py_TPFLAGS_DEFAULT | IMMUTABLE) as c_uint,
+    flags: (pyo3_ffi::Py_TPFLAGS_DEFAULT | pyo3_ffi::Py_TPFLAGS_HAVE_GC | IMMUTABLE) as c_uint,
     slots: (&raw mut SLOTS).cast(),
 };
 
