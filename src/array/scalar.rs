@@ -122,8 +122,8 @@ pub unsafe fn store_python(obj: *mut PyObject, dtype: DType, p: *mut u8) -> PyRe
 /// In order: Python's own `bool`, `int`, `float`, `complex` (and subclasses: `numpy.float64`
 /// is a `float`); then an object exporting a 0-d buffer, whose format says what it holds
 /// (NumPy's other scalars and its 0-d arrays: `np.array(5.7)` is a float although it also has
-/// `__index__`); then what is left by its protocol: `__index__` makes an int, `__float__` a
-/// float. NumPy is not needed for any of it.
+/// `__index__`), and any other exporter is not a number; then what is left by its protocol:
+/// `__index__` makes an int, `__float__` a float. NumPy is not needed for any of it.
 ///
 /// The buffer request and `float(obj)` run the object's own code (`__buffer__`, `__float__`):
 /// its exceptions propagate, except the TypeError by which `float()` says "not a number".
@@ -157,6 +157,9 @@ pub unsafe fn scalar_kind(obj: *mut PyObject) -> PyResult<Option<PyScalarKind>> 
                     return Ok(Some(kind));
                 }
             }
+            // Bytes, a struct, several elements: not one number. (float() would even read such
+            // a buffer's bytes as the text of a number: b"2.5" would become 2.5.)
+            return Ok(None);
         }
         if pyo3_ffi::PyIndex_Check(obj) != 0 {
             return Ok(Some(PyScalarKind::Int));
