@@ -182,6 +182,25 @@ def test_the_hooks_own_exception_comes_out(hook, call, exc_type):
     assert excinfo.value is raised
 
 
+@pytest.mark.parametrize("hook,call", [_row_param(row) for row in ROWS])
+def test_the_error_path_keeps_no_reference(hook, call):
+    # Neither the hook's object nor its exception may be left referenced by rawcapi (a buffer
+    # or an Owned not released on the way out).
+    raised = UserError("from the hook")
+    before = sys.getrefcount(raised)
+    obj = hook(raised)
+    alive = weakref.ref(obj)
+    for _ in range(20):
+        with pytest.raises(UserError) as excinfo:
+            call(obj)
+        excinfo.value.__traceback__ = None  # its frames hold `obj`
+        del excinfo
+    del obj
+    gc.collect()
+    assert alive() is None
+    assert sys.getrefcount(raised) == before
+
+
 # The one failure each hook site expects keeps its meaning: rawcapi's own answer, not the hook's.
 
 
@@ -248,7 +267,7 @@ def test_an_int_too_long_for_str_is_still_named_in_the_overflow_message():
     # str() of an int beyond sys.get_int_max_str_digits() raises ValueError: the expected "no
     # text" case, which the message replaces by the type name.
     big = 10 ** 5000
-    with pytest.raises(OverflowError, match="out of bounds for uint8"):
+    with pytest.raises(OverflowError, match="^Python integer <int> out of bounds for uint8$"):
         rawcapi.Array([big], dtype="uint8")
 
 
