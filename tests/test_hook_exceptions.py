@@ -21,6 +21,9 @@ import pytest
 
 import rawcapi
 
+# Fast, and its __buffer__ rows run only from 3.12: the version matrix runs it.
+pytestmark = pytest.mark.quick
+
 
 class UserError(Exception):
     """An exception class of the user's own: nothing in rawcapi or CPython expects it."""
