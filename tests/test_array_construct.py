@@ -2,6 +2,8 @@
 import re
 import sys
 import warnings
+from decimal import Decimal
+from fractions import Fraction
 
 import numpy as np
 import pytest
@@ -159,7 +161,11 @@ def test_zero_d_float_array_is_a_float_not_an_int():
     same(Array([np.float64(2.5)]), np.array([np.float64(2.5)]))
 
 
-@pytest.mark.parametrize("x,kind", [(OnlyFloat(), "f"), (OnlyIndex(), "i")], ids=["only __float__", "only __index__"])
+@pytest.mark.parametrize(
+    "x,kind",
+    [(OnlyFloat(), "f"), (OnlyIndex(), "i"), (Fraction(1, 4), "f"), (Decimal("2.5"), "f")],
+    ids=["only __float__", "only __index__", "Fraction", "Decimal"],
+)
 def test_objects_known_only_by_their_protocol(x, kind):
     # NumPy makes an object array of these (rawcapi has no object dtype); the oracle is plain
     # Python: what float() and operator.index() accept.
