@@ -197,12 +197,14 @@ unsafe extern "C" fn capi_array_new(dtype: *const c_char, ndim: c_int, shape: *c
 fn current_module(py: Python<'_>) -> PyResult<Owned> {
     // SAFETY: GIL held; returns a new reference or NULL with the import's exception set.
     let module = unsafe { Owned::from_new(pyo3_ffi::PyImport_ImportModule(c"rawcapi".as_ptr())) }?;
-    // SAFETY: GIL held; PyModule_GetDef borrows the module and returns its definition (NULL for
-    // a module not created from one). Comparing addresses reads nothing through the pointer.
-    let def = unsafe { pyo3_ffi::PyModule_GetDef(module.as_ptr()) };
-    if def != crate::module_def() {
-        // SAFETY: GIL held; a NULL from PyModule_GetDef may have set an exception we replace.
-        unsafe { pyo3_ffi::PyErr_Clear() };
+    // SAFETY: GIL held; both borrow the module. PyModule_GetDef raises TypeError for an object
+    // that is not a module, so that case is decided by PyModule_Check first; for a module it
+    // returns its definition (NULL, with no exception set, for one not created from a
+    // definition) and cannot fail. Comparing addresses reads nothing through the pointer.
+    let ours = unsafe {
+        pyo3_ffi::PyModule_Check(module.as_ptr()) != 0 && pyo3_ffi::PyModule_GetDef(module.as_ptr()) == crate::module_def()
+    };
+    if !ours {
         return Err(raise(py, Exc::ImportError, "rawcapi C API: sys.modules['rawcapi'] is not the rawcapi extension module"));
     }
     Ok(module)

@@ -495,6 +495,30 @@ def _is_buffer(obj):
         return False
 
 
+class HookError(Exception):
+    """An exception class of the user's own, raised by a hook rawcapi calls (`__index__`,
+    `__float__`, `__len__`): it must come out as it is (tests/test_hook_exceptions.py has the whole
+    table); here its error paths join the leak check."""
+
+
+class _RaisingIndex:
+    def __index__(self):
+        raise HookError("from __index__")
+
+
+class _RaisingFloat:
+    def __float__(self):
+        raise HookError("from __float__")
+
+
+class _RaisingLen:
+    def __len__(self):
+        raise HookError("from __len__")
+
+    def __getitem__(self, i):
+        return 1
+
+
 def _setitem(a, key, value):
     a[key] = value
     return a
@@ -520,7 +544,9 @@ def array_specs() -> list[Spec]:
                   Bad("33-dims", lambda: ((1,) * 33,), ValueError, r"^maximum supported dimension for an Array is 32, found 33$"),
                   Bad("unknown-keyword", lambda: (3,), TypeError, r"^'bogus' is an invalid keyword argument for zeros\(\)$", {"bogus": 1}),
                   Bad("no-arguments", lambda: (), TypeError, r"^zeros\(\) missing required argument 'shape' \(pos 1\)$"),
-                  Bad("three-arguments", lambda: (3, "int32", 5), TypeError, r"^zeros\(\) takes at most 2 arguments \(3 given\)$")]),
+                  Bad("three-arguments", lambda: (3, "int32", 5), TypeError, r"^zeros\(\) takes at most 2 arguments \(3 given\)$"),
+                  Bad("index-raises", lambda: ((2, _RaisingIndex()),), HookError, r"^from __index__$"),
+                  Bad("len-raises", lambda: (_RaisingLen(),), HookError, r"^from __len__$")]),
         Spec("arange", _np(lambda *a, **k: np.arange(*a, **k)),
              good=[Good("stop", lambda: (5,)), Good("start-stop-step", lambda: (1, 10, 3)), Good("float", lambda: (0.5, 2.0, 0.25)),
                    Good("negative-step", lambda: (10, 0, -2)), Good("dtype", lambda: (5,), {"dtype": "float32"}), Good("empty", lambda: (3, 1))],
@@ -531,7 +557,9 @@ def array_specs() -> list[Spec]:
                   Bad("nan", lambda: (float("nan"),), ValueError, r"^arange: cannot compute length$"),
                   Bad("impossible-size", lambda: (1 << 40,), MemoryError, r"^Unable to allocate 8\.00 TiB"),
                   Bad("str", lambda: ("a",), TypeError, r"^arange\(\) arguments must be int or float, not 'str'$"),
-                  Bad("unknown-dtype", lambda: (3,), TypeError, r"^data type 'x' not understood " + DTYPES_MSG, {"dtype": "x"})]),
+                  Bad("unknown-dtype", lambda: (3,), TypeError, r"^data type 'x' not understood " + DTYPES_MSG, {"dtype": "x"}),
+                  Bad("float-raises", lambda: (_RaisingFloat(),), HookError, r"^from __float__$"),
+                  Bad("past-int64", lambda: (2**63 - 2, 2**63 + 2), OverflowError, r"^arange: the last value, Python integer 9223372036854775809, is out of bounds for int64")]),
         Spec("Array", _np(lambda obj, dtype=None: np.array(memoryview(obj) if _is_buffer(obj) else obj, dtype=dtype)),
              good=[Good("nested-list", lambda: ([[1, 2], [3, 4]],)), Good("floats", lambda: ([1.5, 2],)), Good("bool-scalar", lambda: (True,)),
                    Good("bytes", lambda: (_pattern(10),)), Good("memoryview-int32", lambda: (memoryview(_pattern(16)).cast("i"),)),
@@ -548,7 +576,9 @@ def array_specs() -> list[Spec]:
                   *getbuffer_fails(),
                   Bad("no-arguments", lambda: (), TypeError, r"^Array\(\) missing required argument 'obj' \(pos 1\)$"),
                   Bad("three-arguments", lambda: (1, 2, 3), TypeError, r"^Array\(\) takes at most 2 arguments \(3 given\)$"),
-                  Bad("unknown-keyword", lambda: ([1],), TypeError, r"^'bogus' is an invalid keyword argument for Array\(\)$", {"bogus": 1})]),
+                  Bad("unknown-keyword", lambda: ([1],), TypeError, r"^'bogus' is an invalid keyword argument for Array\(\)$", {"bogus": 1}),
+                  Bad("float-raises", lambda: ([1.0, _RaisingFloat()],), HookError, r"^from __float__$"),
+                  Bad("len-raises", lambda: ([_RaisingLen()],), HookError, r"^from __len__$")]),
         Spec("Array.frombuffer", _np(lambda obj: np.asarray(memoryview(obj))),
              good=[Good("bytearray-writable", lambda: (bytearray(_pattern(8)),)), Good("bytes-readonly", lambda: (_pattern(8),)),
                    Good("reversed", lambda: (memoryview(_pattern(9))[::-2],)), Good("int32-2d", lambda: (memoryview(_pattern(24)).cast("i", (2, 3)),))],
@@ -572,7 +602,8 @@ def array_specs() -> list[Spec]:
              bad=[Bad("wrong-size", lambda: (_arr(), 5), ValueError, r"^cannot reshape array of size 6 into shape \(5,\)$"),
                   Bad("two-unknowns", lambda: (_arr(), -1, -1), ValueError, r"^can only specify one unknown dimension$"),
                   Bad("negative", lambda: (_arr(), -2, 3), ValueError, r"^negative dimensions not allowed$"),
-                  Bad("str", lambda: (_arr(), "a"), TypeError, r"^a shape must be an int or a sequence of ints, not 'str'$")]),
+                  Bad("str", lambda: (_arr(), "a"), TypeError, r"^a shape must be an int or a sequence of ints, not 'str'$"),
+                  Bad("index-raises", lambda: (_arr(), _RaisingIndex(), 3), HookError, r"^from __index__$")]),
         Spec("Array.sum", _np(lambda a, axis=None: _as_np(a).sum(axis=axis, dtype=None if axis is None or _as_np(a).dtype.kind in "fc" else "int64")),
              good=[Good("all", lambda: (_arr(),)), Good("axis0", lambda: (_arr(),), {"axis": 0}), Good("axis-1", lambda: (_arr(),), {"axis": -1}),
                    Good("empty", lambda: (rawcapi.zeros((0, 3)),)), Good("uint8-big", lambda: (A(b"\xff" * 1000),))],
@@ -597,7 +628,9 @@ def array_specs() -> list[Spec]:
              bad=[Bad("shape-mismatch", lambda: (_arr(), 0, [1, 2]), ValueError, r"^could not broadcast input array from shape \(2,\) into shape \(3,\)$"),
                   Bad("read-only", lambda: (readonly(), 0, 5), ValueError, r"^assignment destination is read-only$"),
                   Bad("str-value", lambda: (_arr(), 0, "x"), TypeError, r"not 'str'$"),
-                  Bad("out-of-range", lambda: (_arr(), 7, 1), IndexError, r"^index 7 is out of bounds for axis 0 with size 2$")]),
+                  Bad("out-of-range", lambda: (_arr(), 7, 1), IndexError, r"^index 7 is out of bounds for axis 0 with size 2$"),
+                  Bad("float-value-raises", lambda: (_farr(), (0, 0), _RaisingFloat()), HookError, r"^from __float__$"),
+                  Bad("index-key-raises", lambda: (_arr(), _RaisingIndex(), 1), HookError, r"^from __index__$")]),
         Spec("Array.__delitem__", None, fn=lambda a, k: a.__delitem__(k), good=[],
              bad=[Bad("delete", lambda: (_arr(), 0), ValueError, r"^cannot delete array elements$")]),
         Spec("Array.__len__", _np(lambda a: len(_as_np(a))), fn=len,

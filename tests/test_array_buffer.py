@@ -167,3 +167,36 @@ def test_export_formats():
     for dtype, fmt in expected.items():
         assert memoryview(rawcapi.zeros(2, dtype=dtype)).format == fmt
         assert memoryview(np.zeros(2, dtype=dtype)).format == fmt
+
+
+def _readonly_numpy():
+    x = np.arange(4.0)
+    x.flags.writeable = False
+    return x
+
+
+@pytest.mark.parametrize(
+    "make,writable",
+    [
+        (lambda: bytearray(b"abcd"), True),
+        (lambda: b"abcd", False),
+        (lambda: memoryview(bytearray(b"abcd")), True),
+        (lambda: memoryview(bytearray(b"abcd")).toreadonly(), False),
+        (lambda: np.arange(4.0), True),
+        (_readonly_numpy, False),  # refuses a writable request with ValueError, not BufferError
+        (lambda: tb.ndarray(list(range(4)), shape=[4], format="B"), False),
+        (lambda: tb.ndarray(list(range(4)), shape=[4], format="B", flags=tb.ND_WRITABLE), True),
+    ],
+    ids=["bytearray", "bytes", "memoryview", "readonly-memoryview", "numpy", "readonly-numpy", "testbuffer-ro", "testbuffer-rw"],
+)
+def test_frombuffer_is_writable_exactly_when_the_exporter_is(make, writable):
+    x = make()
+    a = Array.frombuffer(x)
+    assert a.writable is writable
+    assert a.writable is not memoryview(x).readonly  # the oracle: CPython's own consumer
+    if writable:
+        a[0] = 1
+        assert memoryview(x).cast("B")[0] == 1 or np.asarray(x).ravel()[0] == 1
+    else:
+        with pytest.raises(ValueError, match="read-only"):
+            a[0] = 1

@@ -2,6 +2,8 @@
 import re
 import sys
 import warnings
+from decimal import Decimal
+from fractions import Fraction
 
 import numpy as np
 import pytest
@@ -81,6 +83,109 @@ def test_tolist_and_scalars_are_python_types():
 )
 def test_nested_sequences_infer_like_numpy(obj):
     same(Array(obj), np.array(obj))
+
+
+class OnlyFloat:
+    """A Fraction-like number: float() works, and nothing else."""
+
+    def __float__(self):
+        return 2.5
+
+
+class OnlyIndex:
+    """An integer by __index__ alone."""
+
+    def __index__(self):
+        return 7
+
+
+def _kind(dtype):
+    return np.dtype(dtype).kind
+
+
+# Each x's kind is what it is, not what its protocol slots suggest: a 0-d float array has
+# __index__ (NumPy gives it nb_index) and is still a float; NumPy's bool has no bool base class.
+KIND_CASES = [
+    np.int8(3),
+    np.int32(-4),
+    np.uint8(200),
+    np.uint64(5),
+    np.float16(0.5),
+    np.float32(1.5),
+    np.float64(2.5),
+    np.longdouble(0.25),
+    np.bool_(True),
+    np.bool_(False),
+    np.complex64(1j),
+    np.complex128(1 + 2j),
+    np.array(5.7),
+    np.array(True),
+    np.array(3),
+    np.array(3, dtype=np.uint16),
+    np.array(1.5, dtype=np.float32),
+    np.array(2j),
+    True,
+    7,
+    0.5,
+    1j,
+]
+
+
+@pytest.mark.parametrize("x", KIND_CASES, ids=repr)
+def test_element_kind_is_what_the_number_is(x):
+    expected = np.array([x])  # the oracle: NumPy's own inference
+    got = Array([x])
+    # rawcapi has bool, int64, float64 and complex128 as inferred types; NumPy keeps a
+    # scalar's own width (float32, uint64 ...). The kind must agree, and the values.
+    assert _kind(got.dtype) == expected.dtype.kind.replace("u", "i")
+    assert got.tolist() == expected.tolist()
+    alone = Array([x, x])
+    assert _kind(alone.dtype) == _kind(got.dtype)
+
+
+@pytest.mark.parametrize(
+    "x,y",
+    [(np.array(5.7), 1), (1, np.array(2.5)), (np.array(True), np.array(True)), (np.bool_(True), 2), (np.array(3), 0.5), (np.array(1j), 1)],
+    ids=repr,
+)
+def test_mixed_elements_promote_by_kind_like_numpy(x, y):
+    expected = np.array([x, y])
+    got = Array([x, y])
+    assert _kind(got.dtype) == expected.dtype.kind
+    assert got.tolist() == expected.tolist()
+
+
+def test_zero_d_float_array_is_a_float_not_an_int():
+    same(Array([np.array(5.7)]), np.array([np.array(5.7)]))
+    same(Array([np.array(True)]), np.array([np.array(True)]))
+    same(Array([np.float64(2.5)]), np.array([np.float64(2.5)]))
+
+
+@pytest.mark.parametrize(
+    "x,kind",
+    [(OnlyFloat(), "f"), (OnlyIndex(), "i"), (Fraction(1, 4), "f"), (Decimal("2.5"), "f")],
+    ids=["only __float__", "only __index__", "Fraction", "Decimal"],
+)
+def test_objects_known_only_by_their_protocol(x, kind):
+    # NumPy makes an object array of these (rawcapi has no object dtype); the oracle is plain
+    # Python: what float() and operator.index() accept.
+    import operator
+
+    assert np.array([x]).dtype.kind == "O"
+    got = Array([x])
+    assert _kind(got.dtype) == kind
+    assert got.tolist() == [operator.index(x) if kind == "i" else float(x)]
+
+
+def test_an_exporter_of_bytes_is_not_a_number():
+    # float() reads a buffer's bytes as the text of a number (float(PickleBuffer(b"2.5")) is
+    # 2.5); an element is a number by what it is, and a buffer of bytes is none.
+    import pickle
+
+    text = pickle.PickleBuffer(b"2.5")
+    assert float(text) == 2.5
+    with pytest.raises(TypeError, match=r"an Array element must be a number, not '(pickle\.)?PickleBuffer'"):
+        Array([text])
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
@@ -198,6 +303,35 @@ def test_arange_large_float32_bits():
     same(rawcapi.arange(0.1, 1e5, 0.3, dtype="float32"), np.arange(0.1, 1e5, 0.3, dtype="float32"))
     same(rawcapi.arange(250, 260, dtype="uint8"), np.arange(250, 260, dtype="uint8"))
     same(rawcapi.arange(0.5, 5, 0.5, dtype="int64"), np.arange(0.5, 5, 0.5, dtype="int64"))
+
+
+def test_arange_takes_the_kind_of_numpy_zero_d_arrays():
+    for args in [(np.array(2.5),), (np.array(1), np.array(4.5)), (0, 3, np.array(0.5)), (np.array(3),), (np.int32(2), 6)]:
+        expected = np.arange(*args)
+        got = rawcapi.arange(*args)
+        assert _kind(got.dtype) == expected.dtype.kind
+        assert got.tolist() == expected.tolist()
+
+
+@pytest.mark.parametrize(
+    "args",
+    [(2**63 - 2, 2**63 + 2), (0, 2**64, 2**62), (-(2**63) + 2, -(2**63) - 2, -1), (2**63 - 10, 2**63 + 10, 3)],
+    ids=repr,
+)
+@pytest.mark.parametrize("dtype", [None, "int64"])
+def test_arange_past_int64_is_overflowerror_never_wrapped(args, dtype):
+    kw = {} if dtype is None else {"dtype": dtype}
+    with pytest.raises(OverflowError, match="out of bounds for int64"):
+        rawcapi.arange(*args, **kw)
+    # Float results hold these values (collapsed, as NumPy's float64 does).
+    same(rawcapi.arange(*args, dtype="float64"), np.arange(*args, dtype="float64"))
+
+
+def test_arange_up_to_the_ends_of_int64():
+    # The oracle is range(): NumPy turns some of these into float64 for its own reasons.
+    for args in [(2**63 - 3, 2**63 - 1), (-(2**63), -(2**63) + 3), (2**63 - 7, 2**63, 3), (-(2**63) + 4, -(2**63) - 1, -2)]:
+        got = rawcapi.arange(*args)
+        assert got.dtype == "int64" and got.tolist() == list(range(*args)), args
 
 
 def test_arange_errors():

@@ -70,6 +70,23 @@ def test_complex128_shapes(sa, sb):
     assert rel_frobenius(rawcapi.matmul(a, b), np.matmul(a, b)) < 1e-12
 
 
+@pytest.mark.parametrize("n", [1, 8, 63, 64, 65, 128])
+@pytest.mark.parametrize("dtype", ["complex128", "float64", "float32"])
+def test_zero_sums_have_numpys_sign(n, dtype):
+    # A sum of products that is exactly zero is +0 in NumPy (its loop and BLAS start the sum
+    # at 0), in the real and the imaginary part, for zeros and for -0 operands alike.
+    import math
+
+    for a, b in [(np.zeros((n, n), dtype), np.zeros((n, n), dtype)), (np.zeros((n, n), dtype), -np.zeros((n, n), dtype))]:
+        got = np.asarray(rawcapi.matmul(a, b))
+        want = np.matmul(a, b)
+        for g, w in [(got[0, 0], want[0, 0]), (got[-1, -1], want[-1, -1])]:
+            parts = lambda z: (z.real, z.imag) if np.iscomplexobj(z) else (z,)
+            for gp, wp in zip(parts(g), parts(w)):
+                assert gp == wp == 0 and math.copysign(1.0, gp) == math.copysign(1.0, wp), (n, dtype, g, w)
+        assert np.array_equal(np.signbit(got.view(got.real.dtype)), np.signbit(want.view(want.real.dtype)))
+
+
 def layouts(x):
     """The same values in several memory layouts (NumPy views, no copies)."""
     yield "C", x

@@ -16,7 +16,7 @@ use super::operand::{BufferArray, UnreadableBuffer};
 use super::scalar::{default_dtype, parse_dtype, scalar_kind, store_python};
 use crate::capi::gil::Python;
 use crate::capi::buffer::Buffer;
-use crate::capi::error::{raise, Exc, PyErrSet, PyResult};
+use crate::capi::error::{clear_if, raise, Exc, PyErrSet, PyResult};
 use crate::capi::object::{type_name, Owned};
 use crate::capi::panic;
 use crate::kernels::array::arange::arange_fill;
@@ -91,10 +91,10 @@ pub unsafe fn from_object(py: Python<'_>, ty: *mut PyTypeObject, obj: *mut PyObj
             let source = BufferArray::request(py, obj, pyo3_ffi::PyBUF_RECORDS_RO)?.map_err(|e| refuse_buffer(py, e))?;
             return copy_view(py, ty, source.view(), dtype.unwrap_or(source.dtype));
         }
-        if is_sequence(obj) {
+        if is_sequence(py, obj)? {
             return from_nested(py, ty, obj, dtype);
         }
-        let Some(kind) = scalar_kind(obj) else {
+        let Some(kind) = scalar_kind(py, obj)? else {
             return Err(raise(
                 py,
                 Exc::TypeError,
@@ -152,24 +152,27 @@ pub fn refuse_buffer(py: Python<'_>, refusal: UnreadableBuffer) -> PyErrSet {
 
 /// Does `obj` count as a sequence level of a nested list (`[[1, 2], (3, 4)]`)? Lists, tuples,
 /// Arrays with at least one dimension, and other sequences that have a length — but not
-/// str/bytes (numbers-only) and not 0-d arrays (they are numbers).
-unsafe fn is_sequence(obj: *mut PyObject) -> bool {
+/// str/bytes (numbers-only) and not 0-d arrays (they are numbers, whose `len()` is a
+/// TypeError). The length query runs the object's `__len__`: what it raises propagates, except
+/// that TypeError ("has no len()"), which answers "not a sequence".
+unsafe fn is_sequence(py: Python<'_>, obj: *mut PyObject) -> PyResult<bool> {
     // SAFETY (whole body): type checks and a length query on a valid object, GIL held.
     unsafe {
         if pyo3_ffi::PyList_Check(obj) != 0 || pyo3_ffi::PyTuple_Check(obj) != 0 {
-            return true;
+            return Ok(true);
         }
         if let Some(a) = ArrayObject::downcast(obj) {
-            return a.pin().ndim() > 0;
+            return Ok(a.pin().ndim() > 0);
         }
         if pyo3_ffi::PyUnicode_Check(obj) != 0 || pyo3_ffi::PyBytes_Check(obj) != 0 || pyo3_ffi::PySequence_Check(obj) == 0 {
-            return false;
+            return Ok(false);
         }
+        // -1 with an exception set on failure.
         if pyo3_ffi::PySequence_Size(obj) < 0 {
-            pyo3_ffi::PyErr_Clear();
-            return false;
+            clear_if(py, Exc::TypeError)?;
+            return Ok(false);
         }
-        true
+        Ok(true)
     }
 }
 
@@ -211,7 +214,7 @@ unsafe fn from_nested(py: Python<'_>, ty: *mut PyTypeObject, obj: *mut PyObject,
         let mut shape = Vec::new();
         let mut holders: Vec<Owned> = Vec::new();
         let mut cur = obj;
-        while is_sequence(cur) {
+        while is_sequence(py, cur)? {
             if shape.len() == MAX_NDIM {
                 return Err(raise(py, Exc::ValueError, &format!("maximum supported dimension for an Array is {MAX_NDIM}, found more")));
             }
@@ -230,7 +233,7 @@ unsafe fn from_nested(py: Python<'_>, ty: *mut PyTypeObject, obj: *mut PyObject,
         collect(py, obj, 0, &shape, &mut leaves, &mut holders)?;
         let mut kind: Option<PyScalarKind> = None;
         for &leaf in &leaves {
-            let k = scalar_kind(leaf).ok_or_else(|| {
+            let k = scalar_kind(py, leaf)?.ok_or_else(|| {
                 raise(py, Exc::TypeError, &format!("an Array element must be a number, not '{}'", type_name(leaf)))
             })?;
             kind = Some(match (kind, k) {
@@ -273,7 +276,7 @@ unsafe fn collect(
 ) -> PyResult<()> {
     // SAFETY (whole body): as in `from_nested`.
     unsafe {
-        let is_seq = is_sequence(obj);
+        let is_seq = is_sequence(py, obj)?;
         if depth == shape.len() {
             if is_seq {
                 return Err(ragged(py, shape, depth));
@@ -312,16 +315,13 @@ pub unsafe extern "C" fn frombuffer(cls: *mut PyObject, obj: *mut PyObject) -> *
     // SAFETY: CPython calls this function attached (holding the GIL).
     let py = unsafe { Python::assume_attached() };
     panic::guard(py, ptr::null_mut(), || {
-        // SAFETY: `obj` valid; ask for a writable view first, and settle for a read-only one
-        // when the exporter refuses (bytes, a read-only memoryview).
-        let (buffer, writable) = match unsafe { Buffer::get(py, obj, pyo3_ffi::PyBUF_RECORDS) } {
-            Ok(b) => (b, true),
-            Err(_) => {
-                // SAFETY: the refusal's exception is set; clear it and try read-only.
-                unsafe { pyo3_ffi::PyErr_Clear() };
-                (unsafe { Buffer::get(py, obj, pyo3_ffi::PyBUF_RECORDS_RO) }?, false)
-            }
-        };
+        // SAFETY: `obj` valid, GIL held. A request without PyBUF_WRITABLE is one every exporter
+        // can grant, read-only or not, and `view.readonly` then says which it is (PEP 3118: an
+        // exporter that can give a writable view sets it to 0). Asking for a writable view first
+        // would make a read-only exporter refuse, and its refusal is not one exception to
+        // expect: `bytes` raises BufferError, a read-only NumPy array ValueError.
+        let buffer = unsafe { Buffer::get(py, obj, pyo3_ffi::PyBUF_RECORDS_RO) }?;
+        let writable = buffer.raw().readonly == 0;
         let BufferArray { buffer, dtype, shape, strides } = BufferArray::new(py, buffer)?.map_err(|e| refuse_buffer(py, e))?;
         let data = buffer.raw().buf as *mut u8;
         let memory = Memory::Imported { data, buffer: buffer.into_box() };
@@ -349,16 +349,17 @@ unsafe fn parse_dims(py: Python<'_>, obj: *mut PyObject) -> PyResult<Vec<isize>>
     // SAFETY (whole body): GIL held; borrowed `obj`; new references in Owned.
     unsafe {
         let one = |o: *mut PyObject| -> PyResult<isize> {
-            let index = pyo3_ffi::PyNumber_Index(o);
-            if index.is_null() {
-                pyo3_ffi::PyErr_Clear();
+            // Only objects with __index__ are asked: PyNumber_Index's own TypeError for the rest
+            // would not say that a dimension length was wanted. What __index__ raises propagates.
+            if pyo3_ffi::PyIndex_Check(o) == 0 {
                 return Err(raise(
                     py,
                     Exc::TypeError,
                     &format!("'{}' object cannot be interpreted as an integer (a dimension length)", type_name(o)),
                 ));
             }
-            let index = Owned::from_new(index)?;
+            // A new reference to an int, or NULL with the exception set.
+            let index = Owned::from_new(pyo3_ffi::PyNumber_Index(o))?;
             let v = pyo3_ffi::PyLong_AsSsize_t(index.as_ptr());
             if v == -1 && !pyo3_ffi::PyErr_Occurred().is_null() {
                 return Err(PyErrSet::fetched());
@@ -477,7 +478,7 @@ pub unsafe extern "C" fn arange(module: *mut PyObject, args: *mut PyObject, kwar
             let step = if given(a2) { a2 } else { one.as_ptr() };
             let mut kind = PyScalarKind::Int;
             for o in [start, stop, step] {
-                match scalar_kind(o) {
+                match scalar_kind(py, o)? {
                     Some(PyScalarKind::Bool) | Some(PyScalarKind::Int) => {}
                     Some(PyScalarKind::Float) => kind = PyScalarKind::Float,
                     _ => {
@@ -504,6 +505,9 @@ pub unsafe extern "C" fn arange(module: *mut PyObject, args: *mut PyObject, kwar
             if dtype == DType::Bool && len > 2 {
                 return Err(raise(py, Exc::TypeError, "arange() is only supported for booleans when the result has at most length 2."));
             }
+            if dtype.is_integer() && len > 2 {
+                check_last_fits(py, start, step, kind, len)?;
+            }
             let ty = crate::state::array_type(py, module)?;
             // Every element is written below before the array is returned.
             let array = new_array(py, ty, dtype, &[len])?;
@@ -519,4 +523,41 @@ pub unsafe extern "C" fn arange(module: *mut PyObject, args: *mut PyObject, kwar
             Ok(array.into_raw())
         }
     })
+}
+
+/// `arange`'s last value, `start + (len - 1) * step`, must fit int64 for an integer result: the
+/// fill computes `a[i] = a[0] + i * delta` in 64-bit integers, which would wrap past it (NumPy
+/// answers such a range with a float64 or uint64 result, which rawcapi does not make). The first
+/// two values are checked by their stores; the values between the first and the last do not
+/// leave the range the two ends span. Computed on Python ints (`kind` Int: the arguments'
+/// `__index__`, so a NumPy integer cannot wrap first) or floats (`kind` Float), then `int()`.
+///
+/// # Safety
+/// `start` and `step` valid (borrowed) numbers of `kind`; `len >= 1`; GIL held.
+unsafe fn check_last_fits(py: Python<'_>, start: *mut PyObject, step: *mut PyObject, kind: PyScalarKind, len: usize) -> PyResult<()> {
+    // SAFETY (whole body): GIL held; every call borrows its arguments and returns a new
+    // reference (wrapped in Owned) or NULL with an exception set.
+    unsafe {
+        let convert = |o| if kind == PyScalarKind::Float { pyo3_ffi::PyNumber_Float(o) } else { pyo3_ffi::PyNumber_Index(o) };
+        let start = Owned::from_new(convert(start))?;
+        let step = Owned::from_new(convert(step))?;
+        let count = Owned::from_new(pyo3_ffi::PyLong_FromSize_t(len - 1))?;
+        let span = Owned::from_new(pyo3_ffi::PyNumber_Multiply(count.as_ptr(), step.as_ptr()))?;
+        let last = Owned::from_new(pyo3_ffi::PyNumber_Add(start.as_ptr(), span.as_ptr()))?;
+        let last = Owned::from_new(pyo3_ffi::PyNumber_Long(last.as_ptr()))?;
+        let mut overflow = 0;
+        let v = pyo3_ffi::PyLong_AsLongLongAndOverflow(last.as_ptr(), &mut overflow);
+        if v == -1 && overflow == 0 && !pyo3_ffi::PyErr_Occurred().is_null() {
+            return Err(PyErrSet::fetched());
+        }
+        if overflow != 0 {
+            let shown = crate::capi::strings::str_of(py, last.as_ptr())?.unwrap_or_else(|| "beyond 64 bits".to_string());
+            return Err(raise(
+                py,
+                Exc::OverflowError,
+                &format!("arange: the last value, Python integer {shown}, is out of bounds for int64 (rawcapi has no wider integer dtype)"),
+            ));
+        }
+        Ok(())
+    }
 }

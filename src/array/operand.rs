@@ -383,8 +383,9 @@ pub unsafe fn binary(py: Python<'_>, op: BinaryOp, a: &Operand, b: &Operand, out
                 if oob.beyond_i64 {
                     return Err(raise(py, Exc::OverflowError, "Python int too large to convert to C long"));
                 }
-                // SAFETY: `obj` valid (borrowed), GIL held; str_of clears its own errors.
-                let text = unsafe { str_of(*obj) }.unwrap_or_else(|| "?".to_string());
+                // SAFETY: `obj` valid (borrowed), GIL held. An int subclass's `__str__` is user
+                // code: its exception propagates (`?`), as str_of says.
+                let text = unsafe { str_of(py, *obj) }?.unwrap_or_else(|| "?".to_string());
                 return Err(raise(py, Exc::OverflowError, &format!("Python integer {text} out of bounds for {dtype}", dtype = dtype.name())));
             }
             // NumPy 2 answers comparisons with out-of-range ints without converting them: the

@@ -6,10 +6,13 @@
 //! ("Python integer 300 out of bounds for uint8"), into a float dtype through `float(x)`, into
 //! complex through `complex(x)`, into bool through truth value.
 
+use std::ffi::CStr;
+
 use pyo3_ffi::PyObject;
 
 use crate::capi::gil::Python;
-use crate::capi::error::{raise, Exc, PyErrSet, PyResult};
+use crate::capi::buffer::Buffer;
+use crate::capi::error::{clear_if, raise, Exc, PyErrSet, PyResult};
 use crate::capi::object::{type_name, Owned};
 use crate::capi::strings::{str_of, utf8_or_none};
 use crate::kernels::array::dtype::{DType, PyScalarKind};
@@ -39,10 +42,11 @@ pub unsafe fn to_python(_py: Python<'_>, dtype: DType, p: *const u8) -> PyResult
     }
 }
 
-/// `str(obj)` as a Rust string, for messages (falls back to the type name).
-unsafe fn display(obj: *mut PyObject) -> String {
-    // SAFETY: GIL held, `obj` valid (borrowed); str_of clears its own errors.
-    unsafe { str_of(obj).unwrap_or_else(|| format!("<{}>", type_name(obj))) }
+/// `str(obj)` as a Rust string, for messages (the type name when `str()` has no text to give).
+/// `obj`'s `__str__` is user code: what it raises, other than that "no text" ValueError, is `Err`.
+unsafe fn display(py: Python<'_>, obj: *mut PyObject) -> PyResult<String> {
+    // SAFETY: GIL held, `obj` valid (borrowed).
+    unsafe { Ok(str_of(py, obj)?.unwrap_or_else(|| format!("<{}>", type_name(obj)))) }
 }
 
 /// Is `obj` a str/bytes/bytearray (numbers-only contexts refuse these)?
@@ -85,7 +89,7 @@ pub unsafe fn store_python(py: Python<'_>, obj: *mut PyObject, dtype: DType, p: 
                 }
                 let (lo, hi) = dtype.int_range().expect("an integer dtype");
                 if overflow != 0 || v < lo || v > hi {
-                    let text = display(as_int.as_ptr());
+                    let text = display(py, as_int.as_ptr())?;
                     return Err(raise(py, Exc::OverflowError, &format!("Python integer {text} out of bounds for {}", dtype.name())));
                 }
                 match dtype {
@@ -114,38 +118,63 @@ pub unsafe fn store_python(py: Python<'_>, obj: *mut PyObject, dtype: DType, p: 
     }
 }
 
-/// The kind of a Python scalar, for dtype inference: bool, int, float or complex. `None` for
-/// anything that is not a number.
+/// The kind of a Python scalar, for dtype inference: bool, int, float or complex, decided as NumPy
+/// decides it, by what the number is. `Ok(None)` for anything that is not a number.
+///
+/// In order: Python's own `bool`, `int`, `float`, `complex` (and subclasses: `numpy.float64`
+/// is a `float`); then an object exporting a 0-d buffer, whose format says what it holds
+/// (NumPy's other scalars and its 0-d arrays: `np.array(5.7)` is a float although it also has
+/// `__index__`), and any other exporter is not a number; then what is left by its protocol:
+/// `__index__` makes an int, `__float__` a float. NumPy is not needed for any of it.
+///
+/// The buffer request and `float(obj)` run the object's own code (`__buffer__`, `__float__`):
+/// its exceptions propagate, except the TypeError by which `float()` says "not a number".
 ///
 /// # Safety
 /// `obj` valid (borrowed); GIL held.
-pub unsafe fn scalar_kind(obj: *mut PyObject) -> Option<PyScalarKind> {
-    // SAFETY: type checks on a valid object.
+pub unsafe fn scalar_kind(py: Python<'_>, obj: *mut PyObject) -> PyResult<Option<PyScalarKind>> {
+    // SAFETY (whole body): GIL held; type checks and calls that borrow a valid `obj`.
     unsafe {
         if pyo3_ffi::PyBool_Check(obj) != 0 {
-            Some(PyScalarKind::Bool)
+            return Ok(Some(PyScalarKind::Bool));
         } else if pyo3_ffi::PyLong_Check(obj) != 0 {
-            Some(PyScalarKind::Int)
+            return Ok(Some(PyScalarKind::Int));
         } else if pyo3_ffi::PyFloat_Check(obj) != 0 {
-            Some(PyScalarKind::Float)
+            return Ok(Some(PyScalarKind::Float));
         } else if pyo3_ffi::PyComplex_Check(obj) != 0 {
-            Some(PyScalarKind::Complex)
+            return Ok(Some(PyScalarKind::Complex));
         } else if is_text(obj) {
-            None
-        } else if pyo3_ffi::PyIndex_Check(obj) != 0 {
-            // numpy.int64 and friends: integers by __index__.
-            Some(PyScalarKind::Int)
-        } else {
-            // numpy.float32 and other objects convertible by float().
-            let f = pyo3_ffi::PyNumber_Float(obj);
-            if f.is_null() {
-                pyo3_ffi::PyErr_Clear();
-                None
-            } else {
-                pyo3_ffi::Py_DECREF(f);
-                Some(PyScalarKind::Float)
-            }
+            return Ok(None);
         }
+        if pyo3_ffi::PyObject_CheckBuffer(obj) != 0 {
+            // Format and strides: every exporter can describe itself this way (a bare
+            // PyBUF_SIMPLE would make a strided exporter refuse). The view is released at once.
+            let view = Buffer::get(py, obj, pyo3_ffi::PyBUF_RECORDS_RO)?;
+            let raw = view.raw();
+            if raw.ndim == 0 && !raw.format.is_null() {
+                // SAFETY: a filled view's `format` is a NUL-terminated string the exporter keeps
+                // until the view is released.
+                let format = CStr::from_ptr(raw.format).to_string_lossy();
+                if let Some(kind) = PyScalarKind::of_buffer_format(&format) {
+                    return Ok(Some(kind));
+                }
+            }
+            // Bytes, a struct, several elements: not one number. (float() would even read such
+            // a buffer's bytes as the text of a number: b"2.5" would become 2.5.)
+            return Ok(None);
+        }
+        if pyo3_ffi::PyIndex_Check(obj) != 0 {
+            return Ok(Some(PyScalarKind::Int));
+        }
+        // What float() accepts (Fraction, Decimal, other objects with __float__). PyNumber_Float
+        // returns a new reference or NULL with an exception set.
+        let f = pyo3_ffi::PyNumber_Float(obj);
+        if f.is_null() {
+            clear_if(py, Exc::TypeError)?;
+            return Ok(None);
+        }
+        pyo3_ffi::Py_DECREF(f);
+        Ok(Some(PyScalarKind::Float))
     }
 }
 
@@ -183,18 +212,20 @@ pub unsafe fn parse_dtype(py: Python<'_>, obj: *mut PyObject) -> PyResult<Option
             }
         }
         let name = if pyo3_ffi::PyUnicode_Check(obj) != 0 {
-            utf8_or_none(obj)
+            utf8_or_none(py, obj)?
         } else {
             let mut found = None;
             for attr in [c"name", c"__name__"] {
+                // A new reference, or NULL with an exception set: AttributeError means "no such
+                // name, try the next"; anything else (a property's own error) propagates.
                 let value = pyo3_ffi::PyObject_GetAttrString(obj, attr.as_ptr());
                 if value.is_null() {
-                    pyo3_ffi::PyErr_Clear();
+                    clear_if(py, Exc::AttributeError)?;
                     continue;
                 }
                 let value = Owned::from_new(value)?;
                 if pyo3_ffi::PyUnicode_Check(value.as_ptr()) != 0 {
-                    found = utf8_or_none(value.as_ptr());
+                    found = utf8_or_none(py, value.as_ptr())?;
                     break;
                 }
             }
@@ -203,7 +234,10 @@ pub unsafe fn parse_dtype(py: Python<'_>, obj: *mut PyObject) -> PyResult<Option
         if let Some(d) = name.as_deref().and_then(DType::from_name) {
             return Ok(Some(d));
         }
-        let shown = name.unwrap_or_else(|| display(obj));
+        let shown = match name {
+            Some(name) => name,
+            None => display(py, obj)?,
+        };
         let names: Vec<&str> = DType::ALL.iter().map(|d| d.name()).collect();
         Err(raise(py, Exc::TypeError, &format!("data type '{shown}' not understood (supported: {})", names.join(", "))))
     }

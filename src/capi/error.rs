@@ -47,6 +47,9 @@ pub enum Exc {
     IndexError,
     AttributeError,
     ZeroDivisionError,
+    /// Only matched ([`clear_if`]), never raised: its constructor needs five arguments, which
+    /// `raise`'s one message cannot give.
+    UnicodeEncodeError,
 }
 
 impl Exc {
@@ -66,6 +69,7 @@ impl Exc {
                 Exc::IndexError => pyo3_ffi::PyExc_IndexError,
                 Exc::AttributeError => pyo3_ffi::PyExc_AttributeError,
                 Exc::ZeroDivisionError => pyo3_ffi::PyExc_ZeroDivisionError,
+                Exc::UnicodeEncodeError => pyo3_ffi::PyExc_UnicodeEncodeError,
             }
         }
     }
@@ -80,6 +84,32 @@ pub fn raise(_py: Python<'_>, exc: Exc, message: &str) -> PyErrSet {
     // copies before returning.
     unsafe { PyErr_SetString(exc.as_ptr(), text.as_ptr() as *const c_char) };
     PyErrSet(())
+}
+
+/// A C-API call failed and the caller has an answer of its own for one kind of failure ("not a
+/// number" for a TypeError from `float(x)`): the C idiom
+///
+/// ```c
+/// if (PyErr_ExceptionMatches(PyExc_TypeError)) PyErr_Clear();   /* the expected failure */
+/// else return NULL;                                             /* anything else propagates */
+/// ```
+///
+/// `Ok(())` when the pending exception is an instance of `exc` (subclasses included), which is
+/// then cleared; otherwise `Err`, with the exception left set, unchanged, for `?` to pass up. A
+/// KeyboardInterrupt, MemoryError, SystemExit or the user's own exception class raised by the
+/// hook that failed is never mistaken for the expected one. Call only right after a call that
+/// returned its error marker (an exception is set).
+pub fn clear_if(_py: Python<'_>, exc: Exc) -> PyResult<()> {
+    // SAFETY: attached (the token); an exception is set (the caller's precondition).
+    // PyErr_ExceptionMatches borrows the class and reads the pending exception's type; PyErr_Clear
+    // drops the pending exception (its references are released).
+    unsafe {
+        if pyo3_ffi::PyErr_ExceptionMatches(exc.as_ptr()) == 0 {
+            return Err(PyErrSet::fetched());
+        }
+        pyo3_ffi::PyErr_Clear();
+    }
+    Ok(())
 }
 
 /// `PyErr_NoMemory()`: set MemoryError without allocating anything. CPython keeps preallocated

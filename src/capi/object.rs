@@ -106,14 +106,26 @@ pub unsafe fn type_name(obj: *mut PyObject) -> String {
     // SAFETY: GIL held. Py_TYPE is a borrowed reference; PyType_GetName returns a new reference
     // to a str (NULL with an exception set on failure).
     let Ok(name) = (unsafe { Owned::from_new(pyo3_ffi::PyType_GetName(pyo3_ffi::Py_TYPE(obj))) }) else {
-        // Only for an error message: drop the secondary error rather than replace the real one.
+        // Best effort, on purpose (docs/09-reliability.md lists it): the name only goes into a
+        // message about another error, and the String this returns has no way to report a
+        // failure. No user code runs here (a type's `__name__` is read from the type object
+        // itself, not looked up), so the one failure is CPython's own MemoryError for a static
+        // type's name: the message says "?" and the error it reports is raised as it would be.
         // SAFETY: GIL held; the exception PyType_GetName set is discarded deliberately.
         unsafe { pyo3_ffi::PyErr_Clear() };
         return "?".to_string();
     };
-    // SAFETY: GIL held; `name` is a str, alive until the end of this function. A failure (a
-    // secondary error from building a message) is cleared, as above.
-    unsafe { crate::capi::strings::utf8_or_none(name.as_ptr()) }.unwrap_or_else(|| "?".to_string())
+    // SAFETY: GIL held; `name` is a str, alive until the end of this function. `Ok(None)` is a
+    // name with a lone surrogate (its UnicodeEncodeError already cleared); an `Err` is a
+    // MemoryError, dropped for the reason above.
+    match unsafe { crate::capi::strings::utf8_or_none(name.as_ptr()) } {
+        Ok(text) => text.unwrap_or_else(|| "?".to_string()),
+        Err(_) => {
+            // SAFETY: as above (best effort, listed in docs/09).
+            unsafe { pyo3_ffi::PyErr_Clear() };
+            "?".to_string()
+        }
+    }
 }
 
 /// A non-negative Python int as `usize` (`PyLong_AsSsize_t`): TypeError for a non-int,

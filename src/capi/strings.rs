@@ -21,7 +21,8 @@
 
 use pyo3_ffi::PyObject;
 
-use crate::capi::error::{PyErrSet, PyResult};
+use crate::capi::gil::Python;
+use crate::capi::error::{clear_if, Exc, PyErrSet, PyResult};
 use crate::capi::object::Owned;
 use crate::kernels::memory::Units;
 
@@ -155,34 +156,38 @@ pub unsafe fn utf8_string(text: *mut PyObject) -> PyResult<String> {
     Ok(String::from_utf8_lossy(bytes).into_owned())
 }
 
-/// [`utf8_string`] for a caller with its own answer when there is no text (a message, a name
-/// lookup): `None`, with the exception the failed call set cleared.
+/// [`utf8_string`] for a caller with its own answer when the text has no UTF-8 form (a message, a
+/// name lookup): `Ok(None)` for a `str` with a lone surrogate, whose UnicodeEncodeError is
+/// cleared. Any other failure (MemoryError, TypeError for a non-`str`) stays set and is `Err`.
 ///
 /// # Safety
 /// As [`utf8_string`].
-pub unsafe fn utf8_or_none(text: *mut PyObject) -> Option<String> {
+pub unsafe fn utf8_or_none(py: Python<'_>, text: *mut PyObject) -> PyResult<Option<String>> {
     // SAFETY: forwarded.
-    let result = unsafe { utf8_string(text) };
-    if result.is_err() {
-        // SAFETY: GIL held; the exception utf8_string left set is discarded deliberately.
-        unsafe { pyo3_ffi::PyErr_Clear() };
+    match unsafe { utf8_string(text) } {
+        Ok(s) => Ok(Some(s)),
+        Err(_) => {
+            clear_if(py, Exc::UnicodeEncodeError)?;
+            Ok(None)
+        }
     }
-    result.ok()
 }
 
-/// `str(obj)` as a Rust `String`, for messages (`PyObject_Str`); `None`, with the error cleared,
-/// if `str()` fails or its result has no UTF-8 form. The caller picks the fallback text.
+/// `str(obj)` as a Rust `String`, for messages (`PyObject_Str`). `Ok(None)` when there is no text
+/// to show and the caller picks its own: `str()` failed with ValueError (an `int` beyond
+/// `sys.get_int_max_str_digits()` digits refuses conversion that way), or its result has a lone
+/// surrogate. Anything else raised by `str()` — and `obj`'s own `__str__` is user code: a
+/// KeyboardInterrupt, a MemoryError, an exception class of its own — is `Err`, left set.
 ///
 /// # Safety
 /// `obj` is a valid object (borrowed) and the GIL is held.
-pub unsafe fn str_of(obj: *mut PyObject) -> Option<String> {
+pub unsafe fn str_of(py: Python<'_>, obj: *mut PyObject) -> PyResult<Option<String>> {
     // SAFETY: GIL held, `obj` valid (borrowed); PyObject_Str returns a NEW reference (owned by
     // `s`) or NULL with an exception set.
     let Ok(s) = (unsafe { Owned::from_new(pyo3_ffi::PyObject_Str(obj)) }) else {
-        // SAFETY: GIL held; PyObject_Str's exception is discarded deliberately (best effort).
-        unsafe { pyo3_ffi::PyErr_Clear() };
-        return None;
+        clear_if(py, Exc::ValueError)?;
+        return Ok(None);
     };
     // SAFETY: GIL held; `s` is a str, alive for the call.
-    unsafe { utf8_or_none(s.as_ptr()) }
+    unsafe { utf8_or_none(py, s.as_ptr()) }
 }

@@ -202,7 +202,7 @@ fn normalise_axis(axis: isize, ndim: usize) -> Option<usize> {
 unsafe fn scale(py: Python<'_>, kind: Transform, n: usize, norm: *mut PyObject) -> PyResult<f64> {
     let inverse = matches!(kind, Transform::Ifft | Transform::Irfft);
     // SAFETY: forwarded.
-    let mode = if unsafe { fastcall::is_absent(norm) } { "backward".to_string() } else { unsafe { str_value(norm) }.unwrap_or_default() };
+    let mode = if unsafe { fastcall::is_absent(norm) } { "backward".to_string() } else { unsafe { str_value(py, norm) }?.unwrap_or_default() };
     let n = n as f64;
     Ok(match (mode.as_str(), inverse) {
         ("backward", false) | ("forward", true) => 1.0,
@@ -210,26 +210,26 @@ unsafe fn scale(py: Python<'_>, kind: Transform, n: usize, norm: *mut PyObject) 
         ("ortho", _) => 1.0 / n.sqrt(),
         _ => {
             // SAFETY: forwarded.
-            let shown = unsafe { repr_or_type(norm) };
+            let shown = unsafe { repr_or_type(py, norm) }?;
             return Err(raise(py, Exc::ValueError, &format!("Invalid norm value {shown}; should be \"backward\",\"ortho\" or \"forward\".")));
         }
     })
 }
 
-/// The text of a `str` object, or `None` for anything else.
-unsafe fn str_value(obj: *mut PyObject) -> Option<String> {
+/// The text of a `str` object, or `None` for anything else (`Err`: MemoryError).
+unsafe fn str_value(py: Python<'_>, obj: *mut PyObject) -> PyResult<Option<String>> {
     // SAFETY: valid object, GIL held.
     unsafe {
         if pyo3_ffi::PyUnicode_Check(obj) == 0 {
-            return None;
+            return Ok(None);
         }
-        utf8_or_none(obj) // None for a lone surrogate: not a valid norm anyway
+        utf8_or_none(py, obj) // None for a lone surrogate: not a valid norm anyway
     }
 }
 
-unsafe fn repr_or_type(obj: *mut PyObject) -> String {
+unsafe fn repr_or_type(py: Python<'_>, obj: *mut PyObject) -> PyResult<String> {
     // SAFETY: valid object, GIL held.
-    unsafe { str_value(obj).unwrap_or_else(|| format!("of type '{}'", type_name(obj))) }
+    unsafe { Ok(str_value(py, obj)?.unwrap_or_else(|| format!("of type '{}'", type_name(obj)))) }
 }
 
 /// A Python int argument as `isize` (TypeError for other types, OverflowError when too big).

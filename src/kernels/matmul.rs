@@ -100,7 +100,7 @@ pub trait MatmulElem: Element {
 }
 
 macro_rules! gemm_elem {
-    ($t:ty, $one:expr $(, own: $own:path)?) => {
+    ($t:ty, $one:expr $(, own: $own:path)? $(, then: $then:path)?) => {
         impl MatmulElem for $t {
             const POLL_MADDS: usize = 1 << 30;
             unsafe fn block(m: usize, n: usize, k: usize, c: *mut Self, c_rs: isize, c_cs: isize, accumulate: bool, a: Operand<Self>, b: Operand<Self>) {
@@ -123,13 +123,44 @@ macro_rules! gemm_elem {
                         Parallelism::None,
                     )
                 }
+                $(
+                    // Only the first k-chunk: a later one adds to C (dst + beta·acc), and
+                    // +0 + (−0) is +0 already.
+                    if !accumulate {
+                        // SAFETY: the m×n C block gemm has just written (the caller's contract).
+                        unsafe { $then(m, n, c, c_rs, c_cs) };
+                    }
+                )?
             }
         }
     };
 }
 gemm_elem!(f32, 1.0f32);
 gemm_elem!(f64, 1.0f64, own: super::dgemm::dgemm);
-gemm_elem!(C128, C128::new(1.0, 0.0));
+gemm_elem!(C128, C128::new(1.0, 0.0), then: positive_zero);
+
+/// Turn each −0 in the m×n block at `c` into +0 (both parts), leaving every other value as it is.
+///
+/// gemm's complex kernel (gemm-common's microkernel, `conj_lhs = conj_rhs = false`) sums
+/// −conj(a·b) in its accumulators, from +0, and negates their real parts at the end: a real part
+/// that sums to +0 (zeros @ zeros, or any exact cancellation) comes out −0. A sum that starts
+/// from 0 and adds products, as NumPy's loop and BLAS's zgemm do, cannot end at −0 in
+/// round-to-nearest (+0 + (−0) = +0). Adding +0.0 is exactly that correction: x + 0 = x for
+/// every x but −0 (IEEE 754), and NaN stays NaN.
+///
+/// # Safety
+/// `c` with strides `c_rs`, `c_cs` (elements) addresses an m×n block of initialised elements
+/// that this call alone reads and writes.
+unsafe fn positive_zero(m: usize, n: usize, c: *mut C128, c_rs: isize, c_cs: isize) {
+    for i in 0..m as isize {
+        for j in 0..n as isize {
+            // SAFETY: (i, j) is inside the block (the caller's contract).
+            let z = unsafe { &mut *c.offset(i * c_rs + j * c_cs) };
+            z.re += 0.0;
+            z.im += 0.0;
+        }
+    }
+}
 
 macro_rules! exact_elem {
     ($t:ty, |$acc:ident, $x:ident, $y:ident| $madd:expr) => {
@@ -382,6 +413,36 @@ mod tests {
             let got = &c[i * m * n..(i + 1) * m * n];
             let flat = |v: &[C128]| v.iter().flat_map(|z| [z.re, z.im]).collect::<Vec<_>>();
             assert!(rel_err(&flat(got), &flat(&want)) < 1e-13);
+        }
+    }
+
+    /// A sum of products that starts from 0 never ends at −0: complex zeros of every size (and
+    /// k = 0, and a k split into chunks) give +0 in both parts, as NumPy does.
+    #[test]
+    fn complex_zero_sums_are_positive_zero() {
+        for (m, n, k) in [(1, 1, 1), (8, 8, 8), (64, 64, 64), (65, 3, 1200), (5, 7, 0)] {
+            let a = vec![C128::new(0.0, 0.0); m * k];
+            // −0 in B: every product's parts are ±0, each sum exactly 0.
+            let b = vec![C128::new(-0.0, 0.0); k * n];
+            let mut c = vec![C128::new(1.0, 1.0); m * n];
+            let offsets = [[0isize; 3]];
+            let prod = Product {
+                m,
+                n,
+                k,
+                a: Operand { ptr: a.as_ptr(), rs: k as isize, cs: 1 },
+                b: Operand { ptr: b.as_ptr(), rs: n as isize, cs: 1 },
+                c: c.as_mut_ptr(),
+                c_rs: n as isize,
+                c_cs: 1,
+                batch: &offsets,
+            };
+            // SAFETY: A is m×k, B k×n, C m×n, each contiguous in its Vec, which outlives the call;
+            // `c` is not otherwise accessed until it returns.
+            unsafe { matmul(&prod, 2, &mut never_stop) }.unwrap();
+            for z in &c {
+                assert!(z.re == 0.0 && z.re.is_sign_positive() && z.im == 0.0 && z.im.is_sign_positive(), "{m}×{n}×{k}: {z:?}");
+            }
         }
     }
 

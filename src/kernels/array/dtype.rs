@@ -22,6 +22,28 @@ pub enum PyScalarKind {
     Complex,
 }
 
+impl PyScalarKind {
+    /// The kind of number a buffer-protocol format describes (`struct` module syntax, as PEP 3118
+    /// extends it): `'?'` bool; `b B h H i I l L q Q n N` integers; `e f d g` floats; `Zf Zd
+    /// Zg` complex. Any byte-order or size prefix (`@ = < > !`) is ignored: the kind does not
+    /// depend on it. `None` for everything else (`'O'` objects, `'c'`/`'s'` bytes, structs).
+    ///
+    /// This is how an object that is neither a Python `bool`, `int`, `float` nor `complex` tells
+    /// what number it is without rawcapi knowing its class: NumPy's scalars and 0-d arrays
+    /// export a 0-d buffer whose format is their dtype's (`np.float32(1.5)` exports `'f'`,
+    /// `np.array(True)` exports `'?'`).
+    pub fn of_buffer_format(format: &str) -> Option<PyScalarKind> {
+        let code = format.trim_start_matches(['@', '=', '<', '>', '!']);
+        match code.as_bytes() {
+            b"?" => Some(PyScalarKind::Bool),
+            [b'b' | b'B' | b'h' | b'H' | b'i' | b'I' | b'l' | b'L' | b'q' | b'Q' | b'n' | b'N'] => Some(PyScalarKind::Int),
+            [b'e' | b'f' | b'd' | b'g'] => Some(PyScalarKind::Float),
+            [b'Z', b'f' | b'd' | b'g'] => Some(PyScalarKind::Complex),
+            _ => None,
+        }
+    }
+}
+
 impl DType {
     pub const ALL: [DType; 7] =
         [DType::Bool, DType::UInt8, DType::Int32, DType::Int64, DType::Float32, DType::Float64, DType::Complex128];
@@ -189,6 +211,33 @@ mod tests {
             assert_eq!(DType::from_buffer_format(d.buffer_format()), Some(d));
         }
         assert_eq!(DType::from_name("float16"), None);
+    }
+
+    #[test]
+    fn kind_of_a_buffer_format() {
+        use PyScalarKind::*;
+        for (format, kind) in [
+            ("?", Some(Bool)),
+            ("b", Some(Int)),
+            ("<Q", Some(Int)),
+            ("=l", Some(Int)),
+            ("n", Some(Int)),
+            ("e", Some(Float)),
+            (">f", Some(Float)),
+            ("d", Some(Float)),
+            ("g", Some(Float)),
+            ("Zf", Some(Complex)),
+            ("<Zd", Some(Complex)),
+            ("Zg", Some(Complex)),
+            ("O", None),
+            ("c", None),
+            ("2d", None),
+            ("T{d:x:}", None),
+            ("Z", None),
+            ("", None),
+        ] {
+            assert_eq!(PyScalarKind::of_buffer_format(format), kind, "{format:?}");
+        }
     }
 
     #[test]
