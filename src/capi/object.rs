@@ -118,7 +118,9 @@ pub unsafe fn type_name(obj: *mut PyObject) -> String {
     // SAFETY: GIL held; `name` is a str, alive until the end of this function. `Ok(None)` is a
     // name with a lone surrogate (its UnicodeEncodeError already cleared); an `Err` is a
     // MemoryError, dropped for the reason above.
-    match unsafe { crate::capi::strings::utf8_or_none(name.as_ptr()) } {
+    // SAFETY: attached: this function's own precondition.
+    let py = unsafe { crate::capi::gil::Python::assume_attached() };
+    match unsafe { crate::capi::strings::utf8_or_none(py, name.as_ptr()) } {
         Ok(text) => text.unwrap_or_else(|| "?".to_string()),
         Err(_) => {
             // SAFETY: as above (best effort, listed in docs/09).
