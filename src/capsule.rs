@@ -155,7 +155,7 @@ unsafe fn array<'a>(py: Python<'_>, obj: *mut PyObject) -> PyResult<&'a ArrayObj
     // SAFETY: forwarded.
     unsafe { ArrayObject::downcast(obj) }.ok_or_else(|| {
         // SAFETY: forwarded.
-        let name = unsafe { crate::capi::object::type_name(obj) };
+        let name = unsafe { crate::capi::object::type_name(py, obj) };
         raise(py, Exc::TypeError, &format!("expected a rawcapi.Array, not '{name}'"))
     })
 }

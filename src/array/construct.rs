@@ -100,7 +100,7 @@ pub unsafe fn from_object(py: Python<'_>, ty: *mut PyTypeObject, obj: *mut PyObj
                 Exc::TypeError,
                 &format!(
                     "Array() argument must be a buffer-protocol object, a nested sequence of numbers or a number, not '{}'",
-                    type_name(obj)
+                    type_name(py, obj)
                 ),
             ));
         };
@@ -234,7 +234,7 @@ unsafe fn from_nested(py: Python<'_>, ty: *mut PyTypeObject, obj: *mut PyObject,
         let mut kind: Option<PyScalarKind> = None;
         for &leaf in &leaves {
             let k = scalar_kind(py, leaf)?.ok_or_else(|| {
-                raise(py, Exc::TypeError, &format!("an Array element must be a number, not '{}'", type_name(leaf)))
+                raise(py, Exc::TypeError, &format!("an Array element must be a number, not '{}'", type_name(py, leaf)))
             })?;
             kind = Some(match (kind, k) {
                 (None, k) => k,
@@ -355,7 +355,7 @@ unsafe fn parse_dims(py: Python<'_>, obj: *mut PyObject) -> PyResult<Vec<isize>>
                 return Err(raise(
                     py,
                     Exc::TypeError,
-                    &format!("'{}' object cannot be interpreted as an integer (a dimension length)", type_name(o)),
+                    &format!("'{}' object cannot be interpreted as an integer (a dimension length)", type_name(py, o)),
                 ));
             }
             // A new reference to an int, or NULL with the exception set.
@@ -370,7 +370,7 @@ unsafe fn parse_dims(py: Python<'_>, obj: *mut PyObject) -> PyResult<Vec<isize>>
             return Ok(vec![one(obj)?]);
         }
         if pyo3_ffi::PySequence_Check(obj) == 0 || pyo3_ffi::PyUnicode_Check(obj) != 0 {
-            return Err(raise(py, Exc::TypeError, &format!("a shape must be an int or a sequence of ints, not '{}'", type_name(obj))));
+            return Err(raise(py, Exc::TypeError, &format!("a shape must be an int or a sequence of ints, not '{}'", type_name(py, obj))));
         }
         let seq = fast(obj)?;
         if items(&seq).len() > MAX_NDIM {
@@ -482,7 +482,7 @@ pub unsafe extern "C" fn arange(module: *mut PyObject, args: *mut PyObject, kwar
                     Some(PyScalarKind::Bool) | Some(PyScalarKind::Int) => {}
                     Some(PyScalarKind::Float) => kind = PyScalarKind::Float,
                     _ => {
-                        return Err(raise(py, Exc::TypeError, &format!("arange() arguments must be int or float, not '{}'", type_name(o))));
+                        return Err(raise(py, Exc::TypeError, &format!("arange() arguments must be int or float, not '{}'", type_name(py, o))));
                     }
                 }
             }

@@ -64,7 +64,7 @@ unsafe fn classify(py: Python<'_>, obj: *mut PyObject) -> PyResult<Item> {
             }
             return Ok(Item::Int(i));
         }
-        Err(raise(py, Exc::IndexError, &format!("{INVALID_INDEX}; got '{}'", type_name(obj))))
+        Err(raise(py, Exc::IndexError, &format!("{INVALID_INDEX}; got '{}'", type_name(py, obj))))
     }
 }
 

@@ -149,7 +149,7 @@ impl BufferArray {
         Ok(unsafe { Self::request(py, obj, flags) }?.map_err(|refusal| match refusal {
             UnreadableBuffer::Format(format) => {
                 // SAFETY: `obj` valid, GIL held.
-                let name = unsafe { type_name(obj) };
+                let name = unsafe { type_name(py, obj) };
                 let supported = DType::ALL.iter().map(|d| d.name()).collect::<Vec<_>>().join(", ");
                 format!("unsupported buffer format '{format}' of a '{name}' operand (rawcapi supports {supported})")
             }

@@ -46,7 +46,7 @@ pub unsafe fn to_python(_py: Python<'_>, dtype: DType, p: *const u8) -> PyResult
 /// `obj`'s `__str__` is user code: what it raises, other than that "no text" ValueError, is `Err`.
 unsafe fn display(py: Python<'_>, obj: *mut PyObject) -> PyResult<String> {
     // SAFETY: GIL held, `obj` valid (borrowed).
-    unsafe { Ok(str_of(py, obj)?.unwrap_or_else(|| format!("<{}>", type_name(obj)))) }
+    unsafe { Ok(str_of(py, obj)?.unwrap_or_else(|| format!("<{}>", type_name(py, obj)))) }
 }
 
 /// Is `obj` a str/bytes/bytearray (numbers-only contexts refuse these)?
@@ -68,7 +68,7 @@ pub unsafe fn store_python(py: Python<'_>, obj: *mut PyObject, dtype: DType, p: 
             return Err(raise(
                 py,
                 Exc::TypeError,
-                &format!("an Array element must be a number, not '{}'", type_name(obj)),
+                &format!("an Array element must be a number, not '{}'", type_name(py, obj)),
             ));
         }
         match dtype {

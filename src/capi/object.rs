@@ -90,7 +90,7 @@ fn int_from_wide(_py: Python<'_>, value: u128) -> PyResult<Owned> {
 /// # Safety
 /// `obj` is a valid object (borrowed is fine) and the GIL is held.
 #[cfg(not(Py_LIMITED_API))]
-pub unsafe fn type_name(obj: *mut PyObject) -> String {
+pub unsafe fn type_name(_py: Python<'_>, obj: *mut PyObject) -> String {
     // SAFETY: `Py_TYPE` returns a borrowed pointer to the object's type, which outlives the
     // object; `tp_name` is a NUL-terminated string owned by the type.
     let name = unsafe { std::ffi::CStr::from_ptr((*pyo3_ffi::Py_TYPE(obj)).tp_name) };
@@ -102,7 +102,7 @@ pub unsafe fn type_name(obj: *mut PyObject) -> String {
 /// # Safety
 /// `obj` is a valid object (borrowed is fine) and the GIL is held.
 #[cfg(Py_LIMITED_API)]
-pub unsafe fn type_name(obj: *mut PyObject) -> String {
+pub unsafe fn type_name(py: Python<'_>, obj: *mut PyObject) -> String {
     // SAFETY: GIL held. Py_TYPE is a borrowed reference; PyType_GetName returns a new reference
     // to a str (NULL with an exception set on failure).
     let Ok(name) = (unsafe { Owned::from_new(pyo3_ffi::PyType_GetName(pyo3_ffi::Py_TYPE(obj))) }) else {
@@ -118,8 +118,6 @@ pub unsafe fn type_name(obj: *mut PyObject) -> String {
     // SAFETY: GIL held; `name` is a str, alive until the end of this function. `Ok(None)` is a
     // name with a lone surrogate (its UnicodeEncodeError already cleared); an `Err` is a
     // MemoryError, dropped for the reason above.
-    // SAFETY: attached: this function's own precondition.
-    let py = unsafe { crate::capi::gil::Python::assume_attached() };
     match unsafe { crate::capi::strings::utf8_or_none(py, name.as_ptr()) } {
         Ok(text) => text.unwrap_or_else(|| "?".to_string()),
         Err(_) => {
@@ -141,7 +139,7 @@ pub unsafe fn usize_from_int(py: Python<'_>, obj: *mut PyObject, what: &str) -> 
     // SAFETY: GIL held, `obj` valid (borrowed); PyLong_Check only reads its type.
     if unsafe { pyo3_ffi::PyLong_Check(obj) } == 0 {
         // SAFETY: as above.
-        let name = unsafe { type_name(obj) };
+        let name = unsafe { type_name(py, obj) };
         return Err(raise(py, Exc::TypeError, &format!("{what} must be an int, not '{name}'")));
     }
     // SAFETY: GIL held, `obj` valid. PyLong_AsSsize_t borrows `obj`; it returns -1 with an

@@ -51,7 +51,7 @@ pub unsafe extern "C" fn count_lines(_module: *mut PyObject, text: *mut PyObject
             u128::from(py.allow_threads_above(units.len(), || count_newlines_threaded(units)))
         } else if unsafe { pyo3_ffi::PyObject_CheckBuffer(text) } == 0 {
             // SAFETY: `text` valid, GIL held.
-            let name = unsafe { type_name(text) };
+            let name = unsafe { type_name(py, text) };
             return Err(raise(py, Exc::TypeError, &format!("count_lines() argument must be str or a bytes-like object, not '{name}'")));
         } else {
             // The view lives in this frame, like C's `Py_buffer view;`: no allocation per call.

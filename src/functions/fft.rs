@@ -229,7 +229,7 @@ unsafe fn str_value(py: Python<'_>, obj: *mut PyObject) -> PyResult<Option<Strin
 
 unsafe fn repr_or_type(py: Python<'_>, obj: *mut PyObject) -> PyResult<String> {
     // SAFETY: valid object, GIL held.
-    unsafe { Ok(str_value(py, obj)?.unwrap_or_else(|| format!("of type '{}'", type_name(obj)))) }
+    unsafe { Ok(str_value(py, obj)?.unwrap_or_else(|| format!("of type '{}'", type_name(py, obj)))) }
 }
 
 /// A Python int argument as `isize` (TypeError for other types, OverflowError when too big).
@@ -238,7 +238,7 @@ unsafe fn ssize(py: Python<'_>, obj: *mut PyObject, what: &str, name: &str) -> P
     // __index__, so NumPy integers work) or NULL with TypeError set.
     unsafe {
         if pyo3_ffi::PyLong_Check(obj) == 0 && pyo3_ffi::PyIndex_Check(obj) == 0 {
-            return Err(raise(py, Exc::TypeError, &format!("{what}: {name} must be an integer, not '{}'", type_name(obj))));
+            return Err(raise(py, Exc::TypeError, &format!("{what}: {name} must be an integer, not '{}'", type_name(py, obj))));
         }
         let index = Owned::from_new(pyo3_ffi::PyNumber_Index(obj))?;
         let v = pyo3_ffi::PyLong_AsSsize_t(index.as_ptr());

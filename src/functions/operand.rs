@@ -85,7 +85,7 @@ impl<'a> Operand<'a> {
                 return Err(raise(
                     py,
                     Exc::TypeError,
-                    &format!("{what}: out must be an Array or a writable buffer-protocol object, not '{}'", type_name(obj)),
+                    &format!("{what}: out must be an Array or a writable buffer-protocol object, not '{}'", type_name(py, obj)),
                 ));
             }
             Self::of_buffer(py, BufferArray::request(py, obj, pyo3_ffi::PyBUF_RECORDS)?, true)

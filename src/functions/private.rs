@@ -27,7 +27,7 @@ pub unsafe extern "C" fn panic(_module: *mut PyObject, message: *mut PyObject) -
         // SAFETY: GIL held, `message` valid (borrowed); the check only reads its type.
         if unsafe { pyo3_ffi::PyUnicode_Check(message) } == 0 {
             // SAFETY: as above.
-            let name = unsafe { crate::capi::object::type_name(message) };
+            let name = unsafe { crate::capi::object::type_name(py, message) };
             return Err(crate::capi::error::raise(py, crate::capi::error::Exc::TypeError, &format!("_panic() argument must be str, not '{name}'")));
         }
         // SAFETY: GIL held, `message` a str (borrowed); UnicodeEncodeError set for a lone surrogate.

@@ -75,7 +75,7 @@ pub unsafe extern "C" fn set_simd_path(_module: *mut PyObject, name: *mut PyObje
     panic::guard(py, std::ptr::null_mut(), || {
         // SAFETY: `name` valid (borrowed), GIL held.
         if unsafe { pyo3_ffi::PyUnicode_Check(name) } == 0 {
-            let type_name = unsafe { type_name(name) };
+            let type_name = unsafe { type_name(py, name) };
             return Err(raise(py, Exc::TypeError, &format!("_set_simd_path() argument must be str, not '{type_name}'")));
         }
         // SAFETY: a str (borrowed), GIL held; UnicodeEncodeError set for a lone surrogate.

@@ -33,7 +33,7 @@ pub unsafe extern "C" fn set_num_threads(_module: *mut PyObject, n: *mut PyObjec
         // SAFETY: `n` valid (borrowed), GIL held. A bool is an int subclass, but
         // set_num_threads(True) is almost surely a mistake, so it is refused with the rest.
         if unsafe { pyo3_ffi::PyLong_Check(n) } == 0 || unsafe { pyo3_ffi::PyBool_Check(n) } != 0 {
-            let name = unsafe { type_name(n) };
+            let name = unsafe { type_name(py, n) };
             return Err(raise(py, Exc::TypeError, &format!("set_num_threads() argument must be int, not '{name}'")));
         }
         let mut overflow = 0;

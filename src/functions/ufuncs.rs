@@ -97,7 +97,7 @@ unsafe fn ufunc(op: BinaryOp, module: *mut PyObject, args: *const *mut PyObject,
                     py,
                     Exc::TypeError,
                     // SAFETY: `obj` valid.
-                    &format!("{name}() argument '{which}' must be an Array, a buffer-protocol object or a Python number, not '{}'", unsafe { type_name(obj) }),
+                    &format!("{name}() argument '{which}' must be an Array, a buffer-protocol object or a Python number, not '{}'", unsafe { type_name(py, obj) }),
                 )),
             }
         };
@@ -114,7 +114,7 @@ unsafe fn ufunc(op: BinaryOp, module: *mut PyObject, args: *const *mut PyObject,
                     // SAFETY: `o` valid, GIL held.
                     if unsafe { pyo3_ffi::PyObject_CheckBuffer(o) } == 0 {
                         // SAFETY: `o` valid (borrowed), GIL held.
-                        let t = unsafe { type_name(o) };
+                        let t = unsafe { type_name(py, o) };
                         return Err(raise(py, Exc::TypeError, &format!("{name}() argument 'out' must be an Array or a writable buffer, not '{t}'")));
                     }
                     // Ask read-only first so a read-only exporter gets NumPy's ValueError rather
