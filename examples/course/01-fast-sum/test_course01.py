@@ -89,7 +89,8 @@ def test_the_export_is_released_after_a_successful_call():
     assert course01.fast_sum(data) == plain_sum(data)
 
 
-def test_module_is_single_phase_and_documented():
+def test_module_name_and_docstrings():
     assert course01.__name__ == "course01"
+    assert course01.__doc__ == "The article's fast_sum, in Rust."
     assert course01.fast_sum.__doc__ == c_original.fast_sum.__doc__
     assert course01.__spec__.origin.endswith(".so")

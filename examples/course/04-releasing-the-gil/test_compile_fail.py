@@ -57,3 +57,8 @@ def test_python_objects_cannot_enter_the_released_work(crate, case):
         (copy / "src" / "lib.rs").write_text(source)
     assert result.returncode != 0
     assert f"error[E0277]: {message}" in result.stderr, result.stderr
+    if case == "token":
+        # README.md quotes this error in full: its header and location must still be rustc's.
+        (location,) = {line.split(": error")[0] for line in result.stderr.splitlines() if "error[E0277]" in line}
+        readme = (HERE / "README.md").read_text()
+        assert f"error[E0277]: {message}\n  --> {location}\n" in readme
