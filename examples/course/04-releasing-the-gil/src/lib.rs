@@ -52,8 +52,9 @@ use crate::owned::Owned;
 use crate::panic::guard;
 
 /// Below this many bytes a scan keeps the GIL. Giving it away and taking it back costs little
-/// on its own, but when other threads want the GIL the take-back may wait up to the switch
-/// interval (`sys.getswitchinterval()`, 5 ms by default); a scan this small takes microseconds.
+/// on its own, but if another thread took the GIL meanwhile, the take-back waits for it to let
+/// go: a switch interval (`sys.getswitchinterval()`, 5 ms by default) or more. A scan this
+/// small takes microseconds.
 const RELEASE_THRESHOLD: usize = 1 << 16;
 
 /// The sum of the bytes of every item, in any layout. Plain Rust: no token, no Python object.
