@@ -1,0 +1,36 @@
+"""Build course01 (Rust) and, beside it, the article's C original fast_sum, by the article's
+command:
+
+    python setup.py build_ext --inplace     # then: import course01, fast_sum
+"""
+import os
+import sys
+
+from setuptools import Extension, setup
+from setuptools_rust import Binding, RustExtension
+
+# pyo3-ffi's build script must know this is an extension module: the interpreter that imports
+# it provides the C-API symbols, so the .so must not link libpython (Binding.NoBinding does not
+# say so itself).
+os.environ["PYO3_BUILD_EXTENSION_MODULE"] = "1"
+# Compile against the interpreter running this script, not whichever python3 is on PATH.
+os.environ.setdefault("PYO3_PYTHON", sys.executable)
+
+setup(
+    name="course01",
+    rust_extensions=[
+        RustExtension(
+            "course01",  # == Cargo's [lib] name == the exported PyInit_course01
+            path="Cargo.toml",
+            binding=Binding.NoBinding,  # PyInit_course01 is written by hand in src/lib.rs
+            debug=False,  # build_ext --inplace would otherwise build cargo's debug profile
+        )
+    ],
+    # The C original the tests compare against, compiled from the one copy in examples/. An
+    # absolute path: with "../../fast_sum.c" the compiler's object file would land outside build/.
+    ext_modules=[Extension("fast_sum", sources=[os.path.abspath("../../fast_sum.c")])],
+    # Declared, so that setuptools does not take src/ for a package folder.
+    packages=[],
+    py_modules=[],
+    zip_safe=False,
+)
