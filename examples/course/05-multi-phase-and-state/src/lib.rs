@@ -37,7 +37,7 @@ use capi::{guard, Buffer, Owned, PyErrSet, PyResult, Python};
 /// `static`, shared by every interpreter that imports it; here each module object has its own.
 #[repr(C)]
 struct State {
-    /// `course05.Error`, a strong reference (NULL until exec, and again after `m_clear`).
+    /// The module's `Error` class, a strong reference (NULL until exec, and again after `m_clear`).
     error: *mut PyObject,
     /// `fast_sum` calls through this module object. Atomic: with the GIL released, or on a
     /// free-threaded build, two threads may count at once; zero bytes are a valid zero.
@@ -48,7 +48,7 @@ struct State {
 /// longer than `'py`, so no `&State` outlives the call that asked for it.
 ///
 /// # Safety
-/// `module` is a course05 module object (borrowed) that has run its exec slot.
+/// `module` is a module object of this extension (borrowed) that has run its exec slot.
 unsafe fn state<'py>(_py: Python<'py>, module: *mut PyObject) -> PyResult<&'py State> {
     // SAFETY: attached (the token); `module` is a module (caller). Borrowed pointer to its
     // state block, NULL with an exception set when `module` is not a module.
@@ -92,7 +92,7 @@ fn raise_error(py: Python<'_>, state: &State, data: *mut PyObject) -> PyErrSet {
     let name = unsafe { std::ffi::CStr::from_ptr((*pyo3_ffi::Py_TYPE(data)).tp_name) };
     let text = format!("fast_sum() argument must be a bytes-like object, not '{}'", name.to_string_lossy());
     if state.error.is_null() {
-        return capi::raise(py, capi::Exc::SystemError, "course05: module state already cleared");
+        return capi::raise(py, capi::Exc::SystemError, "the module's state is already cleared");
     }
     let text = std::ffi::CString::new(text).unwrap_or_default();
     // SAFETY: attached; `state.error` is a live exception class (the state holds a strong
@@ -131,7 +131,7 @@ static mut METHODS: [PyMethodDef; 3] = [
 
 /// The `Py_mod_exec` slot: phase two. CPython has created the module object (with its
 /// functions and docstring) and allocated the zeroed state; this fills both.
-unsafe extern "C" fn course05_exec(module: *mut PyObject) -> c_int {
+unsafe extern "C" fn module_exec(module: *mut PyObject) -> c_int {
     // SAFETY: CPython runs exec slots attached.
     let py = unsafe { Python::assume_attached() };
     guard(py, -1, || {
@@ -162,11 +162,11 @@ unsafe extern "C" fn course05_exec(module: *mut PyObject) -> c_int {
 /// `m_traverse`: tell the cycle collector about the references the state holds, as a type's
 /// tp_traverse does for an object's fields. Without it, the collector counts `state->error` as a
 /// reference from outside, and a cycle through it (`mod.Error.owner = mod`) is never freed.
-unsafe extern "C" fn course05_traverse(module: *mut PyObject, visit: pyo3_ffi::visitproc, arg: *mut c_void) -> c_int {
+unsafe extern "C" fn module_traverse(module: *mut PyObject, visit: pyo3_ffi::visitproc, arg: *mut c_void) -> c_int {
     // No guard and no token: a traverse function only reads fields and calls `visit`; it must
     // not raise, and nothing here can panic. CPython calls it only once the state exists
     // (moduleobject.c checks md_state before calling m_traverse).
-    // SAFETY: `module` is a live course05 module object.
+    // SAFETY: `module` is a live module object of this extension.
     let block = unsafe { pyo3_ffi::PyModule_GetState(module) } as *mut State;
     // SAFETY: a valid state block; `error` is NULL or a strong reference.
     let error = unsafe { (*block).error };
@@ -184,8 +184,8 @@ unsafe extern "C" fn course05_traverse(module: *mut PyObject, visit: pyo3_ffi::v
 /// `m_clear`: drop the state's references. The collector calls it to break a cycle, and
 /// `m_free` calls it a last time, so it may run twice: `Py_CLEAR` (NULL first, then DECREF)
 /// makes the second run a no-op, and code run by the DECREF never sees a dangling field.
-unsafe extern "C" fn course05_clear(module: *mut PyObject) -> c_int {
-    // SAFETY: `module` is a live course05 module object whose state exists (as in traverse).
+unsafe extern "C" fn module_clear(module: *mut PyObject) -> c_int {
+    // SAFETY: `module` is a live module object of this extension whose state exists (as in traverse).
     let block = unsafe { pyo3_ffi::PyModule_GetState(module) } as *mut State;
     // SAFETY: a valid state block; the field is NULLed before the reference it held is dropped.
     unsafe {
@@ -197,16 +197,16 @@ unsafe extern "C" fn course05_clear(module: *mut PyObject) -> c_int {
 
 /// `m_free`: the module object is being deallocated (CPython frees the state block itself,
 /// with PyMem_Free, after this returns).
-unsafe extern "C" fn course05_free(module: *mut c_void) {
+unsafe extern "C" fn module_free(module: *mut c_void) {
     // SAFETY: CPython passes the module object being freed, its state still allocated.
-    unsafe { course05_clear(module.cast()) };
+    unsafe { module_clear(module.cast()) };
 }
 
 /// The module's slots, run in order by `PyModule_FromDefAndSpec` and `PyModule_ExecDef`.
 /// Its length depends on the interpreter: a slot id 3.11 does not know is a SystemError.
 const SLOT_COUNT: usize = 2 + cfg!(Py_3_12) as usize + cfg!(Py_3_13) as usize;
 static mut SLOTS: [PyModuleDef_Slot; SLOT_COUNT] = [
-    PyModuleDef_Slot { slot: pyo3_ffi::Py_mod_exec, value: course05_exec as *mut c_void },
+    PyModuleDef_Slot { slot: pyo3_ffi::Py_mod_exec, value: module_exec as *mut c_void },
     // Everything the module owns is in its state, nothing in a static, so an interpreter with
     // its own GIL (PEP 684) may import it; without this slot 3.12+ refuses to there.
     #[cfg(Py_3_12)]
@@ -230,9 +230,9 @@ static mut MODULE_DEF: PyModuleDef = PyModuleDef {
     m_size: std::mem::size_of::<State>() as pyo3_ffi::Py_ssize_t,
     m_methods: (&raw mut METHODS).cast(),
     m_slots: (&raw mut SLOTS).cast(),
-    m_traverse: Some(course05_traverse),
-    m_clear: Some(course05_clear),
-    m_free: Some(course05_free),
+    m_traverse: Some(module_traverse),
+    m_clear: Some(module_clear),
+    m_free: Some(module_free),
 };
 
 /// Phase one: return the definition, not a module. `PyModuleDef_Init` makes the static a
