@@ -65,15 +65,16 @@ pub unsafe extern "C" fn nb_add(v: *mut PyObject, w: *mut PyObject) -> *mut PyOb
     let py = unsafe { Python::assume_attached() };
     guard(py, ptr::null_mut(), || {
         // SAFETY: attached; `v` and `w` are valid borrowed references.
-        let (x, y) = unsafe { (array_of(py, v), array_of(py, w)) };
+        let (array_v, array_w) = unsafe { (array_of(py, v), array_of(py, w)) };
         // The type of the result: the first Array operand's. CPython calls this slot only
         // because `v` or `w` has it, so one of them is an Array.
-        let Some(template) = x.or(y) else {
+        let Some(template) = array_v.or(array_w) else {
             return Ok(not_implemented(py));
         };
         // Pins: the layouts cannot change while they are read (a + a pins `a` twice).
-        let (px, py_) = (x.map(|a| a.pin(py)).transpose()?, y.map(|a| a.pin(py)).transpose()?);
-        let shape = match (&px, &py_) {
+        let pin_v = array_v.map(|a| a.pin(py)).transpose()?;
+        let pin_w = array_w.map(|a| a.pin(py)).transpose()?;
+        let shape = match (&pin_v, &pin_w) {
             (Some(a), Some(b)) if a.shape() != b.shape() => {
                 let message = format!("cannot add Arrays of shapes {} and {}", tuple_text(a.shape()), tuple_text(b.shape()));
                 return Err(raise(py, Exc::ValueError, &message));
@@ -82,10 +83,10 @@ pub unsafe extern "C" fn nb_add(v: *mut PyObject, w: *mut PyObject) -> *mut PyOb
             (None, None) => unreachable!("`template` is one of them"),
         };
         // SAFETY (both): attached; `v`/`w` valid. None: a type this slot does not handle.
-        let Some(left) = (unsafe { operand(py, v, px.as_ref()) })? else {
+        let Some(left) = (unsafe { operand(py, v, pin_v.as_ref()) })? else {
             return Ok(not_implemented(py));
         };
-        let Some(right) = (unsafe { operand(py, w, py_.as_ref()) })? else {
+        let Some(right) = (unsafe { operand(py, w, pin_w.as_ref()) })? else {
             return Ok(not_implemented(py));
         };
         // SAFETY: attached; Py_TYPE of a live Array is the Array type (borrowed).
