@@ -429,7 +429,7 @@ static mut GETSET: [pyo3_ffi::PyGetSetDef; 4] = [
 unsafe extern "C" fn array_getbuffer(obj: *mut PyObject, view: *mut Py_buffer, flags: c_int) -> c_int {
     // SAFETY: CPython calls buffer slots attached.
     let py = unsafe { Python::assume_attached() };
-    guard(py, -1, || {
+    let result = guard(py, -1, || {
         // SAFETY: `obj` is an Array (this type's slot).
         let this = unsafe { as_array(obj) };
         // One more export: the layout stays fixed until the matching releasebuffer. Taken
@@ -470,7 +470,14 @@ unsafe extern "C" fn array_getbuffer(obj: *mut PyObject, view: *mut Py_buffer, f
         // The export keeps the count: releasebuffer gives it back.
         std::mem::forget(pin);
         Ok(0)
-    })
+    });
+    if result < 0 {
+        // A refused request leaves `view.obj` NULL (Doc/c-api/typeobj.rst, bf_getbuffer), so
+        // that no consumer releases a view that was never filled.
+        // SAFETY: `view` is the consumer's Py_buffer, writable for this call.
+        unsafe { (*view).obj = ptr::null_mut() };
+    }
+    result
 }
 
 /// `bf_releasebuffer`: a consumer is done with one export (PyBuffer_Release calls this, then
