@@ -106,6 +106,37 @@ def test_a_subinterpreter_gets_its_own_module():
     assert course07.calls() == before  # and did not touch this one's
 
 
+@pytest.mark.skipif(sys.version_info < (3, 12), reason="interpreters with their own GIL: 3.12+")
+def test_an_interpreter_with_its_own_gil_may_import_it():
+    """PEP 684: only a module whose Py_mod_multiple_interpreters slot says
+    Py_MOD_PER_INTERPRETER_GIL_SUPPORTED may be imported by an interpreter with its own GIL
+    (3.12 raises ImportError "does not support loading in subinterpreters" otherwise)."""
+    try:
+        import _interpreters as interpreters  # 3.13
+
+        interp = interpreters.create("isolated")
+        run = interpreters.exec
+    except ImportError:
+        import _xxsubinterpreters as interpreters  # 3.12
+
+        interp = interpreters.create(isolated=True)
+        run = interpreters.run_string
+    read, write = os.pipe()
+    code = textwrap.dedent(f"""
+        import os, sys
+        sys.path.insert(0, {str(HERE)!r})
+        import NAME
+        os.write({write}, str(NAME.fast_sum(b"abc")).encode())
+    """).replace("NAME", "course07")
+    try:
+        failure = run(interp, code)
+    finally:
+        interpreters.destroy(interp)
+    os.close(write)
+    with os.fdopen(read) as f:
+        assert f.read() == "294", failure
+
+
 def test_subinterpreter_in_a_separate_process():
     """The same, in a fresh process, where the module is first imported in the subinterpreter."""
     pytest.importorskip("_xxsubinterpreters")
