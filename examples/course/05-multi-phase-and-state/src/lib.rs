@@ -64,6 +64,9 @@ unsafe fn state<'py>(_py: Python<'py>, module: *mut PyObject) -> PyResult<&'py S
 
 /// `fast_sum(data, /)`: METH_O, so `module` is the module object the function was called on
 /// (the `self` of a module-level function) and `data` a borrowed reference.
+///
+/// # Safety
+/// Called by CPython only, attached, with the arguments its slot or table entry promises.
 unsafe extern "C" fn fast_sum(module: *mut PyObject, data: *mut PyObject) -> *mut PyObject {
     // SAFETY: CPython calls module functions attached.
     let py = unsafe { Python::assume_attached() };
@@ -102,6 +105,9 @@ fn raise_error(py: Python<'_>, state: &State, data: *mut PyObject) -> PyErrSet {
 }
 
 /// `calls()`: METH_NOARGS, so the second argument is always NULL.
+///
+/// # Safety
+/// Called by CPython only, attached, with the arguments its slot or table entry promises.
 unsafe extern "C" fn calls(module: *mut PyObject, _unused: *mut PyObject) -> *mut PyObject {
     // SAFETY: CPython calls module functions attached.
     let py = unsafe { Python::assume_attached() };
@@ -131,6 +137,9 @@ static mut METHODS: [PyMethodDef; 3] = [
 
 /// The `Py_mod_exec` slot: phase two. CPython has created the module object (with its
 /// functions and docstring) and allocated the zeroed state; this fills both.
+///
+/// # Safety
+/// Called by CPython only, attached, with the arguments its slot or table entry promises.
 unsafe extern "C" fn module_exec(module: *mut PyObject) -> c_int {
     // SAFETY: CPython runs exec slots attached.
     let py = unsafe { Python::assume_attached() };
@@ -162,6 +171,9 @@ unsafe extern "C" fn module_exec(module: *mut PyObject) -> c_int {
 /// `m_traverse`: tell the cycle collector about the references the state holds, as a type's
 /// tp_traverse does for an object's fields. Without it, the collector counts `state->error` as a
 /// reference from outside, and a cycle through it (`mod.Error.owner = mod`) is never freed.
+///
+/// # Safety
+/// Called by CPython only, attached, with the arguments its slot or table entry promises.
 unsafe extern "C" fn module_traverse(module: *mut PyObject, visit: pyo3_ffi::visitproc, arg: *mut c_void) -> c_int {
     // No guard and no token: a traverse function only reads fields and calls `visit`; it must
     // not raise, and nothing here can panic. CPython calls it only once the state exists
@@ -184,6 +196,9 @@ unsafe extern "C" fn module_traverse(module: *mut PyObject, visit: pyo3_ffi::vis
 /// `m_clear`: drop the state's references. The collector calls it to break a cycle, and
 /// `m_free` calls it a last time, so it may run twice: `Py_CLEAR` (NULL first, then DECREF)
 /// makes the second run a no-op, and code run by the DECREF never sees a dangling field.
+///
+/// # Safety
+/// Called by CPython only, attached, with the arguments its slot or table entry promises.
 unsafe extern "C" fn module_clear(module: *mut PyObject) -> c_int {
     // SAFETY: `module` is a live module object of this extension whose state exists (as in traverse).
     let block = unsafe { pyo3_ffi::PyModule_GetState(module) } as *mut State;
@@ -197,6 +212,9 @@ unsafe extern "C" fn module_clear(module: *mut PyObject) -> c_int {
 
 /// `m_free`: the module object is being deallocated (CPython frees the state block itself,
 /// with PyMem_Free, after this returns).
+///
+/// # Safety
+/// Called by CPython only, attached, with the arguments its slot or table entry promises.
 unsafe extern "C" fn module_free(module: *mut c_void) {
     // SAFETY: CPython passes the module object being freed, its state still allocated.
     unsafe { module_clear(module.cast()) };
@@ -243,6 +261,8 @@ static mut MODULE_DEF: PyModuleDef = PyModuleDef {
 /// Called only by CPython's import machinery, attached.
 #[allow(non_snake_case)]
 #[unsafe(no_mangle)]
+/// # Safety
+/// Called by CPython only, attached, with the arguments its slot or table entry promises.
 pub unsafe extern "C" fn PyInit_course05() -> *mut PyObject {
     // SAFETY: MODULE_DEF has the layout CPython expects; PyModuleDef_Init only initialises its
     // object header and returns it cast to PyObject*. It cannot fail.

@@ -166,6 +166,9 @@ pub unsafe fn new_zeroed(py: Python<'_>, ty: *mut PyTypeObject, shape: &[usize])
 
 /// `Array(values=None, shape=None)`: `tp_new`, called with the type and the call's arguments
 /// (borrowed references).
+///
+/// # Safety
+/// Called by CPython only, attached, with the arguments its slot or table entry promises.
 unsafe extern "C" fn array_new(ty: *mut PyTypeObject, args: *mut PyObject, kwds: *mut PyObject) -> *mut PyObject {
     // SAFETY: CPython calls type slots attached.
     let py = unsafe { Python::assume_attached() };
@@ -277,6 +280,9 @@ unsafe fn read_shape(py: Python<'_>, obj: *mut PyObject) -> PyResult<Vec<usize>>
 /// `tp_traverse`. An Array holds one reference the collector must know of: its type. A heap
 /// type's instances must visit it (Doc/c-api/typeobj.rst, since 3.9), or a cycle that runs
 /// through the type (instance -> type -> module -> module dict -> instance) is never freed.
+///
+/// # Safety
+/// Called by CPython only, attached, with the arguments its slot or table entry promises.
 unsafe extern "C" fn array_traverse(obj: *mut PyObject, visit: pyo3_ffi::visitproc, arg: *mut c_void) -> c_int {
     // No guard, no token: traverse must not raise, and nothing here can panic.
     // SAFETY: `obj` is a live Array; Py_VISIT(Py_TYPE(self)) borrows the type for the call.
@@ -284,6 +290,9 @@ unsafe extern "C" fn array_traverse(obj: *mut PyObject, visit: pyo3_ffi::visitpr
 }
 
 /// `tp_dealloc`: the reference count reached zero (or the collector cleared a cycle).
+///
+/// # Safety
+/// Called by CPython only, attached, with the arguments its slot or table entry promises.
 unsafe extern "C" fn array_dealloc(obj: *mut PyObject) {
     // Untrack first: once fields start being freed, a collection triggered by anything below
     // must not find this half-destroyed object in its lists and traverse it.
@@ -321,6 +330,9 @@ fn tuple_of(_py: Python<'_>, items: &[Py_ssize_t]) -> PyResult<Owned> {
 }
 
 /// `a.shape`.
+///
+/// # Safety
+/// Called by CPython only, attached, with the arguments its slot or table entry promises.
 unsafe extern "C" fn get_shape(obj: *mut PyObject, _closure: *mut c_void) -> *mut PyObject {
     // SAFETY: CPython calls getters attached.
     let py = unsafe { Python::assume_attached() };
@@ -333,6 +345,9 @@ unsafe extern "C" fn get_shape(obj: *mut PyObject, _closure: *mut c_void) -> *mu
 
 /// `a.shape = new_shape`: same number of elements, and refused while the buffer is exported,
 /// because every consumer was handed pointers to the shape and strides arrays inside the object.
+///
+/// # Safety
+/// Called by CPython only, attached, with the arguments its slot or table entry promises.
 unsafe extern "C" fn set_shape(obj: *mut PyObject, value: *mut PyObject, _closure: *mut c_void) -> c_int {
     // SAFETY: CPython calls setters attached.
     let py = unsafe { Python::assume_attached() };
@@ -357,6 +372,9 @@ unsafe extern "C" fn set_shape(obj: *mut PyObject, value: *mut PyObject, _closur
 }
 
 /// `a.strides`: bytes per step along each dimension, as NumPy reports them.
+///
+/// # Safety
+/// Called by CPython only, attached, with the arguments its slot or table entry promises.
 unsafe extern "C" fn get_strides(obj: *mut PyObject, _closure: *mut c_void) -> *mut PyObject {
     // SAFETY: CPython calls getters attached.
     let py = unsafe { Python::assume_attached() };
@@ -368,6 +386,9 @@ unsafe extern "C" fn get_strides(obj: *mut PyObject, _closure: *mut c_void) -> *
 }
 
 /// `a.dtype`: the one element type, named as NumPy names it.
+///
+/// # Safety
+/// Called by CPython only, attached, with the arguments its slot or table entry promises.
 unsafe extern "C" fn get_dtype(_obj: *mut PyObject, _closure: *mut c_void) -> *mut PyObject {
     // SAFETY: CPython calls getters attached.
     let py = unsafe { Python::assume_attached() };
@@ -402,6 +423,9 @@ static mut GETSET: [pyo3_ffi::PyGetSetDef; 4] = [
 
 /// `bf_getbuffer`: fill `view` for a consumer (memoryview, NumPy, `PyObject_GetBuffer`).
 /// The memory is always C-contiguous, so every request can be met but a Fortran-order one.
+///
+/// # Safety
+/// Called by CPython only, attached, with the arguments its slot or table entry promises.
 unsafe extern "C" fn array_getbuffer(obj: *mut PyObject, view: *mut Py_buffer, flags: c_int) -> c_int {
     // SAFETY: CPython calls buffer slots attached.
     let py = unsafe { Python::assume_attached() };
@@ -458,6 +482,9 @@ unsafe extern "C" fn array_getbuffer(obj: *mut PyObject, view: *mut Py_buffer, f
 
 /// `bf_releasebuffer`: a consumer is done with one export (PyBuffer_Release calls this, then
 /// drops view.obj).
+///
+/// # Safety
+/// Called by CPython only, attached, with the arguments its slot or table entry promises.
 unsafe extern "C" fn array_releasebuffer(obj: *mut PyObject, _view: *mut Py_buffer) {
     // SAFETY: `obj` is an Array with at least this export outstanding.
     unsafe { as_array(obj) }.exports.fetch_sub(1, Ordering::AcqRel);

@@ -60,6 +60,9 @@ unsafe fn array_of<'a>(py: Python<'_>, obj: *mut PyObject) -> Option<&'a ArrayOb
 
 /// `nb_add(v, w)`: `v + w`, where `v` or `w` (or both) is an Array. The references are
 /// borrowed; the result is a NEW reference: a new Array, or `NotImplemented`.
+///
+/// # Safety
+/// Called by CPython only, attached, with the arguments its slot or table entry promises.
 pub unsafe extern "C" fn nb_add(v: *mut PyObject, w: *mut PyObject) -> *mut PyObject {
     // SAFETY: CPython calls number slots attached.
     let py = unsafe { Python::assume_attached() };
