@@ -237,3 +237,17 @@ def test_an_instance_in_a_list_cycle_is_collected():
     del cycle
     gc.collect()
     assert live(Array) == count - 1
+
+
+def test_a_sequence_that_claims_too_much_raises_memoryerror():
+    class Huge:
+        def __len__(self):
+            return 1 << 50  # 8 PiB of doubles: more than any machine can allocate
+
+        def __getitem__(self, i):
+            raise IndexError(i)
+
+    with pytest.raises(MemoryError):
+        Array(Huge())
+    with pytest.raises(MemoryError):
+        Array(shape=Huge())

@@ -223,14 +223,14 @@ unsafe extern "C" fn array_new(ty: *mut PyTypeObject, args: *mut PyObject, kwds:
 ///
 /// # Safety
 /// `seq` is a valid object (borrowed); attached.
-unsafe fn read_floats(_py: Python<'_>, seq: *mut PyObject) -> PyResult<Vec<f64>> {
+unsafe fn read_floats(py: Python<'_>, seq: *mut PyObject) -> PyResult<Vec<f64>> {
     // SAFETY: attached; `seq` valid. PySequence_Size is -1 with TypeError set for a
     // non-sequence; a str is a sequence, and its items then fail PyFloat_AsDouble.
     let n = unsafe { pyo3_ffi::PySequence_Size(seq) };
     if n < 0 {
         return Err(PyErrSet::fetched());
     }
-    let mut out = Vec::with_capacity(n as usize);
+    let mut out = reserved(py, n)?;
     for i in 0..n {
         // SAFETY: attached; PySequence_GetItem returns a NEW reference (dropped by `Owned`).
         let item = unsafe { Owned::from_new(pyo3_ffi::PySequence_GetItem(seq, i)) }?;
@@ -242,6 +242,21 @@ unsafe fn read_floats(_py: Python<'_>, seq: *mut PyObject) -> PyResult<Vec<f64>>
         out.push(x);
     }
     Ok(out)
+}
+
+/// An empty Vec with room for the `n` items a sequence's `__len__` announced. Fallibly: a
+/// `__len__` may claim more than memory can hold, and `Vec::with_capacity` would then abort the
+/// process instead of raising MemoryError.
+fn reserved<T>(_py: Python<'_>, n: Py_ssize_t) -> PyResult<Vec<T>> {
+    let mut v = Vec::new();
+    match v.try_reserve(n as usize) {
+        Ok(()) => Ok(v),
+        Err(_) => {
+            // SAFETY: attached (the token). PyErr_NoMemory sets MemoryError without allocating.
+            unsafe { pyo3_ffi::PyErr_NoMemory() };
+            Err(PyErrSet::fetched())
+        }
+    }
 }
 
 /// A shape: an int, or a sequence of ints, each >= 0.
@@ -259,7 +274,7 @@ unsafe fn read_shape(py: Python<'_>, obj: *mut PyObject) -> PyResult<Vec<usize>>
         if n < 0 {
             return Err(PyErrSet::fetched());
         }
-        let mut dims = Vec::with_capacity(n as usize);
+        let mut dims = reserved(py, n)?;
         for i in 0..n {
             // SAFETY: attached; a NEW reference, dropped at the end of the iteration.
             let item = unsafe { Owned::from_new(pyo3_ffi::PySequence_GetItem(obj, i)) }?;
