@@ -6,7 +6,7 @@ import sys
 
 import numpy as np
 import pytest
-from hypothesis import given, strategies as st
+from hypothesis import given, settings, strategies as st
 
 import course07
 from course07 import Array
@@ -52,6 +52,7 @@ def test_a_number_on_either_side(number):
     np.testing.assert_array_equal(values(number + a), number + x)
 
 
+@settings(database=None)  # leave no .hypothesis/ folder in the step
 @given(st.lists(st.tuples(st.floats(width=64), st.floats(width=64)), max_size=50))
 def test_elementwise_like_python_floats(pairs):
     xs, ys = [p[0] for p in pairs], [p[1] for p in pairs]
