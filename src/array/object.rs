@@ -514,7 +514,8 @@ pub unsafe extern "C" fn dealloc(obj: *mut PyObject) {
 /// Called only by CPython (through the method or slot table), with the GIL held and the
 /// arguments its calling convention promises.
 pub unsafe extern "C" fn traverse(obj: *mut PyObject, visit: pyo3_ffi::visitproc, arg: *mut c_void) -> std::ffi::c_int {
-    // No panic::guard: nothing below can panic, and a traverse function must not raise.
+    // No panic::guard: nothing below can panic, and a traverse function must have no side
+    // effects (no exception, no reference count changed).
     let this = obj as *const ArrayObject;
     // SAFETY: `obj` is a live, tracked Array (tp_alloc zeroed it before tracking, and dealloc
     // untracks before releasing anything), so `base` and `imported` are NULL or what we own;
