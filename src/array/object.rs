@@ -535,16 +535,18 @@ pub unsafe extern "C" fn dealloc(obj: *mut PyObject) {
 /// Array also passes through another object (the exporter, its `__dict__`, a list, the module
 /// dict), and clearing that one breaks the cycle. The Array is then freed by `dealloc`, when
 /// nothing can reach it any more. A `tp_clear` could only drop `base` or the imported buffer,
-/// and those own the memory `data` points into: it would have to empty the Array (or refuse
-/// while it is exported or pinned), and code that runs during the collection — an exporter's
-/// `__release_buffer__`, a weakref callback — could still reach the emptied Array. docs/05 §5
-/// has the full argument; `tests/test_gc.py` the cases.
+/// and those own the memory `data` points into: it would have to empty the Array, refuse while
+/// it is exported or pinned, and still could not know whether a view of its memory outlives the
+/// collection; and code that runs during the collection (an exporter's `__release_buffer__`)
+/// can reach and keep an emptied Array. docs/05 §5 has the full argument; `tests/test_gc.py`
+/// the cases.
 ///
 /// # Safety
 /// Called only by CPython (through the method or slot table), with the GIL held and the
 /// arguments its calling convention promises.
 pub unsafe extern "C" fn traverse(obj: *mut PyObject, visit: pyo3_ffi::visitproc, arg: *mut c_void) -> std::ffi::c_int {
-    // No panic::guard: nothing below can panic, and a traverse function must not raise.
+    // No panic::guard: nothing below can panic, and a traverse function must have no side
+    // effects (no exception, no reference count changed).
     let this = obj as *const ArrayObject;
     // SAFETY: `obj` is a live, tracked Array (tp_alloc zeroed it before tracking, and dealloc
     // untracks before releasing anything), so `base` and `imported` are NULL or what we own;

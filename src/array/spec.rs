@@ -57,8 +57,8 @@ macro_rules! slot {
 static mut SLOTS: [PyType_Slot; 29] = [
     // Frees what the object owns, then the object, then its reference to the type.
     slot!(pyo3_ffi::Py_tp_dealloc, object::dealloc),
-    // The cycle collector's view of an Array: its type, its `base`, its exporter. Required with
-    // Py_TPFLAGS_HAVE_GC. No Py_tp_clear beside it, on purpose (see `object::traverse`): an
+    // The cycle collector's view of an Array (a Py_TPFLAGS_HAVE_GC type): its type, its `base`,
+    // its exporter. No Py_tp_clear beside it, on purpose (see `object::traverse`): an
     // Array's references are fixed at creation, so every cycle through one also passes through
     // an object that can be cleared, and the Array itself is never seen half-torn-down.
     slot!(pyo3_ffi::Py_tp_traverse, object::traverse),
