@@ -32,8 +32,9 @@ def test_module_doc_signatures_match_the_functions():
     for name in public_callables():
         if isinstance(getattr(rawcapi, name), type):
             continue
-        shown = re.search(rf"^  ({name}\(.*?\))(?:  |$)", rawcapi.__doc__, re.M).group(1)
-        assert shown == f"{name}{inspect.signature(getattr(rawcapi, name))}", name
+        line = re.search(rf"^  ({name}\(.*?\))(?:  |$)", rawcapi.__doc__, re.M)
+        assert line is not None, f"{name} is not listed in rawcapi.__doc__"
+        assert line.group(1) == f"{name}{inspect.signature(getattr(rawcapi, name))}", name
 
 
 def test_source_header_lists_every_public_callable():
