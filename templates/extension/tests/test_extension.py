@@ -95,6 +95,8 @@ def test_counter_overflow_leaves_the_value(ext):
 
 
 def test_counter_is_exact_under_threads(ext):
+    # Without a GIL (a free-threaded build, which Py_mod_gil allows) the atomic update is what
+    # keeps concurrent adds from losing one another; with a GIL every call must count too.
     c = ext.Counter()
     threads = [threading.Thread(target=lambda: [c.add(1) for _ in range(20_000)]) for _ in range(4)]
     for t in threads:
