@@ -80,7 +80,8 @@ def test_counter_counts(ext):
 def test_counter_bad_input(ext):
     with pytest.raises(TypeError):
         ext.Counter("a")
-    with pytest.raises(TypeError, match="'str' object cannot be interpreted as an integer"):
+    # PyLong_AsLongLong's own message ("an integer is required (got type str)" on 3.9).
+    with pytest.raises(TypeError, match="'str' object cannot be interpreted as an integer|an integer is required"):
         ext.Counter().add("a")
     with pytest.raises(OverflowError):
         ext.Counter(1 << 63)
@@ -121,7 +122,8 @@ def test_counter_instances_give_back_their_type_reference(ext):
 
 def test_counter_type(ext, name):
     assert ext.Counter.__module__ == name and ext.Counter.__qualname__ == "Counter"
-    assert str(inspect.signature(ext.Counter)) == "(start=0)"
+    if sys.version_info >= (3, 10):  # 3.9 reads no text signature from a heap type's tp_doc
+        assert str(inspect.signature(ext.Counter)) == "(start=0)"
     with pytest.raises(TypeError):
         type("Sub", (ext.Counter,), {})  # no Py_TPFLAGS_BASETYPE
     with pytest.raises(AttributeError):
