@@ -3,11 +3,33 @@
 //! The module, as the equivalent Python (the way CPython's `Modules/xxlimited.c` opens):
 //!
 //! ```python
-//! """rawcapi: the article's C-extension examples ..."""
+//! """rawcapi: the article's C-extension examples ..."""     # MODULE_DOC below
 //! __version__ = "0.1.0"
+//! _C_API = PyCapsule(...)            # rawcapi.h's function table, for other C extensions
+//!
 //! def fast_sum(data, /): return sum(memoryview(data).tobytes())
 //! def count_lines(text, /):
 //!     return text.count('\n') if isinstance(text, str) else memoryview(text).tobytes().count(b'\n')
+//! def set_num_threads(n, /): ...     # 1..1024 threads for one large call, process-wide
+//! def get_num_threads(): ...
+//! def get_include(): return "<folder of rawcapi.h>"
+//!
+//! class Array:                       # numpy.ndarray's core, src/array/
+//!     def __new__(cls, obj, dtype=None): ...
+//! def zeros(shape, dtype='float64'): return numpy.zeros(shape, dtype)
+//! def arange(start_or_stop, stop=None, step=None, /, *, dtype=None): return numpy.arange(...)
+//! def add(a, b, /, out=None): return numpy.add(a, b, out=out)
+//! def subtract(a, b, /, out=None): ...
+//! def multiply(a, b, /, out=None): ...
+//! def divide(a, b, /, out=None): ...
+//! def matmul(a, b, /, out=None): return numpy.matmul(a, b, out=out)
+//! def fft(a, n=None, axis=-1, norm=None, out=None): return numpy.fft.fft(a, n, axis, norm, out)
+//! def ifft(a, n=None, axis=-1, norm=None, out=None): ...
+//! def rfft(a, n=None, axis=-1, norm=None, out=None): ...
+//! def irfft(a, n=None, axis=-1, norm=None, out=None): ...
+//!
+//! # Private, for the tests and examples/: _panic, _rust_heap, _layout, _simd_paths, _simd_path,
+//! # _set_simd_path, _set_gil_release_threshold, _set_parallel_threshold.
 //! ```
 //!
 //! This file holds only the tables CPython reads — the `PyMethodDef` array, the module's slots,
@@ -34,13 +56,15 @@ pub mod layout;
 pub mod state;
 
 use capi::gil::Python;
+use capi::table::table;
 use functions::{count_lines, fast_sum, fft, include, layout_check, matmul, private, simd, threads, ufuncs};
 
 /// The method table: `static PyMethodDef rawcapi_methods[] = { {...}, {NULL, NULL, 0, NULL} };`.
 /// `METH_O` functions receive their single argument directly (see src/functions/fast_sum.rs).
 /// Each docstring starts with a `name($module, ...)\n--\n\n` text signature, which CPython turns
 /// into `__text_signature__`, so `inspect.signature()` and `help()` show the parameters.
-static mut METHODS: [PyMethodDef; 25] = [
+/// Written as a list, so the compiler counts it (src/capi/table.rs); `METHODS` below is the table.
+const METHOD_LIST: &[PyMethodDef] = &[
     PyMethodDef {
         ml_name: c"fast_sum".as_ptr(),
         ml_meth: PyMethodDefPointer { PyCFunction: fast_sum::fast_sum },
@@ -194,14 +218,37 @@ static mut METHODS: [PyMethodDef; 25] = [
     // The sentinel: CPython stops reading the table at the first entry whose ml_name is NULL.
     PyMethodDef::zeroed(),
 ];
+static mut METHODS: [PyMethodDef; METHOD_LIST.len()] = table(METHOD_LIST);
 
+/// `help(rawcapi)`: every public function and the type, one line each, grouped as the README
+/// groups them. tests/test_module.py checks that each public callable is named here.
 const MODULE_DOC: &std::ffi::CStr = c"The article's C-extension examples, written in Rust against the raw CPython C API.
 
-fast_sum(data)     -- sum of the bytes of any buffer-protocol object
-count_lines(text)  -- number of '\\n' in a str or bytes-like object
-set_num_threads(n), get_num_threads() -- threads one large call may use
+Bytes and text (the GIL is released while a large input is scanned):
+  fast_sum(data, /)      sum of the bytes of any buffer-protocol object
+  count_lines(text, /)   number of '\\n' in a str or bytes-like object
 
-Both release the GIL while they scan large inputs.";
+Threads one large call may use (process-wide):
+  set_num_threads(n, /)
+  get_num_threads()
+
+Array, an n-dimensional array over one buffer (bool, uint8, int32, int64,
+float32, float64, complex128), exported through the buffer protocol:
+  Array(obj, dtype=None)            copy any buffer, nested sequence or number
+  zeros(shape, dtype='float64')
+  arange(start_or_stop, stop=None, step=None, /, *, dtype=None)
+  add(a, b, /, out=None)            a + b with NumPy's broadcasting and promotion
+  subtract(a, b, /, out=None)       a - b
+  multiply(a, b, /, out=None)       a * b
+  divide(a, b, /, out=None)         a / b
+  matmul(a, b, /, out=None)         a @ b, NumPy's matmul rules
+  fft(a, n=None, axis=-1, norm=None, out=None)     complex128 result
+  ifft(a, n=None, axis=-1, norm=None, out=None)    inverse of fft
+  rfft(a, n=None, axis=-1, norm=None, out=None)    real input, n//2+1 frequencies
+  irfft(a, n=None, axis=-1, norm=None, out=None)   inverse of rfft, float64
+
+For other C extensions:
+  get_include()   the folder holding rawcapi.h, the header of the capsule _C_API";
 
 /// `Py_mod_exec`: runs once per module object, after CPython has created it from the
 /// definition. Here the module's attributes beyond its functions are added.
@@ -248,9 +295,9 @@ unsafe extern "C" fn rawcapi_exec(module: *mut PyObject) -> c_int {
 }
 
 /// The module's slots: what multi-phase initialisation (PEP 489) runs, in order.
-const SLOT_COUNT: usize =
-    2 + cfg!(Py_3_12) as usize + cfg!(Py_3_13) as usize + cfg!(all(Py_LIMITED_API, not(Py_3_12))) as usize;
-static mut SLOTS: [PyModuleDef_Slot; SLOT_COUNT] = [
+/// Entries under `#[cfg]` exist only in the builds that need them; the list's length counts what is
+/// left.
+const SLOT_LIST: &[PyModuleDef_Slot] = &[
     PyModuleDef_Slot { slot: pyo3_ffi::Py_mod_exec, value: rawcapi_exec as *mut c_void },
     // The module keeps no Python objects in Rust statics, so each (sub)interpreter can have its
     // own module object, even one with its own GIL (PEP 684). Without this slot, 3.12+ refuses to
@@ -268,6 +315,8 @@ static mut SLOTS: [PyModuleDef_Slot; SLOT_COUNT] = [
     PyModuleDef_Slot { slot: 0, value: ptr::null_mut() },
     PyModuleDef_Slot { slot: 0, value: ptr::null_mut() },
 ];
+const SLOT_COUNT: usize = SLOT_LIST.len();
+static mut SLOTS: [PyModuleDef_Slot; SLOT_COUNT] = table(SLOT_LIST);
 
 /// The abi3 build's slots that depend on the interpreter it runs on (see SLOTS): the C
 /// equivalent is a check of the running version, `Py_Version` (3.11+), instead of

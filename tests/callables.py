@@ -405,6 +405,9 @@ def ufunc_specs() -> list[Spec]:
                                     Good("mixed-dtypes", lambda: (_farr(), _farr().astype("int64")))],
                               bad=bad))
     specs.append(Spec("Array.__neg__", _np(lambda a: -_as_np(a)), fn=operator.neg, good=[Good("int", lambda: (_arr(),)), Good("float", lambda: (_farr(),))], bad=[]))
+    specs.append(Spec("Array.__abs__", _np(lambda a: abs(_as_np(a))), fn=abs,
+                      good=[Good("int", lambda: (A([[-1, 2], [3, -4]]),)), Good("float", lambda: (_farr(),)),
+                            Good("complex-to-float64", lambda: (A([3 + 4j, -1j, 0j]),))], bad=[]))
     return specs
 
 

@@ -1,5 +1,6 @@
 """The module itself: docstrings, signatures, version, panics, and the GIL release."""
 import inspect
+import os
 import re
 import threading
 import time
@@ -12,6 +13,39 @@ import rawcapi
 def test_version_and_doc():
     assert re.fullmatch(r"\d+\.\d+\.\d+", rawcapi.__version__)
     assert "fast_sum" in rawcapi.__doc__ and "count_lines" in rawcapi.__doc__
+
+
+def public_callables():
+    return sorted(n for n in dir(rawcapi) if not n.startswith("_") and callable(getattr(rawcapi, n)))
+
+
+def test_module_doc_lists_every_public_callable():
+    # help(rawcapi) is the module's table of contents: a function added to the method table
+    # without a line in MODULE_DOC (src/lib.rs) fails here. Each is listed as a call, "name(".
+    missing = [n for n in public_callables() if not re.search(rf"^  {n}\(", rawcapi.__doc__, re.M)]
+    assert missing == []
+
+
+def test_module_doc_signatures_match_the_functions():
+    # The signature MODULE_DOC shows for a function is the one inspect reads from its own
+    # docstring's text signature, so the two cannot drift apart.
+    for name in public_callables():
+        if isinstance(getattr(rawcapi, name), type):
+            continue
+        line = re.search(rf"^  ({name}\(.*?\))(?:  |$)", rawcapi.__doc__, re.M)
+        assert line is not None, f"{name} is not listed in rawcapi.__doc__"
+        assert line.group(1) == f"{name}{inspect.signature(getattr(rawcapi, name))}", name
+
+
+def test_source_header_lists_every_public_callable():
+    # The "module as Python" comment at the top of src/lib.rs names every public callable too.
+    path = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "src", "lib.rs")
+    if not os.path.exists(path):
+        pytest.skip("no source tree (installed rawcapi)")
+    with open(path) as f:
+        header = "".join(line for line in f if line.startswith("//!"))
+    missing = [n for n in public_callables() if not re.search(rf"^//! (def|class) {n}\b", header, re.M)]
+    assert missing == []
 
 
 @pytest.mark.parametrize("name, params", [("fast_sum", ["data"]), ("count_lines", ["text"])])

@@ -172,9 +172,10 @@ const fn entry(
     PyGetSetDef { name: name.as_ptr(), get: Some(get), set, doc: doc.as_ptr(), closure: ptr::null_mut() }
 }
 
-/// The table (`Py_tp_getset`), ended by a zeroed sentinel. `static mut` because the slot takes
-/// a `*mut`; CPython reads it when it builds the type and never writes it.
-pub static mut GETSET: [PyGetSetDef; 12] = [
+/// The table (`Py_tp_getset`), ended by a zeroed sentinel, as a list the compiler counts
+/// (src/capi/table.rs). `GETSET` is `static mut` because the slot takes a `*mut`; CPython reads
+/// it when it builds the type and never writes it.
+const GETSET_LIST: &[PyGetSetDef] = &[
     entry(c"shape", get_shape, Some(set_shape), c"Tuple of dimension lengths. Assignable when no copy is needed."),
     entry(c"strides", get_strides, None, c"Tuple of bytes to step in each dimension."),
     entry(c"ndim", get_ndim, None, c"Number of dimensions."),
@@ -188,3 +189,4 @@ pub static mut GETSET: [PyGetSetDef; 12] = [
     entry(c"writable", get_writable, None, c"False for a view of a read-only exporter."),
     PyGetSetDef { name: ptr::null(), get: None, set: None, doc: ptr::null(), closure: ptr::null_mut() },
 ];
+pub static mut GETSET: [PyGetSetDef; GETSET_LIST.len()] = crate::capi::table::table(GETSET_LIST);

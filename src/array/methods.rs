@@ -174,8 +174,8 @@ unsafe extern "C" fn sum(obj: *mut PyObject, args: *mut PyObject, kwargs: *mut P
     }
 }
 
-/// `static PyMethodDef Array_methods[]`.
-pub static mut METHODS: [PyMethodDef; 7] = [
+/// `static PyMethodDef Array_methods[]`, as a list the compiler counts (src/capi/table.rs).
+const METHOD_LIST: &[PyMethodDef] = &[
     PyMethodDef {
         ml_name: c"astype".as_ptr(),
         ml_meth: PyMethodDefPointer { PyCFunction: astype },
@@ -215,6 +215,7 @@ pub static mut METHODS: [PyMethodDef; 7] = [
     },
     PyMethodDef::zeroed(),
 ];
+pub static mut METHODS: [PyMethodDef; METHOD_LIST.len()] = crate::capi::table::table(METHOD_LIST);
 
 /// Above this many elements `repr` shows the first and last three of each long dimension.
 const REPR_THRESHOLD: usize = 1000;

@@ -52,9 +52,10 @@ macro_rules! slot {
     };
 }
 
-/// `static PyType_Slot Array_slots[]`. A `static mut` only because CPython's signature takes a
-/// `*mut`; it is never written (CPython copies what it needs into the new type object).
-static mut SLOTS: [PyType_Slot; 29] = [
+/// `static PyType_Slot Array_slots[]`, as a list the compiler counts (src/capi/table.rs). `SLOTS`
+/// is a `static mut` only because CPython's signature takes a `*mut`; it is never written
+/// (CPython copies what it needs into the new type object).
+const SLOT_LIST: &[PyType_Slot] = &[
     // Frees what the object owns, then the object, then its reference to the type.
     slot!(pyo3_ffi::Py_tp_dealloc, object::dealloc),
     // The cycle collector's view of an Array (a Py_TPFLAGS_HAVE_GC type): its type, its `base`,
@@ -125,6 +126,7 @@ static mut SLOTS: [PyType_Slot; 29] = [
     // The sentinel: CPython stops at the first {0, NULL}.
     PyType_Slot { slot: 0, pfunc: std::ptr::null_mut() },
 ];
+static mut SLOTS: [PyType_Slot; SLOT_LIST.len()] = crate::capi::table::table(SLOT_LIST);
 
 /// `static PyType_Spec Array_spec`.
 ///

@@ -13,6 +13,7 @@
 //! | `buffer.rs` | `PyObject_GetBuffer` … `PyBuffer_Release`                       |
 //! | `gil.rs`    | `Py_BEGIN_ALLOW_THREADS` … `Py_END_ALLOW_THREADS`               |
 //! | `strings.rs`| `PyUnicode_KIND` / `PyUnicode_DATA`: reading a `str` in place   |
+//! | `table.rs`  | `static PyMethodDef m[] = {...}`: a table the compiler counts   |
 
 pub mod buffer;
 pub mod compat;
@@ -22,3 +23,4 @@ pub mod gil;
 pub mod object;
 pub mod panic;
 pub mod strings;
+pub mod table;
