@@ -561,6 +561,7 @@ static mut MODULE: PyModuleDef = PyModuleDef {
 pub unsafe extern "C" fn PyInit_course06() -> *mut PyObject {
     // SAFETY: MODULE has the layout CPython expects and is a static, so it outlives every module
     // made from it. PyModuleDef_Init only initialises its object header the first time and
-    // returns it cast to PyObject* (borrowed: the static is immortal). It cannot fail.
+    // returns it cast to PyObject*, no new reference taken: the static is never freed. It
+    // cannot fail.
     unsafe { PyModuleDef_Init(&raw mut MODULE) }
 }
