@@ -23,7 +23,9 @@ use std::sync::atomic::{AtomicIsize, Ordering};
 
 use pyo3_ffi::{PyObject, PyTypeObject, PyType_Slot, PyType_Spec, Py_buffer, Py_ssize_t};
 
-use crate::capi::{guard, raise, Exc, Owned, PyErrSet, PyResult, Python};
+use crate::error::{no_memory, raise, try_guard, Exc};
+use crate::gil::Python;
+use crate::owned::Owned;
 
 /// The most dimensions an Array has: shape and strides live inline in the object.
 pub const MAX_NDIM: usize = 8;
@@ -77,16 +79,17 @@ pub struct Pin<'a>(&'a ArrayObject);
 
 impl ArrayObject {
     /// Count one more user of the layout; `BufferError` while the shape is being rewritten.
-    fn acquire(&self, py: Python<'_>) -> PyResult<()> {
+    fn acquire(&self, py: Python<'_>) -> Option<()> {
         self.exports
             .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| (n >= 0).then_some(n + 1))
+            .ok()
             .map(|_| ())
-            .map_err(|_| raise(py, Exc::BufferError, "the Array's shape is being changed"))
+            .or_else(|| raise(py, Exc::BufferError, "the Array's shape is being changed"))
     }
 
-    pub fn pin(&self, py: Python<'_>) -> PyResult<Pin<'_>> {
+    pub fn pin(&self, py: Python<'_>) -> Option<Pin<'_>> {
         self.acquire(py)?;
-        Ok(Pin(self))
+        Some(Pin(self))
     }
 }
 
@@ -127,15 +130,15 @@ pub unsafe fn as_array<'a>(obj: *mut PyObject) -> &'a ArrayObject {
 ///
 /// # Safety
 /// `ty` is the Array type (borrowed); attached.
-pub unsafe fn new_zeroed(py: Python<'_>, ty: *mut PyTypeObject, shape: &[usize]) -> PyResult<Owned> {
+pub unsafe fn new_zeroed(py: Python<'_>, ty: *mut PyTypeObject, shape: &[usize]) -> Option<Owned> {
     if shape.len() > MAX_NDIM {
-        return Err(raise(py, Exc::ValueError, &format!("an Array has at most {MAX_NDIM} dimensions, not {}", shape.len())));
+        return raise(py, Exc::ValueError, &format!("an Array has at most {MAX_NDIM} dimensions, not {}", shape.len()));
     }
     let len = shape
         .iter()
         .try_fold(1usize, |n, &d| n.checked_mul(d))
         .filter(|&n| n.checked_mul(ITEMSIZE).is_some_and(|b| b <= isize::MAX as usize))
-        .ok_or_else(|| raise(py, Exc::ValueError, "the Array would be too large"))?;
+        .or_else(|| raise(py, Exc::ValueError, "the Array would be too large"))?;
     // SAFETY: attached; `ty` is a type. Py_tp_alloc is inherited (PyType_GenericAlloc): it
     // returns the object zero-filled, with ob_type = ty and a NEW reference to ty taken for it
     // (heap type), already tracked by the collector (HAVE_GC), or NULL with MemoryError set.
@@ -149,9 +152,7 @@ pub unsafe fn new_zeroed(py: Python<'_>, ty: *mut PyTypeObject, shape: &[usize])
     // ruled out above.
     let data = unsafe { libc::calloc(len.max(1), ITEMSIZE) } as *mut f64;
     if data.is_null() {
-        // SAFETY: attached. PyErr_NoMemory sets MemoryError without allocating.
-        unsafe { pyo3_ffi::PyErr_NoMemory() };
-        return Err(PyErrSet::fetched());
+        return no_memory(py);
     }
     let this = obj.as_ptr() as *mut ArrayObject;
     // SAFETY: `this` is the object just allocated, not yet visible to any other code; traverse
@@ -161,7 +162,7 @@ pub unsafe fn new_zeroed(py: Python<'_>, ty: *mut PyTypeObject, shape: &[usize])
         (*this).len = len;
         (*this).layout = UnsafeCell::new(Layout::c_order(shape));
     }
-    Ok(obj)
+    Some(obj)
 }
 
 /// `Array(values=None, shape=None)`: `tp_new`, called with the type and the call's arguments
@@ -172,7 +173,7 @@ pub unsafe fn new_zeroed(py: Python<'_>, ty: *mut PyTypeObject, shape: &[usize])
 unsafe extern "C" fn array_new(ty: *mut PyTypeObject, args: *mut PyObject, kwds: *mut PyObject) -> *mut PyObject {
     // SAFETY: CPython calls type slots attached.
     let py = unsafe { Python::assume_attached() };
-    guard(py, ptr::null_mut(), || {
+    try_guard(py, ptr::null_mut(), || {
         let mut values: *mut PyObject = ptr::null_mut();
         let mut shape: *mut PyObject = ptr::null_mut();
         let mut keywords = [c"values".as_ptr() as *mut c_char, c"shape".as_ptr() as *mut c_char, ptr::null_mut()];
@@ -190,7 +191,7 @@ unsafe extern "C" fn array_new(ty: *mut PyTypeObject, args: *mut PyObject, kwds:
             )
         };
         if parsed == 0 {
-            return Err(PyErrSet::fetched());
+            return None;
         }
         // SAFETY: attached; Py_None is the singleton (borrowed), only compared.
         let none = unsafe { pyo3_ffi::Py_None() };
@@ -199,7 +200,7 @@ unsafe extern "C" fn array_new(ty: *mut PyTypeObject, args: *mut PyObject, kwds:
         let values = if given(values) { Some(unsafe { read_floats(py, values) }?) } else { None };
         let shape = if given(shape) { Some(unsafe { read_shape(py, shape) }?) } else { None };
         let shape = match (&shape, &values) {
-            (None, None) => return Err(raise(py, Exc::TypeError, "Array() needs values, a shape, or both")),
+            (None, None) => return raise(py, Exc::TypeError, "Array() needs values, a shape, or both"),
             (None, Some(v)) => vec![v.len()],
             (Some(s), _) => s.clone(),
         };
@@ -210,12 +211,12 @@ unsafe extern "C" fn array_new(ty: *mut PyTypeObject, args: *mut PyObject, kwds:
             let this = unsafe { as_array(array.as_ptr()) };
             if values.len() != this.len {
                 let message = format!("cannot give {} values the shape {shape:?}", values.len());
-                return Err(raise(py, Exc::ValueError, &message));
+                return raise(py, Exc::ValueError, &message);
             }
             // SAFETY: `data` has room for `len` doubles and no other reference exists yet.
             unsafe { ptr::copy_nonoverlapping(values.as_ptr(), this.data, values.len()) };
         }
-        Ok(array.into_raw())
+        Some(array.into_raw())
     })
 }
 
@@ -223,12 +224,12 @@ unsafe extern "C" fn array_new(ty: *mut PyTypeObject, args: *mut PyObject, kwds:
 ///
 /// # Safety
 /// `seq` is a valid object (borrowed); attached.
-unsafe fn read_floats(py: Python<'_>, seq: *mut PyObject) -> PyResult<Vec<f64>> {
+unsafe fn read_floats(py: Python<'_>, seq: *mut PyObject) -> Option<Vec<f64>> {
     // SAFETY: attached; `seq` valid. PySequence_Size is -1 with TypeError set for a
     // non-sequence; a str is a sequence, and its items then fail PyFloat_AsDouble.
     let n = unsafe { pyo3_ffi::PySequence_Size(seq) };
     if n < 0 {
-        return Err(PyErrSet::fetched());
+        return None;
     }
     let mut out = reserved(py, n)?;
     for i in 0..n {
@@ -237,25 +238,21 @@ unsafe fn read_floats(py: Python<'_>, seq: *mut PyObject) -> PyResult<Vec<f64>> 
         // SAFETY: attached; `item` valid. -1.0 with an exception set means failure.
         let x = unsafe { pyo3_ffi::PyFloat_AsDouble(item.as_ptr()) };
         if x == -1.0 && unsafe { !pyo3_ffi::PyErr_Occurred().is_null() } {
-            return Err(PyErrSet::fetched());
+            return None;
         }
         out.push(x);
     }
-    Ok(out)
+    Some(out)
 }
 
 /// An empty Vec with room for the `n` items a sequence's `__len__` announced. Fallibly: a
 /// `__len__` may claim more than memory can hold, and `Vec::with_capacity` would then abort the
 /// process instead of raising MemoryError.
-fn reserved<T>(_py: Python<'_>, n: Py_ssize_t) -> PyResult<Vec<T>> {
+fn reserved<T>(py: Python<'_>, n: Py_ssize_t) -> Option<Vec<T>> {
     let mut v = Vec::new();
     match v.try_reserve(n as usize) {
-        Ok(()) => Ok(v),
-        Err(_) => {
-            // SAFETY: attached (the token). PyErr_NoMemory sets MemoryError without allocating.
-            unsafe { pyo3_ffi::PyErr_NoMemory() };
-            Err(PyErrSet::fetched())
-        }
+        Ok(()) => Some(v),
+        Err(_) => no_memory(py),
     }
 }
 
@@ -263,7 +260,7 @@ fn reserved<T>(_py: Python<'_>, n: Py_ssize_t) -> PyResult<Vec<T>> {
 ///
 /// # Safety
 /// `obj` is a valid object (borrowed); attached.
-unsafe fn read_shape(py: Python<'_>, obj: *mut PyObject) -> PyResult<Vec<usize>> {
+unsafe fn read_shape(py: Python<'_>, obj: *mut PyObject) -> Option<Vec<usize>> {
     // SAFETY: attached; `obj` valid; PyLong_Check only reads its type.
     let dims = if unsafe { pyo3_ffi::PyLong_Check(obj) } != 0 {
         // SAFETY: as above; -1 with OverflowError set when it does not fit.
@@ -272,7 +269,7 @@ unsafe fn read_shape(py: Python<'_>, obj: *mut PyObject) -> PyResult<Vec<usize>>
         // SAFETY: as in read_floats.
         let n = unsafe { pyo3_ffi::PySequence_Size(obj) };
         if n < 0 {
-            return Err(PyErrSet::fetched());
+            return None;
         }
         let mut dims = reserved(py, n)?;
         for i in 0..n {
@@ -285,10 +282,10 @@ unsafe fn read_shape(py: Python<'_>, obj: *mut PyObject) -> PyResult<Vec<usize>>
     };
     // SAFETY: attached; a -1 with an exception set is a failed conversion.
     if dims.contains(&-1) && unsafe { !pyo3_ffi::PyErr_Occurred().is_null() } {
-        return Err(PyErrSet::fetched());
+        return None;
     }
     dims.iter()
-        .map(|&d| usize::try_from(d).map_err(|_| raise(py, Exc::ValueError, &format!("negative dimension {d} in shape"))))
+        .map(|&d| usize::try_from(d).ok().or_else(|| raise(py, Exc::ValueError, &format!("negative dimension {d} in shape"))))
         .collect()
 }
 
@@ -329,7 +326,7 @@ unsafe extern "C" fn array_dealloc(obj: *mut PyObject) {
 }
 
 /// A tuple of ints: `PyTuple_New` and `PyTuple_SetItem`, which STEALS the item's reference.
-fn tuple_of(_py: Python<'_>, items: &[Py_ssize_t]) -> PyResult<Owned> {
+fn tuple_of(_py: Python<'_>, items: &[Py_ssize_t]) -> Option<Owned> {
     // SAFETY: attached (the token); a NEW reference, or NULL with MemoryError set.
     let tuple = unsafe { Owned::from_new(pyo3_ffi::PyTuple_New(items.len() as Py_ssize_t)) }?;
     for (i, &x) in items.iter().enumerate() {
@@ -338,10 +335,10 @@ fn tuple_of(_py: Python<'_>, items: &[Py_ssize_t]) -> PyResult<Owned> {
         // SAFETY: `tuple` is a new tuple of this length, slot `i` still empty. SetItem steals
         // the reference (even on failure), so `into_raw` gives ours away without a DECREF.
         if unsafe { pyo3_ffi::PyTuple_SetItem(tuple.as_ptr(), i as Py_ssize_t, item.into_raw()) } < 0 {
-            return Err(PyErrSet::fetched());
+            return None;
         }
     }
-    Ok(tuple)
+    Some(tuple)
 }
 
 /// `a.shape`.
@@ -351,10 +348,10 @@ fn tuple_of(_py: Python<'_>, items: &[Py_ssize_t]) -> PyResult<Owned> {
 unsafe extern "C" fn get_shape(obj: *mut PyObject, _closure: *mut c_void) -> *mut PyObject {
     // SAFETY: CPython calls getters attached.
     let py = unsafe { Python::assume_attached() };
-    guard(py, ptr::null_mut(), || {
+    try_guard(py, ptr::null_mut(), || {
         // SAFETY: getters of this type are called with an Array.
         let pin = unsafe { as_array(obj) }.pin(py)?;
-        Ok(tuple_of(py, pin.shape())?.into_raw())
+        Some(tuple_of(py, pin.shape())?.into_raw())
     })
 }
 
@@ -366,23 +363,23 @@ unsafe extern "C" fn get_shape(obj: *mut PyObject, _closure: *mut c_void) -> *mu
 unsafe extern "C" fn set_shape(obj: *mut PyObject, value: *mut PyObject, _closure: *mut c_void) -> c_int {
     // SAFETY: CPython calls setters attached.
     let py = unsafe { Python::assume_attached() };
-    guard(py, -1, || {
+    try_guard(py, -1, || {
         if value.is_null() {
-            return Err(raise(py, Exc::TypeError, "cannot delete an Array's shape"));
+            return raise(py, Exc::TypeError, "cannot delete an Array's shape");
         }
         // SAFETY: setters of this type are called with an Array; `value` is borrowed.
         let (this, shape) = (unsafe { as_array(obj) }, unsafe { read_shape(py, value) }?);
         let len = shape.iter().try_fold(1usize, |n, &d| n.checked_mul(d));
         if len != Some(this.len) || shape.len() > MAX_NDIM {
-            return Err(raise(py, Exc::ValueError, &format!("cannot reshape an Array of {} values to {shape:?}", this.len)));
+            return raise(py, Exc::ValueError, &format!("cannot reshape an Array of {} values to {shape:?}", this.len));
         }
         if this.exports.compare_exchange(0, -1, Ordering::AcqRel, Ordering::Acquire).is_err() {
-            return Err(raise(py, Exc::BufferError, "cannot reshape an Array while its buffer is exported"));
+            return raise(py, Exc::BufferError, "cannot reshape an Array while its buffer is exported");
         }
         // SAFETY: `exports` is -1: no pin or export exists and none can start until it is 0.
         unsafe { *this.layout.get() = Layout::c_order(&shape) };
         this.exports.store(0, Ordering::Release);
-        Ok(0)
+        Some(0)
     })
 }
 
@@ -393,10 +390,10 @@ unsafe extern "C" fn set_shape(obj: *mut PyObject, value: *mut PyObject, _closur
 unsafe extern "C" fn get_strides(obj: *mut PyObject, _closure: *mut c_void) -> *mut PyObject {
     // SAFETY: CPython calls getters attached.
     let py = unsafe { Python::assume_attached() };
-    guard(py, ptr::null_mut(), || {
+    try_guard(py, ptr::null_mut(), || {
         // SAFETY: getters of this type are called with an Array.
         let pin = unsafe { as_array(obj) }.pin(py)?;
-        Ok(tuple_of(py, pin.strides())?.into_raw())
+        Some(tuple_of(py, pin.strides())?.into_raw())
     })
 }
 
@@ -408,7 +405,7 @@ unsafe extern "C" fn get_dtype(_obj: *mut PyObject, _closure: *mut c_void) -> *m
     // SAFETY: CPython calls getters attached.
     let py = unsafe { Python::assume_attached() };
     // SAFETY: attached; a NEW reference, or NULL with an exception set.
-    guard(py, ptr::null_mut(), || Ok(unsafe { Owned::from_new(pyo3_ffi::PyUnicode_FromString(c"float64".as_ptr())) }?.into_raw()))
+    try_guard(py, ptr::null_mut(), || Some(unsafe { Owned::from_new(pyo3_ffi::PyUnicode_FromString(c"float64".as_ptr())) }?.into_raw()))
 }
 
 static mut GETSET: [pyo3_ffi::PyGetSetDef; 4] = [
@@ -444,7 +441,7 @@ static mut GETSET: [pyo3_ffi::PyGetSetDef; 4] = [
 unsafe extern "C" fn array_getbuffer(obj: *mut PyObject, view: *mut Py_buffer, flags: c_int) -> c_int {
     // SAFETY: CPython calls buffer slots attached.
     let py = unsafe { Python::assume_attached() };
-    let result = guard(py, -1, || {
+    let result = try_guard(py, -1, || {
         // SAFETY: `obj` is an Array (this type's slot).
         let this = unsafe { as_array(obj) };
         // One more export: the layout stays fixed until the matching releasebuffer. Taken
@@ -454,7 +451,7 @@ unsafe extern "C" fn array_getbuffer(obj: *mut PyObject, view: *mut Py_buffer, f
         let (shape, strides) = (pin.shape(), pin.strides());
         let fortran = shape.iter().filter(|&&n| n > 1).count() <= 1 || shape.contains(&0);
         if flags & pyo3_ffi::PyBUF_F_CONTIGUOUS == pyo3_ffi::PyBUF_F_CONTIGUOUS && !fortran {
-            return Err(raise(py, Exc::BufferError, "the Array is C-contiguous, not Fortran-contiguous"));
+            return raise(py, Exc::BufferError, "the Array is C-contiguous, not Fortran-contiguous");
         }
         let wants = |bits: c_int| flags & bits == bits;
         // No shape asked for (PyBUF_SIMPLE, PyBUF_WRITABLE): the consumer sees `len` unsigned
@@ -462,7 +459,7 @@ unsafe extern "C" fn array_getbuffer(obj: *mut PyObject, view: *mut Py_buffer, f
         // would contradict that.
         let flat = !wants(pyo3_ffi::PyBUF_ND);
         if flat && wants(pyo3_ffi::PyBUF_FORMAT) {
-            return Err(raise(py, Exc::BufferError, "cannot export as unsigned bytes with a format"));
+            return raise(py, Exc::BufferError, "cannot export as unsigned bytes with a format");
         }
         // SAFETY: `view` is the consumer's Py_buffer to fill. `shape`/`strides`/`format` point
         // into the object and a static: they stay valid and unchanged while the export holds
@@ -484,7 +481,7 @@ unsafe extern "C" fn array_getbuffer(obj: *mut PyObject, view: *mut Py_buffer, f
         }
         // The export keeps the count: releasebuffer gives it back.
         std::mem::forget(pin);
-        Ok(0)
+        Some(0)
     });
     if result < 0 {
         // A refused request leaves `view.obj` NULL (Doc/c-api/typeobj.rst, bf_getbuffer), so

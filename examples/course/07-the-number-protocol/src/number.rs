@@ -18,7 +18,8 @@ use std::ptr;
 use pyo3_ffi::PyObject;
 
 use crate::array::{as_array, new_zeroed, values_mut, ArrayObject, Pin};
-use crate::capi::{guard, raise, Exc, PyErrSet, PyResult, Python};
+use crate::error::{raise, try_guard, Exc};
+use crate::gil::Python;
 
 /// One side of the addition, read: an Array's elements (in C order), or one number.
 enum Operand<'a> {
@@ -38,6 +39,7 @@ impl Operand<'_> {
 
 /// The Array behind `obj`, if it is one: its type is the `Array` of a module object made from
 /// this extension's definition (any of them: two imports from one spec have two Array types).
+/// Here `None` is an answer, "not an Array", with no exception set.
 ///
 /// # Safety
 /// `obj` is a valid object (borrowed); attached.
@@ -46,14 +48,15 @@ unsafe fn array_of<'a>(py: Python<'_>, obj: *mut PyObject) -> Option<&'a ArrayOb
     // for a heap type made by a module of this definition: a BORROWED module, or NULL with
     // TypeError set when there is none (a float, a list...), which is not an error here.
     let ty = unsafe { pyo3_ffi::Py_TYPE(obj) };
-    let module = unsafe { pyo3_ffi::PyType_GetModuleByDef(ty, &raw mut crate::MODULE_DEF) };
+    let module = unsafe { pyo3_ffi::PyType_GetModuleByDef(ty, &raw mut crate::MODULE) };
     if module.is_null() {
         // SAFETY: attached; the TypeError just set is the answer "not ours", not a failure.
         unsafe { pyo3_ffi::PyErr_Clear() };
         return None;
     }
     // SAFETY: `module` is a live module of this extension (the type holds a reference to it).
-    let state = unsafe { crate::state(py, module) }.ok()?;
+    // Never None: the module made this type in its exec slot, after its state was allocated.
+    let state = unsafe { crate::state(py, module) }?;
     // SAFETY: a type whose `ob_type` is the module's Array type is an ArrayObject.
     (state.array_type == ty.cast()).then(|| unsafe { as_array(obj) })
 }
@@ -66,31 +69,31 @@ unsafe fn array_of<'a>(py: Python<'_>, obj: *mut PyObject) -> Option<&'a ArrayOb
 pub unsafe extern "C" fn nb_add(v: *mut PyObject, w: *mut PyObject) -> *mut PyObject {
     // SAFETY: CPython calls number slots attached.
     let py = unsafe { Python::assume_attached() };
-    guard(py, ptr::null_mut(), || {
+    try_guard(py, ptr::null_mut(), || {
         // SAFETY: attached; `v` and `w` are valid borrowed references.
         let (array_v, array_w) = unsafe { (array_of(py, v), array_of(py, w)) };
         // The type of the result: the first Array operand's. CPython calls this slot only
         // because `v` or `w` has it, so one of them is an Array.
         let Some(template) = array_v.or(array_w) else {
-            return Ok(not_implemented(py));
+            return Some(not_implemented(py));
         };
         // Pins: the layouts cannot change while they are read (a + a pins `a` twice).
-        let pin_v = array_v.map(|a| a.pin(py)).transpose()?;
-        let pin_w = array_w.map(|a| a.pin(py)).transpose()?;
+        let pin_v = match array_v { Some(a) => Some(a.pin(py)?), None => None };
+        let pin_w = match array_w { Some(a) => Some(a.pin(py)?), None => None };
         let shape = match (&pin_v, &pin_w) {
             (Some(a), Some(b)) if a.shape() != b.shape() => {
                 let message = format!("cannot add Arrays of shapes {} and {}", tuple_text(a.shape()), tuple_text(b.shape()));
-                return Err(raise(py, Exc::ValueError, &message));
+                return raise(py, Exc::ValueError, &message);
             }
             (Some(pin), _) | (None, Some(pin)) => pin.shape().iter().map(|&n| n as usize).collect::<Vec<_>>(),
             (None, None) => unreachable!("`template` is one of them"),
         };
         // SAFETY (both): attached; `v`/`w` valid. None: a type this slot does not handle.
         let Some(left) = (unsafe { operand(py, v, pin_v.as_ref()) })? else {
-            return Ok(not_implemented(py));
+            return Some(not_implemented(py));
         };
         let Some(right) = (unsafe { operand(py, w, pin_w.as_ref()) })? else {
-            return Ok(not_implemented(py));
+            return Some(not_implemented(py));
         };
         // SAFETY: attached; Py_TYPE of a live Array is the Array type (borrowed).
         let ty = unsafe { pyo3_ffi::Py_TYPE(template as *const ArrayObject as *mut PyObject) };
@@ -102,7 +105,7 @@ pub unsafe extern "C" fn nb_add(v: *mut PyObject, w: *mut PyObject) -> *mut PyOb
         for (i, o) in out.iter_mut().enumerate() {
             *o = left.at(i) + right.at(i);
         }
-        Ok(result.into_raw())
+        Some(result.into_raw())
     })
 }
 
@@ -116,24 +119,25 @@ fn tuple_text(shape: &[isize]) -> String {
 }
 
 /// One operand: the pinned Array's elements, or a float or int as a double (`float(x)`'s
-/// rules; OverflowError for an int beyond the double range). `None`: not handled here.
+/// rules; OverflowError for an int beyond the double range). `Some(None)`: a type not handled
+/// here; `None`, as everywhere: an exception is set.
 ///
 /// # Safety
 /// `obj` is a valid object (borrowed); attached.
-unsafe fn operand<'a>(_py: Python<'_>, obj: *mut PyObject, pin: Option<&'a Pin<'_>>) -> PyResult<Option<Operand<'a>>> {
+unsafe fn operand<'a>(_py: Python<'_>, obj: *mut PyObject, pin: Option<&'a Pin<'_>>) -> Option<Option<Operand<'a>>> {
     if let Some(pin) = pin {
-        return Ok(Some(Operand::Values(pin.values())));
+        return Some(Some(Operand::Values(pin.values())));
     }
     // SAFETY: attached; the checks only read the type (bool is an int subclass: True + a works).
     if unsafe { pyo3_ffi::PyFloat_Check(obj) == 0 && pyo3_ffi::PyLong_Check(obj) == 0 } {
-        return Ok(None);
+        return Some(None);
     }
     // SAFETY: attached; -1.0 with an exception set means failure.
     let x = unsafe { pyo3_ffi::PyFloat_AsDouble(obj) };
     if x == -1.0 && unsafe { !pyo3_ffi::PyErr_Occurred().is_null() } {
-        return Err(PyErrSet::fetched());
+        return None;
     }
-    Ok(Some(Operand::Number(x)))
+    Some(Some(Operand::Number(x)))
 }
 
 /// `Py_RETURN_NOTIMPLEMENTED`: a NEW reference to the singleton. CPython then tries the other
