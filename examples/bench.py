@@ -503,7 +503,7 @@ def probe_candidates(probes, size, n, cands):
 
 
 def paths(args, results):
-    """Each SIMD path the CPU supports, one thread: what §1 and §2 of docs/04-speed.md compare."""
+    """Each SIMD path the CPU supports, one thread: what §1 and §2 of docs/appendix-a-speed.md compare."""
     for size in args.path_sizes:
         data = make_bytes(size)
         for what, fn in (("fast_sum", rawcapi.fast_sum), ("count_lines", rawcapi.count_lines)):

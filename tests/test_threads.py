@@ -92,7 +92,7 @@ def test_bad_env_var_fails_the_import_clearly(value, message):
 
 
 def test_default_threshold_is_at_least_a_mebibyte():
-    # Splitting below ~1 MiB cannot pay for a thread's creation (docs/04-speed.md).
+    # Splitting below ~1 MiB cannot pay for a thread's creation (docs/appendix-a-speed.md).
     assert default_threshold() >= 1 << 20
 
 

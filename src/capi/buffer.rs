@@ -102,7 +102,7 @@ fn layout_of(v: &Py_buffer) -> Layout<'_> {
 /// a local (`let mut slot = Py_buffer::new();`), as C code declares `Py_buffer view;` on its
 /// stack. The exclusive borrow of the slot for the lifetime `'slot` is what keeps it from
 /// moving while filled. Used on the per-call fast paths, where a `calloc`/`free` pair is a
-/// measurable share of a ~100 ns call (docs/04-speed.md).
+/// measurable share of a ~100 ns call (docs/appendix-a-speed.md).
 pub struct BufferIn<'slot> {
     view: &'slot mut Py_buffer,
 }

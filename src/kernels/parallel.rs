@@ -10,7 +10,7 @@
 //!   compiler, with no `'static` or reference counting;
 //! - spawning costs ~40–55 µs per thread on the machine the threshold was measured on, which is
 //!   why only inputs of at least [`DEFAULT_MIN_BYTES_PER_THREAD`] per thread are split
-//!   (docs/04-speed.md shows how that figure was measured).
+//!   (docs/appendix-a-speed.md shows how that figure was measured).
 //!
 //! A thread that cannot be spawned (`Builder::spawn_scoped` returns the OS error, e.g. EAGAIN at
 //! a process limit) is not an error: its piece runs on the calling thread instead.
@@ -24,7 +24,7 @@ use std::sync::OnceLock;
 use super::memory::Units;
 
 /// Below this many bytes per thread, another thread costs more than it saves. Measured with
-/// `examples/bench.py --threshold` (table in docs/04-speed.md): creating and joining a thread
+/// `examples/bench.py --threshold` (table in docs/appendix-a-speed.md): creating and joining a thread
 /// costs ~45 µs on the 2-core AVX-512 VM, one thread reads a buffer in its large L3 at 80+ GB/s
 /// and DRAM at 13–19 GB/s, and with the other core busy a new thread waits for it; a forced
 /// split stayed slower than one thread up to 16 MiB there. So calls split only from 32 MiB.

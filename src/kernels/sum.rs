@@ -63,7 +63,7 @@ pub fn sum_bytes_on(path: Path, bytes: Units<u8>) -> u64 {
 }
 
 /// Below this many bytes a plain loop finishes before a vector's load-and-reduce latency
-/// would (`b'hello world'` is 11): the per-call fast path of docs/04-speed.md.
+/// would (`b'hello world'` is 11): the per-call fast path of docs/appendix-a-speed.md.
 const TINY: usize = 16;
 
 /// The sum of fewer than [`TINY`] bytes: one 8-byte word added lane-wise in a register (SWAR)

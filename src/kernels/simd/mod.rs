@@ -7,7 +7,7 @@
 //! CPU that has them, so every call goes through a [`Path`] that was checked with
 //! `is_x86_feature_detected!` (CPUID, cached by std). C spells the same idea
 //! `__attribute__((target("avx512bw")))` plus `__builtin_cpu_supports("avx512bw")`; see
-//! docs/04-speed.md.
+//! docs/appendix-a-speed.md.
 //!
 //! The path in use is a process-wide setting: the best one the CPU supports, unless the
 //! `RAWCAPI_SIMD` environment variable (read once, at the first import) names another. Naming a
@@ -27,7 +27,7 @@ pub mod avx512;
 #[repr(u8)]
 pub enum Path {
     /// Plain Rust loops compiled for the baseline target (on x86-64 the compiler still
-    /// vectorises them with 128-bit SSE2; see docs/04-speed.md).
+    /// vectorises them with 128-bit SSE2; see docs/appendix-a-speed.md).
     Scalar = 1,
     /// 256-bit AVX2: `vpsadbw` byte sums, `vpcmpeq` + `vpmovmskb` + `popcnt` counts.
     Avx2 = 2,
