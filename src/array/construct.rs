@@ -15,7 +15,7 @@ use super::object::{self, alloc_object, new_array, shape_text, too_big, ArrayObj
 use super::operand::{BufferArray, UnreadableBuffer};
 use super::scalar::{default_dtype, parse_dtype, scalar_kind, store_python};
 use crate::capi::buffer::Buffer;
-use crate::capi::error::{raise, Exc, PyErrSet, PyResult};
+use crate::capi::error::{no_memory, raise, Exc, PyErrSet, PyResult};
 use crate::capi::gil::allow_threads_above;
 use crate::capi::object::{type_name, Owned};
 use crate::capi::panic;
@@ -189,11 +189,19 @@ unsafe fn fast(obj: *mut PyObject) -> PyResult<Owned> {
 }
 
 /// The items of a tuple from [`fast`] (borrowed from it).
-unsafe fn items(seq: &Owned) -> std::borrow::Cow<'_, [*mut PyObject]> {
+unsafe fn items(seq: &Owned) -> PyResult<std::borrow::Cow<'_, [*mut PyObject]>> {
     // SAFETY: `seq` is a tuple; its items are borrowed pointers, valid (and unchanging) while
     // `seq` is alive. (capi::compat: the tuple's own item array, or under abi3 a copy of the
-    // pointers.)
+    // pointers, which can fail with MemoryError.)
     unsafe { crate::capi::compat::fast_items(seq.as_ptr()) }
+}
+
+/// `vec.push(value)`, with MemoryError instead of an abort when the vector cannot grow: the
+/// vectors of nested-list construction grow with the input, whose size the caller chooses.
+fn try_push<T>(vec: &mut Vec<T>, value: T) -> PyResult<()> {
+    vec.try_reserve(1).map_err(|_| no_memory())?;
+    vec.push(value);
+    Ok(())
 }
 
 /// Nested sequences of numbers → Array: find the shape along the first items, check that every
@@ -211,17 +219,22 @@ unsafe fn from_nested(ty: *mut PyTypeObject, obj: *mut PyObject, dtype: Option<D
                 return Err(raise(Exc::ValueError, &format!("maximum supported dimension for an Array is {MAX_NDIM}, found more")));
             }
             let seq = fast(cur)?;
-            let n = items(&seq).len();
+            let (n, first) = {
+                let items = items(&seq)?;
+                (items.len(), items.first().copied())
+            };
             shape.push(n);
-            let first = items(&seq).first().copied();
-            holders.push(seq);
+            try_push(&mut holders, seq)?;
             match first {
                 Some(item) => cur = item,
                 None => break,
             }
         }
         let count = shape.iter().try_fold(1usize, |acc, &n| acc.checked_mul(n)).ok_or_else(too_big)?;
-        let mut leaves: Vec<*mut PyObject> = Vec::with_capacity(count.min(1 << 20));
+        // One pointer per element, all needed before the first is stored: reserved at once, and
+        // MemoryError when the caller's list is too long for it.
+        let mut leaves: Vec<*mut PyObject> = Vec::new();
+        leaves.try_reserve_exact(count).map_err(|_| no_memory())?;
         collect(obj, 0, &shape, &mut leaves, &mut holders)?;
         let mut kind: Option<PyScalarKind> = None;
         for &leaf in &leaves {
@@ -272,21 +285,23 @@ unsafe fn collect(
             if is_seq {
                 return Err(ragged(shape, depth));
             }
-            leaves.push(obj);
+            // Within `from_nested`'s reservation: every level's length was checked against `shape`.
+            try_push(leaves, obj)?;
             return Ok(());
         }
         if !is_seq {
             return Err(ragged(shape, depth));
         }
         let seq = fast(obj)?;
-        if items(&seq).len() != shape[depth] {
+        let items = items(&seq)?;
+        if items.len() != shape[depth] {
             return Err(ragged(shape, depth));
         }
-        for &item in items(&seq).iter() {
+        for &item in items.iter() {
             collect(item, depth + 1, shape, leaves, holders)?;
         }
-        holders.push(seq);
-        Ok(())
+        drop(items);
+        try_push(holders, seq)
     }
 }
 
@@ -363,13 +378,14 @@ unsafe fn parse_dims(obj: *mut PyObject) -> PyResult<Vec<isize>> {
             return Err(raise(Exc::TypeError, &format!("a shape must be an int or a sequence of ints, not '{}'", type_name(obj))));
         }
         let seq = fast(obj)?;
-        if items(&seq).len() > MAX_NDIM {
+        let items = items(&seq)?;
+        if items.len() > MAX_NDIM {
             return Err(raise(
                 Exc::ValueError,
-                &format!("maximum supported dimension for an Array is {MAX_NDIM}, found {}", items(&seq).len()),
+                &format!("maximum supported dimension for an Array is {MAX_NDIM}, found {}", items.len()),
             ));
         }
-        items(&seq).iter().map(|&o| one(o)).collect()
+        items.iter().map(|&o| one(o)).collect()
     }
 }
 

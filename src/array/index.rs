@@ -77,7 +77,10 @@ pub unsafe fn select(a: &ArrayObject, key: *mut PyObject) -> PyResult<Selection>
     unsafe {
         let mut items = Vec::new();
         if pyo3_ffi::PyTuple_Check(key) != 0 {
-            for i in 0..crate::capi::compat::tuple_len(key) {
+            // As long as the caller's tuple: MemoryError, not an abort, when that is too long.
+            let len = crate::capi::compat::tuple_len(key);
+            items.try_reserve_exact(len.max(0) as usize).map_err(|_| crate::capi::error::no_memory())?;
+            for i in 0..len {
                 items.push(classify(crate::capi::compat::tuple_item(key, i))?);
             }
         } else {

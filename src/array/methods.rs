@@ -8,11 +8,10 @@ use pyo3_ffi::{PyMethodDef, PyMethodDefPointer, PyObject};
 use super::construct::{copy_view, frombuffer, parse_objects, parse_reshape, FROMBUFFER_DOC};
 use super::object::{new_array, new_view, shape_text, ArrayObject};
 use super::scalar::{parse_dtype, to_python};
-use crate::capi::error::{raise, Exc, PyErrSet, PyResult};
+use crate::capi::error::{no_memory, raise, Exc, PyErrSet, PyResult};
 use crate::capi::gil::allow_threads_above;
 use crate::capi::object::Owned;
 use crate::capi::panic;
-use crate::capi::strings::utf8_string;
 use crate::kernels::array::dtype::DType;
 use crate::kernels::array::reduce::{axis_sum_dtype, sum_all, sum_axis, Total};
 use crate::kernels::array::reshape::nocopy_strides;
@@ -72,6 +71,10 @@ unsafe fn to_list(dtype: DType, data: *const u8, shape: &[usize], strides: &[isi
         let Some((&n, rest)) = shape.split_first() else {
             return to_python(dtype, data);
         };
+        // Ctrl-C once per list: a large Array makes many objects with the GIL held.
+        if pyo3_ffi::PyErr_CheckSignals() != 0 {
+            return Err(PyErrSet::fetched());
+        }
         let list = Owned::from_new(pyo3_ffi::PyList_New(n as isize))?;
         for i in 0..n {
             let item = to_list(dtype, data.wrapping_offset(i as isize * strides[0]), rest, &strides[1..])?;
@@ -220,39 +223,59 @@ pub static mut METHODS: [PyMethodDef; 7] = [
 const REPR_THRESHOLD: usize = 1000;
 const EDGE: usize = 3;
 
-/// `repr()` of one element, as Python prints that scalar.
-unsafe fn element_repr(dtype: DType, p: *const u8) -> PyResult<String> {
+/// `out.push_str(text)`, with MemoryError instead of an abort when `out` cannot grow: a repr's
+/// length follows the Array's shape, which the caller chooses.
+fn push(out: &mut String, text: &str) -> PyResult<()> {
+    out.try_reserve(text.len()).map_err(|_| no_memory())?;
+    out.push_str(text);
+    Ok(())
+}
+
+/// Append `repr()` of one element, as Python prints that scalar.
+unsafe fn element_repr_into(out: &mut String, dtype: DType, p: *const u8) -> PyResult<()> {
     // SAFETY: GIL held; `p` one element of a live Array; new references in Owned.
     unsafe {
+        // Ctrl-C between elements: an unsummarised repr of a large Array takes a while, and it
+        // runs with the GIL held. PyErr_CheckSignals runs the handlers; -1 means one raised.
+        if pyo3_ffi::PyErr_CheckSignals() != 0 {
+            return Err(PyErrSet::fetched());
+        }
         let value = to_python(dtype, p)?;
         let text = Owned::from_new(pyo3_ffi::PyObject_Repr(value.as_ptr()))?;
-        utf8_string(text.as_ptr())
+        let mut size: pyo3_ffi::Py_ssize_t = 0;
+        // Borrowed UTF-8 inside `text` (cached there), valid while `text` lives; NULL with an
+        // exception set. A number's repr is ASCII.
+        let utf8 = pyo3_ffi::PyUnicode_AsUTF8AndSize(text.as_ptr(), &mut size);
+        if utf8.is_null() {
+            return Err(PyErrSet::fetched());
+        }
+        let bytes = std::slice::from_raw_parts(utf8 as *const u8, size as usize);
+        push(out, &String::from_utf8_lossy(bytes))
     }
 }
 
+/// Append the elements under `data` as nested lists, eliding the middle of every dimension
+/// longer than `2 * EDGE` when `summarize`. Only the elements shown are visited, so the time is
+/// that of the text, whatever the Array's size (a zero-stride view of 2^62 elements prints at
+/// once).
 unsafe fn repr_into(out: &mut String, dtype: DType, data: *const u8, shape: &[usize], strides: &[isize], summarize: bool) -> PyResult<()> {
     let Some((&n, rest)) = shape.split_first() else {
         // SAFETY: one element of the Array (caller).
-        out.push_str(&unsafe { element_repr(dtype, data) }?);
-        return Ok(());
+        return unsafe { element_repr_into(out, dtype, data) };
     };
-    out.push('[');
-    let elide = summarize && n > 2 * EDGE;
-    for i in 0..n {
-        if elide && i == EDGE {
-            out.push_str("..., ");
-        }
-        if elide && (EDGE..n - EDGE).contains(&i) {
-            continue;
+    push(out, "[")?;
+    let (head_end, tail_start) = if summarize && n > 2 * EDGE { (EDGE, n - EDGE) } else { (n, n) };
+    for i in (0..head_end).chain(tail_start..n) {
+        if i == tail_start && tail_start > head_end {
+            push(out, "..., ")?;
         }
         // SAFETY: index i < n of this dimension.
         unsafe { repr_into(out, dtype, data.wrapping_offset(i as isize * strides[0]), rest, &strides[1..], summarize) }?;
         if i + 1 < n {
-            out.push_str(", ");
+            push(out, ", ")?;
         }
     }
-    out.push(']');
-    Ok(())
+    push(out, "]")
 }
 
 /// `tp_repr`: `Array([1.0, 2.0], dtype='float64')` — the constructor call that rebuilds the
@@ -272,9 +295,9 @@ pub unsafe extern "C" fn tp_repr(obj: *mut PyObject) -> *mut PyObject {
         // SAFETY: walks `a`'s own elements.
         unsafe { repr_into(&mut text, a.dtype(), a.data(), a.shape(), a.strides(), summarize) }?;
         if summarize {
-            text.push_str(&format!(", shape={}", shape_text(a.shape())));
+            push(&mut text, &format!(", shape={}", shape_text(a.shape())))?;
         }
-        text.push_str(&format!(", dtype='{}')", a.dtype().name()));
+        push(&mut text, &format!(", dtype='{}')", a.dtype().name()))?;
         // SAFETY: GIL held; a UTF-8 buffer; new reference.
         unsafe { Owned::from_new(pyo3_ffi::PyUnicode_FromStringAndSize(text.as_ptr().cast(), text.len() as isize)) }
             .map(Owned::into_raw)
