@@ -27,6 +27,28 @@ if hasattr(rawcapi, "fft"):
     # Many long lines of a large prime length (Bluestein's algorithm).
     LONG_RUNNING.append(("fft 64 x 1000003 points", "a = rawcapi.zeros((64, 1000003))", "rawcapi.fft(a)"))
 
+# Loops whose length the caller sets through a zero-stride view (one element read 2**k times):
+# each must notice Ctrl-C whatever its shape. `zs(shape)` is such a view of NumPy's, as a
+# rawcapi.Array where the call needs one.
+ZERO_STRIDE = (
+    "import numpy as np; "
+    "zs = lambda shape, dtype='float64': np.lib.stride_tricks.as_strided(np.ones(1, dtype), shape, (0,) * len(shape), writeable=False)"
+)
+if hasattr(rawcapi, "matmul"):
+    # m = n = 1: a dot product of 2**36 terms (~5 ns per term: minutes).
+    LONG_RUNNING.append(("matmul (1, 2**36) @ (2**36, 1) zero-stride", ZERO_STRIDE, "rawcapi.matmul(zs((1, 1 << 36)), zs((1 << 36, 1)))"))
+if hasattr(rawcapi, "Array"):
+    LONG_RUNNING += [
+        ("sum of a 2**50 zero-stride view", ZERO_STRIDE + "; a = rawcapi.Array.frombuffer(zs((1 << 50,)))", "a.sum()"),
+        ("sum over axis 0 of a (2**40, 2) zero-stride view", ZERO_STRIDE + "; a = rawcapi.Array.frombuffer(zs((1 << 40, 2)))", "a.sum(axis=0)"),
+        ("int64 sum of a (2**25, 2**25) zero-stride view", ZERO_STRIDE + "; a = rawcapi.Array.frombuffer(zs((1 << 25, 1 << 25), 'int64'))", "a.sum()"),
+        # 2**31 uint8 results (2 GiB, untouched until written): seconds of casting.
+        ("astype of a 2**31 zero-stride view", ZERO_STRIDE + "; a = rawcapi.Array.frombuffer(zs((1 << 31,)))", "a.astype('uint8')"),
+        # A (2**15, 1) + (1, 2**15) broadcast: 2**30 float64 results (8 GiB of address space,
+        # written only as far as the loop gets).
+        ("a + b over a (2**15, 2**15) broadcast", "a = rawcapi.arange(float(1 << 15)).reshape(1 << 15, 1); b = rawcapi.arange(float(1 << 15)).reshape(1, 1 << 15)", "a + b"),
+    ]
+
 CHILD = textwrap.dedent(
     """
     import os, signal, sys, threading, time
@@ -86,3 +108,34 @@ def test_ctrl_c_interrupts_within_a_second(label, setup, call):
     assert lines["HEAP"].startswith("True"), out.stdout
     assert lines["TASKS"] == "True", out.stdout
     assert lines["WORKS"] == "True"
+
+
+REPR_CHILD = textwrap.dedent(
+    """
+    import time
+    import numpy as np, rawcapi
+    view = np.lib.stride_tricks.as_strided(np.array([7], dtype=np.uint8), (1 << 62,), (0,), writeable=False)
+    a = rawcapi.Array.frombuffer(view)
+    start = time.monotonic()
+    text = repr(a)
+    print("SECONDS", time.monotonic() - start)
+    print("TEXT", text)
+    print("NUMPY", repr(view))
+    """
+)
+
+
+@pytest.mark.skipif(not hasattr(rawcapi, "Array"), reason="no Array type")
+def test_repr_of_a_huge_zero_stride_view_costs_what_it_shows():
+    """repr visits only the elements it prints: 2**62 of them print at once (it used to walk
+    every index, never returning). The subprocess timeout turns a regression into a failure."""
+    root = os.path.dirname(os.path.abspath(rawcapi.__file__))
+    out = subprocess.run([sys.executable, "-c", REPR_CHILD], capture_output=True, text=True, timeout=60,
+                         env=dict(os.environ, PYTHONPATH=root))
+    assert out.returncode == 0, out.stderr
+    lines = dict(line.split(" ", 1) for line in out.stdout.splitlines())
+    assert float(lines["SECONDS"]) < 1.0, out.stdout
+    n = 1 << 62
+    assert lines["TEXT"] == f"Array([7, 7, 7, ..., 7, 7, 7], shape=({n},), dtype='uint8')", out.stdout
+    # NumPy's summary of the same view elides the same middle.
+    assert lines["NUMPY"].startswith("array([7, 7, 7, ..., 7, 7, 7]"), out.stdout

@@ -16,11 +16,11 @@ use super::operand::{BufferArray, UnreadableBuffer};
 use super::scalar::{default_dtype, parse_dtype, scalar_kind, store_python};
 use crate::capi::buffer::Buffer;
 use crate::capi::error::{no_memory, raise, Exc, PyErrSet, PyResult};
-use crate::capi::gil::allow_threads_above;
+use crate::capi::gil::allow_threads_polling_above;
 use crate::capi::object::{type_name, Owned};
 use crate::capi::panic;
 use crate::kernels::array::arange::arange_fill;
-use crate::kernels::array::copy::copy_cast;
+use crate::kernels::array::copy::copy_cast_paced;
 use crate::kernels::array::dtype::{DType, PyScalarKind};
 use crate::kernels::array::view::{ArrayView, MAX_NDIM};
 
@@ -122,8 +122,9 @@ pub unsafe fn copy_view(ty: *mut PyTypeObject, src: ArrayView, dtype: DType) -> 
     let dst = unsafe { ArrayObject::from_ptr(array.as_ptr()) }.view_mut()?;
     let nbytes = dst.size() * dtype.itemsize();
     // SAFETY: `dst` is fresh memory, so it cannot overlap `src`; both stay valid during the copy
-    // (their owners are referenced by this frame, which waits for the copy).
-    allow_threads_above(nbytes, || unsafe { copy_cast(src, dst) });
+    // (their owners are referenced by this frame, which waits for the copy). A stop means a
+    // signal handler raised (exception set); the partly written array is dropped unseen.
+    allow_threads_polling_above(nbytes, |poll| unsafe { copy_cast_paced(src, dst, poll) }).map_err(|_| PyErrSet::fetched())?;
     Ok(array)
 }
 

@@ -17,11 +17,11 @@ use super::construct::{copy_view, from_object};
 use super::object::{new_array, new_view, shape_text, ArrayObject};
 use super::scalar::{store_python, to_python};
 use crate::capi::error::{raise, Exc, PyErrSet, PyResult};
-use crate::capi::gil::allow_threads_above;
+use crate::capi::gil::allow_threads_polling_above;
 use crate::capi::object::{type_name, Owned};
 use crate::capi::panic;
 use crate::kernels::array::broadcast::{broadcast_strides, check_output_shape};
-use crate::kernels::array::copy::copy_cast;
+use crate::kernels::array::copy::copy_cast_paced;
 use crate::kernels::array::view::{may_overlap, ArrayView, ArrayViewMut};
 
 /// A selection of an Array's elements: where they start and how to step through them.
@@ -302,7 +302,9 @@ pub unsafe fn assign(owner: &ArrayObject, dst: ArrayViewMut, value: *mut PyObjec
 fn finish(src: ArrayView, dst: ArrayViewMut) -> PyResult<()> {
     let nbytes = dst.size() * dst.dtype.itemsize();
     // SAFETY: `src` and `dst` do not overlap (checked by the caller, or `src` is a fresh copy);
-    // both owners are held by the calling frame, which waits for the copy.
-    allow_threads_above(nbytes, || unsafe { copy_cast(src, dst) });
+    // both owners are held by the calling frame, which waits for the copy. A stop means a signal
+    // handler raised (exception set); `dst` keeps what was written, as after NumPy's interrupted
+    // assignment.
+    allow_threads_polling_above(nbytes, |poll| unsafe { copy_cast_paced(src, dst, poll) }).map_err(|_| PyErrSet::fetched())?;
     Ok(())
 }

@@ -9,11 +9,11 @@ use super::construct::{copy_view, frombuffer, parse_objects, parse_reshape, FROM
 use super::object::{new_array, new_view, shape_text, ArrayObject};
 use super::scalar::{parse_dtype, to_python};
 use crate::capi::error::{no_memory, raise, Exc, PyErrSet, PyResult};
-use crate::capi::gil::allow_threads_above;
+use crate::capi::gil::allow_threads_polling_above;
 use crate::capi::object::Owned;
 use crate::capi::panic;
 use crate::kernels::array::dtype::DType;
-use crate::kernels::array::reduce::{axis_sum_dtype, sum_all, sum_axis, Total};
+use crate::kernels::array::reduce::{axis_sum_dtype, sum_all_paced, sum_axis_paced, Total};
 use crate::kernels::array::reshape::nocopy_strides;
 use crate::kernels::array::view::{self, ArrayView};
 
@@ -148,8 +148,9 @@ unsafe extern "C" fn sum(obj: *mut PyObject, args: *mut PyObject, kwargs: *mut P
             let src: ArrayView = a.view();
             let nbytes = a.nbytes();
             if axis.is_null() || axis == pyo3_ffi::Py_None() {
-                // SAFETY: `a` is alive for the call; the kernel only reads.
-                let total = allow_threads_above(nbytes, || sum_all(src));
+                // SAFETY: `a` is alive for the call; the kernel only reads. A stop means a
+                // signal handler raised: its exception is set.
+                let total = allow_threads_polling_above(nbytes, |poll| sum_all_paced(src, poll)).map_err(|_| PyErrSet::fetched())?;
                 return match total {
                     Total::Int(v) => int_from_i128(v),
                     Total::Float(x) => Owned::from_new(pyo3_ffi::PyFloat_FromDouble(x)),
@@ -170,8 +171,9 @@ unsafe extern "C" fn sum(obj: *mut PyObject, args: *mut PyObject, kwargs: *mut P
             // Every element of the result is written by sum_axis.
             let out = new_array(a.type_ptr(), axis_sum_dtype(a.dtype()), &out_shape)?;
             let dst = ArrayObject::from_ptr(out.as_ptr()).view_mut()?;
-            // SAFETY: `dst` is fresh memory; `a` stays alive for the call.
-            allow_threads_above(nbytes, || sum_axis(src, axis, dst));
+            // SAFETY: `dst` is fresh memory; `a` stays alive for the call. On a stop (exception
+            // set) the partly written result is dropped unseen.
+            allow_threads_polling_above(nbytes, |poll| sum_axis_paced(src, axis, dst, poll)).map_err(|_| PyErrSet::fetched())?;
             Ok(out)
         })
     }

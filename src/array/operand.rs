@@ -27,7 +27,7 @@ use crate::array::object::{new_array, too_big, ArrayObject};
 use crate::array::scalar::default_dtype;
 use crate::capi::buffer::Buffer;
 use crate::capi::error::{raise, Exc, PyErrSet, PyResult};
-use crate::capi::gil::allow_threads_above;
+use crate::capi::gil::allow_threads_polling_above;
 use crate::capi::object::type_name;
 use crate::capi::strings::str_of;
 use crate::kernels::array::broadcast::broadcast_shapes;
@@ -35,7 +35,7 @@ use crate::kernels::array::dtype::{DType, PyScalarKind};
 use crate::kernels::array::element::{Bool, C128};
 use crate::kernels::array::elementwise::{
     complex_abs_hypot, complex_abs_takes_hypot, resolve_binary, resolve_unary, BinaryOp, LoopError, UnaryOp};
-use crate::kernels::array::ufunc::{binary_into, unary_into, Threads, UfuncError};
+use crate::kernels::array::ufunc::{binary_into_paced, unary_into_paced, Threads, UfuncError};
 use crate::kernels::array::view::{c_strides, ArrayView, ArrayViewMut, MAX_NDIM};
 
 /// One operand, classified.
@@ -329,6 +329,8 @@ fn ufunc_error(e: UfuncError) -> PyErrSet {
         // NumPy raises UFuncTypeError, a TypeError subclass.
         e @ UfuncError::OutputCast { .. } => raise(Exc::TypeError, &e.to_string()),
         e @ UfuncError::NoMemory { .. } => raise(Exc::MemoryError, &e.to_string()),
+        // The poll that stopped the loop found a signal whose handler raised (KeyboardInterrupt).
+        UfuncError::Stopped => PyErrSet::fetched(),
     }
 }
 
@@ -406,7 +408,7 @@ pub unsafe fn binary(op: BinaryOp, a: &Operand, b: &Operand, output: Output) -> 
     let kernel = resolve_binary(op, va.dtype, vb.dtype).map_err(loop_error)?;
     let shape = broadcast_shapes(va.shape, vb.shape).map_err(|e| raise(Exc::ValueError, &e.to_string()))?;
     // SAFETY: forwarded; the closure only builds the Send views into the kernel call.
-    unsafe { run(output, kernel.output, &shape, |out, threads| binary_into(&kernel, &va, &vb, out, threads)) }
+    unsafe { run(output, kernel.output, &shape, |out, threads, poll| binary_into_paced(&kernel, &va, &vb, out, threads, poll)) }
 }
 
 /// `op(a)` into `output`.
@@ -419,23 +421,25 @@ pub unsafe fn unary(op: UnaryOp, a: &ArrayView, output: Output) -> PyResult<*mut
         kernel = complex_abs_hypot();
     }
     // SAFETY: forwarded.
-    unsafe { run(output, kernel.output, a.shape, |out, threads| unary_into(&kernel, a, out, threads)) }
+    unsafe { run(output, kernel.output, a.shape, |out, threads, poll| unary_into_paced(&kernel, a, out, threads, poll)) }
 }
 
 /// Fill an output shaped like `like` with a broadcast 0-d `value`.
 unsafe fn fill_like(like: &ArrayView, value: &ArrayView, output: Output) -> PyResult<*mut PyObject> {
     let kernel = resolve_unary(UnaryOp::Copy, value.dtype).map_err(loop_error)?;
     // SAFETY: forwarded.
-    unsafe { run(output, kernel.output, like.shape, |out, threads| unary_into(&kernel, value, out, threads)) }
+    unsafe { run(output, kernel.output, like.shape, |out, threads, poll| unary_into_paced(&kernel, value, out, threads, poll)) }
 }
 
 /// Get the output's view (allocating a new Array of `dtype` and `shape` if asked), release the
-/// GIL when the output is large, run `work`, and return a new reference to the result.
+/// GIL when the output is large, run `work` with a poll for signals, and return a new
+/// reference to the result. "Large" counts the output's elements, not its memory: a
+/// zero-stride `out=` can hold any number of elements in a few bytes.
 unsafe fn run(
     output: Output,
     dtype: DType,
     shape: &[usize],
-    work: impl FnOnce(&ArrayViewMut, Threads) -> Result<(), UfuncError> + Send,
+    work: impl FnOnce(&ArrayViewMut, Threads, &mut dyn FnMut() -> bool) -> Result<(), UfuncError> + Send,
 ) -> PyResult<*mut PyObject> {
     let threads = Threads::configured();
     match output {
@@ -449,7 +453,7 @@ unsafe fn run(
             // (`new_array` has asked for huge pages if the result is large, and left the memory
             // untouched: the loop's writes, spread over the threads, are its first touch.)
             let nbytes = array.nbytes();
-            allow_threads_above(nbytes, || work(&out, threads)).map_err(ufunc_error)?;
+            allow_threads_polling_above(nbytes, |poll| work(&out, threads, poll)).map_err(ufunc_error)?;
             Ok(result.into_raw())
         }
         Output::Array(array) => {
@@ -457,7 +461,7 @@ unsafe fn run(
                 return Err(raise(Exc::ValueError, "output array is read-only"));
             }
             let out = array.view_mut()?;
-            allow_threads_above(array.nbytes(), || work(&out, threads)).map_err(ufunc_error)?;
+            allow_threads_polling_above(array.nbytes(), |poll| work(&out, threads, poll)).map_err(ufunc_error)?;
             // SAFETY: `array` is alive (borrowed); Py_NewRef returns a new reference to it.
             Ok(unsafe { crate::capi::object::new_ref(array.as_ptr()) })
         }
@@ -468,7 +472,8 @@ unsafe fn run(
                 shape: &buffer.shape,
                 strides: &buffer.strides,
             };
-            allow_threads_above(buffer.buffer.len_bytes(), || work(&out, threads)).map_err(ufunc_error)?;
+            let nbytes = out.size() * out.dtype.itemsize();
+            allow_threads_polling_above(nbytes, |poll| work(&out, threads, poll)).map_err(ufunc_error)?;
             // SAFETY: `obj` valid (borrowed); new reference returned.
             Ok(unsafe { crate::capi::object::new_ref(obj) })
         }

@@ -126,6 +126,22 @@ impl SignalCheck {
     }
 }
 
+/// For a loop whose length the caller chooses (a sum, a cast, an elementwise loop): `work` gets
+/// a poll to call between its blocks. At or above the threshold's number of bytes it runs as in
+/// [`allow_threads_checking_signals`], and the poll is [`SignalCheck::poll`]; below, it runs
+/// with the GIL held and the poll always answers "carry on" (the work is short, and no signal
+/// handler then runs in the middle of it). When the poll has answered `false`, an exception is
+/// set: the caller returns `Err(PyErrSet::fetched())`.
+///
+/// The caller must hold the GIL.
+pub fn allow_threads_polling_above<R: Send>(nbytes: usize, work: impl FnOnce(&mut dyn FnMut() -> bool) -> R + Send) -> R {
+    if nbytes >= RELEASE_THRESHOLD.load(Ordering::Relaxed) {
+        allow_threads_checking_signals(|signals| work(&mut || signals.poll()))
+    } else {
+        work(&mut || true)
+    }
+}
+
 /// [`allow_threads`] for long work that wants to be interruptible: `work` gets a [`SignalCheck`]
 /// to poll between blocks. When a poll returns `false`, the work should stop, and the caller
 /// return `Err(PyErrSet::fetched())` after this function returns (the GIL is held again then).
