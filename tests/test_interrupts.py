@@ -44,9 +44,12 @@ if hasattr(rawcapi, "Array"):
         ("int64 sum of a (2**25, 2**25) zero-stride view", ZERO_STRIDE + "; a = rawcapi.Array.frombuffer(zs((1 << 25, 1 << 25), 'int64'))", "a.sum()"),
         # 2**31 uint8 results (2 GiB, untouched until written): seconds of casting.
         ("astype of a 2**31 zero-stride view", ZERO_STRIDE + "; a = rawcapi.Array.frombuffer(zs((1 << 31,)))", "a.astype('uint8')"),
-        # A (2**15, 1) + (1, 2**15) broadcast: 2**30 float64 results (8 GiB of address space,
-        # written only as far as the loop gets).
-        ("a + b over a (2**15, 2**15) broadcast", "a = rawcapi.arange(float(1 << 15)).reshape(1 << 15, 1); b = rawcapi.arange(float(1 << 15)).reshape(1, 1 << 15)", "a + b"),
+        # `a + b` of a (2**20, 1) and a (1, 2**20) Array: 2**40 results, written into one
+        # element through a zero-stride out= (the loop a + b runs, without 8 TiB of result).
+        ("add over a (2**20, 2**20) broadcast into a zero-stride out=",
+         ZERO_STRIDE + "; a = rawcapi.arange(float(1 << 20)).reshape(1 << 20, 1); b = rawcapi.arange(float(1 << 20)).reshape(1, 1 << 20)"
+         "; out = np.lib.stride_tricks.as_strided(np.zeros(1), (1 << 20, 1 << 20), (0, 0))",
+         "rawcapi.add(a, b, out=out)"),
     ]
 
 CHILD = textwrap.dedent(
