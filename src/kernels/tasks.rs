@@ -99,8 +99,9 @@ pub fn never_stop() -> bool {
 /// costs nothing measurable.
 pub const POLL_ELEMENTS: usize = 1 << 16;
 
-/// Counts the elements a loop has handled and calls `poll` after every [`POLL_ELEMENTS`] of
-/// them, however the loop is shaped (a long row, or many short ones).
+/// Counts the elements a loop has handled and calls `poll` once at least [`POLL_ELEMENTS`] have
+/// been handled since the last call (pieces are at most that long, so polls are at most twice
+/// that apart), however the loop is shaped (a long row, or many short ones).
 pub struct Pacer<'a> {
     poll: &'a mut dyn FnMut() -> bool,
     since: usize,

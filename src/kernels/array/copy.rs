@@ -222,6 +222,24 @@ mod tests {
     }
 
     #[test]
+    fn a_stop_ends_a_copy_of_any_length() {
+        // 2^40 elements from one f64 into one i64 (both stride 0): the first poll says stop.
+        let src = [2.5f64];
+        let mut dst = [0i64];
+        let sv = ArrayView { data: as_bytes(&src), dtype: DType::Float64, shape: &[1 << 40], strides: &[0] };
+        let dv = ArrayViewMut { data: dst.as_mut_ptr() as *mut u8, dtype: DType::Int64, shape: &[1 << 40], strides: &[0] };
+        let mut polls = 0;
+        // SAFETY: each view is the one element of its local array.
+        let r = unsafe {
+            copy_cast_paced(sv, dv, &mut || {
+                polls += 1;
+                false
+            })
+        };
+        assert_eq!((r, polls, dst), (Err(Stopped), 1, [2]));
+    }
+
+    #[test]
     fn strided_cast_copy_reversed_and_broadcast() {
         let src: Vec<i32> = (0..12).collect();
         let mut dst = vec![0f64; 12];

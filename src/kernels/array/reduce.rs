@@ -531,6 +531,52 @@ mod tests {
     }
 
     #[test]
+    fn paced_sums_split_where_pairwise_splits() {
+        use crate::kernels::tasks::POLL_ELEMENTS;
+        for n in [POLL_ELEMENTS + 13, 5 * POLL_ELEMENTS + 3] {
+            let a = data(2 * n); // also read as n complex128
+            let v = ArrayView { data: a.as_ptr() as *const u8, dtype: DType::Float64, shape: &[n], strides: &[8] };
+            let mut polls = 0;
+            let mut poll = || {
+                polls += 1;
+                true
+            };
+            // SAFETY: `a` holds 2n f64, so n f64 and n complex128 are readable through the call.
+            unsafe {
+                assert_eq!(sum_all_paced(v, &mut poll), Ok(Total::Float(0.0 + naive_pairwise(&a[..n]))), "n={n}");
+                let mut carry_on = crate::kernels::tasks::never_stop;
+                let mut pace = Pacer::new(&mut carry_on);
+                let (paced, whole) = (pairwise_complex_paced(v.data, n, 16, &mut pace).unwrap(), pairwise_complex(v.data, n, 16));
+                assert_eq!((paced.re.to_bits(), paced.im.to_bits()), (whole.re.to_bits(), whole.im.to_bits()), "n={n}");
+            }
+            // A poll once at least POLL_ELEMENTS have been done, so at most 2 * POLL_ELEMENTS apart.
+            assert!(polls >= n / (2 * POLL_ELEMENTS), "n={n}: {polls} polls");
+        }
+    }
+
+    #[test]
+    fn a_stop_ends_a_sum_of_any_length() {
+        // 2^40 elements over one f64 (stride 0): without a poll inside the row this would not
+        // end for hours. The first poll says stop.
+        let one = [1.0f64];
+        let huge = ArrayView { data: one.as_ptr() as *const u8, dtype: DType::Float64, shape: &[1 << 40], strides: &[0] };
+        let tall = ArrayView { data: one.as_ptr() as *const u8, dtype: DType::Float64, shape: &[1 << 40, 2], strides: &[0, 0] };
+        let ints = [1i64];
+        let huge_int = ArrayView { data: ints.as_ptr() as *const u8, dtype: DType::Int64, shape: &[1 << 40], strides: &[0] };
+        let mut out = [0.0f64; 2];
+        // SAFETY: every view reads only the one element of its local array (stride 0); `dst`
+        // is the two f64 of the separate local `out`.
+        unsafe {
+            assert_eq!(sum_all_paced(huge, &mut || false), Err(Stopped));
+            assert_eq!(sum_all_paced(huge_int, &mut || false), Err(Stopped));
+            let dst = ArrayViewMut { data: out.as_mut_ptr() as *mut u8, dtype: DType::Float64, shape: &[2], strides: &[8] };
+            assert_eq!(sum_axis_paced(tall, 0, dst, &mut || false), Err(Stopped));
+            let dst = ArrayViewMut { data: out.as_mut_ptr() as *mut u8, dtype: DType::Float64, shape: &[], strides: &[] };
+            assert_eq!(sum_axis_paced(huge, 0, dst, &mut || false), Err(Stopped));
+        }
+    }
+
+    #[test]
     fn integer_totals_are_exact() {
         let a = [i64::MAX, i64::MAX, i64::MAX];
         // SAFETY (the blocks below): the first view is the 3 i64 of local `a`. For `b` (4 bytes),

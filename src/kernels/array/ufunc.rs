@@ -726,6 +726,26 @@ mod tests {
     }
 
     #[test]
+    fn a_stop_ends_a_broadcast_loop_of_any_length() {
+        // (2^20, 1) + (1, 2^20): 2^40 sums, into one element (a zero-stride output).
+        let (a, b) = (vec![1.0f64; 1 << 20], vec![2.0f64; 1 << 20]);
+        let mut out = [0.0f64];
+        let va = view(&a, DType::Float64, &[1 << 20, 1], &[8, 8]);
+        let vb = view(&b, DType::Float64, &[1, 1 << 20], &[8, 8]);
+        let vo = ArrayViewMut { data: out.as_mut_ptr() as *mut u8, dtype: DType::Float64, shape: &[1 << 20, 1 << 20], strides: &[0, 0] };
+        let kernel = resolve_binary(BinaryOp::Add, DType::Float64, DType::Float64).unwrap();
+        let mut polls = 0;
+        // SAFETY: the inputs are the live vectors; the output is the one element of `out`.
+        let r = unsafe {
+            binary_into_paced(&kernel, &va, &vb, &vo, Threads::ONE, &mut || {
+                polls += 1;
+                false
+            })
+        };
+        assert_eq!((r, polls, out), (Err(UfuncError::Stopped), 1, [3.0]));
+    }
+
+    #[test]
     fn unary_abs_of_reversed_view() {
         let a = [-1.5f32, 2.0, -0.0];
         let mut out = [9f32; 3];
