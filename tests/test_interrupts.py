@@ -142,3 +142,45 @@ def test_repr_of_a_huge_zero_stride_view_costs_what_it_shows():
     assert lines["TEXT"] == f"Array([7, 7, 7, ..., 7, 7, 7], shape=({n},), dtype='uint8')", out.stdout
     # NumPy's summary of the same view elides the same middle.
     assert lines["NUMPY"].startswith("array([7, 7, 7, ..., 7, 7, 7]"), out.stdout
+
+
+HANDLER_CHILD = textwrap.dedent(
+    """
+    import signal
+    import rawcapi
+    a = rawcapi.arange(7 ** 7).reshape((7,) * 7)
+    shapes = [(7,) * 7, (7 ** 7,)]
+    refused = []
+    def toggle(signum, frame):
+        # Python code, which the signal checks run between elements: it flips the Array's shape
+        # whenever it may. Inside repr or tolist it must get BufferError (the walk is reading
+        # the layout); between statements it succeeds.
+        try:
+            a.shape = shapes[a.shape == shapes[0]]
+        except BufferError:
+            refused.append(1)
+    signal.signal(signal.SIGALRM, toggle)
+    signal.setitimer(signal.ITIMER_REAL, 0.001, 0.001)
+    results = [repr(a), str(a), a.tolist()]
+    signal.setitimer(signal.ITIMER_REAL, 0, 0)
+    signal.signal(signal.SIGALRM, signal.SIG_DFL)
+    # Each result is that of one whole shape, never a mix.
+    whole = []
+    for shape in shapes:
+        a.shape = shape
+        whole.append([repr(a), str(a), a.tolist()])
+    print("REFUSED", len(refused) > 0)
+    print("WHOLE", all(r in (w0, w1) for r, w0, w1 in zip(results, *whole)))
+    """
+)
+
+
+@pytest.mark.skipif(not hasattr(__import__("signal"), "setitimer"), reason="needs setitimer")
+def test_signal_handlers_run_by_repr_cannot_change_the_layout():
+    """repr and tolist run signal handlers between elements (PyErr_CheckSignals); a handler
+    that sets the Array's shape gets BufferError while the walk reads the layout."""
+    root = os.path.dirname(os.path.abspath(rawcapi.__file__))
+    out = subprocess.run([sys.executable, "-c", HANDLER_CHILD], capture_output=True, text=True, timeout=120,
+                         env=dict(os.environ, PYTHONPATH=root))
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["REFUSED", "True", "WHOLE", "True"], out.stdout

@@ -87,7 +87,14 @@ unsafe fn to_list(dtype: DType, data: *const u8, shape: &[usize], strides: &[isi
 
 unsafe extern "C" fn tolist(obj: *mut PyObject, _unused: *mut PyObject) -> *mut PyObject {
     // SAFETY: METH_NOARGS; GIL held.
-    unsafe { method(obj, |a| to_list(a.dtype(), a.data(), a.shape(), a.strides())) }
+    unsafe {
+        method(obj, |a| {
+            // The walk checks for signals, and a handler may run Python code that sets
+            // `a.shape`: the pin makes that a BufferError instead of freeing the layout we read.
+            let _pin = a.pin();
+            to_list(a.dtype(), a.data(), a.shape(), a.strides())
+        })
+    }
 }
 
 const RESHAPE_DOC: &CStr = c"reshape($self, *shape)
@@ -293,6 +300,8 @@ pub unsafe extern "C" fn tp_repr(obj: *mut PyObject) -> *mut PyObject {
         // SAFETY: `obj` is an Array (slot); GIL held.
         let a = unsafe { ArrayObject::from_ptr(obj) };
         let summarize = a.size() > REPR_THRESHOLD;
+        // As in `tolist`: a signal handler run between elements must not change the layout.
+        let _pin = a.pin();
         let mut text = String::from("Array(");
         // SAFETY: walks `a`'s own elements.
         unsafe { repr_into(&mut text, a.dtype(), a.data(), a.shape(), a.strides(), summarize) }?;
