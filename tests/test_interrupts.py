@@ -44,6 +44,8 @@ if hasattr(rawcapi, "Array"):
         ("int64 sum of a (2**25, 2**25) zero-stride view", ZERO_STRIDE + "; a = rawcapi.Array.frombuffer(zs((1 << 25, 1 << 25), 'int64'))", "a.sum()"),
         # 2**31 uint8 results (2 GiB, untouched until written): seconds of casting.
         ("astype of a 2**31 zero-stride view", ZERO_STRIDE + "; a = rawcapi.Array.frombuffer(zs((1 << 31,)))", "a.astype('uint8')"),
+        # 2**31 float64 values (16 GiB of address space, written only as far as the fill gets).
+        ("arange(2**31) float64", "", "rawcapi.arange(float(1 << 31))"),
         # `a + b` of a (2**20, 1) and a (1, 2**20) Array: 2**40 results, written into one
         # element through a zero-stride out= (the loop a + b runs, without 8 TiB of result).
         ("add over a (2**20, 2**20) broadcast into a zero-stride out=",

@@ -19,7 +19,7 @@ use crate::capi::error::{no_memory, raise, Exc, PyErrSet, PyResult};
 use crate::capi::gil::allow_threads_polling_above;
 use crate::capi::object::{type_name, Owned};
 use crate::capi::panic;
-use crate::kernels::array::arange::arange_fill;
+use crate::kernels::array::arange::arange_fill_paced;
 use crate::kernels::array::copy::copy_cast_paced;
 use crate::kernels::array::dtype::{DType, PyScalarKind};
 use crate::kernels::array::view::{ArrayView, MAX_NDIM};
@@ -518,7 +518,16 @@ pub unsafe extern "C" fn arange(module: *mut PyObject, args: *mut PyObject, kwar
                 let next = Owned::from_new(pyo3_ffi::PyNumber_Add(start, step))?;
                 store_python(next.as_ptr(), dtype, data.add(dtype.itemsize()))?;
             }
-            arange_fill(data, dtype, len);
+            // The fill's length is the caller's: above the threshold it runs without the GIL and
+            // stops on Ctrl-C (exception set; the partly filled array is dropped unseen).
+            let dst = ArrayObject::from_ptr(array.as_ptr()).view_mut()?;
+            allow_threads_polling_above(len * dtype.itemsize(), move |poll| {
+                let dst = dst; // the whole view (Send), not its raw `data` field alone
+                // (Inside the function's unsafe block.) `dst` is this fresh array's memory, `len`
+                // elements, a[0] and a[1] set above; `array`, held by this frame, keeps it alive.
+                arange_fill_paced(dst.data, dtype, len, poll)
+            })
+            .map_err(|_| PyErrSet::fetched())?;
             Ok(array.into_raw())
         }
     })
