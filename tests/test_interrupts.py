@@ -27,6 +27,33 @@ if hasattr(rawcapi, "fft"):
     # Many long lines of a large prime length (Bluestein's algorithm).
     LONG_RUNNING.append(("fft 64 x 1000003 points", "a = rawcapi.zeros((64, 1000003))", "rawcapi.fft(a)"))
 
+# Loops whose length the caller sets through a zero-stride view (one element read 2**k times):
+# each must notice Ctrl-C whatever its shape. `zs(shape)` is such a view of NumPy's, as a
+# rawcapi.Array where the call needs one.
+ZERO_STRIDE = (
+    "import numpy as np; "
+    "zs = lambda shape, dtype='float64': np.lib.stride_tricks.as_strided(np.ones(1, dtype), shape, (0,) * len(shape), writeable=False)"
+)
+if hasattr(rawcapi, "matmul"):
+    # m = n = 1: a dot product of 2**36 terms (~5 ns per term: minutes).
+    LONG_RUNNING.append(("matmul (1, 2**36) @ (2**36, 1) zero-stride", ZERO_STRIDE, "rawcapi.matmul(zs((1, 1 << 36)), zs((1 << 36, 1)))"))
+if hasattr(rawcapi, "Array"):
+    LONG_RUNNING += [
+        ("sum of a 2**50 zero-stride view", ZERO_STRIDE + "; a = rawcapi.Array.frombuffer(zs((1 << 50,)))", "a.sum()"),
+        ("sum over axis 0 of a (2**40, 2) zero-stride view", ZERO_STRIDE + "; a = rawcapi.Array.frombuffer(zs((1 << 40, 2)))", "a.sum(axis=0)"),
+        ("int64 sum of a (2**25, 2**25) zero-stride view", ZERO_STRIDE + "; a = rawcapi.Array.frombuffer(zs((1 << 25, 1 << 25), 'int64'))", "a.sum()"),
+        # 2**31 uint8 results (2 GiB, untouched until written): seconds of casting.
+        ("astype of a 2**31 zero-stride view", ZERO_STRIDE + "; a = rawcapi.Array.frombuffer(zs((1 << 31,)))", "a.astype('uint8')"),
+        # 2**31 float64 values (16 GiB of address space, written only as far as the fill gets).
+        ("arange(2**31) float64", "", "rawcapi.arange(float(1 << 31))"),
+        # `a + b` of a (2**20, 1) and a (1, 2**20) Array: 2**40 results, written into one
+        # element through a zero-stride out= (the loop a + b runs, without 8 TiB of result).
+        ("add over a (2**20, 2**20) broadcast into a zero-stride out=",
+         ZERO_STRIDE + "; a = rawcapi.arange(float(1 << 20)).reshape(1 << 20, 1); b = rawcapi.arange(float(1 << 20)).reshape(1, 1 << 20)"
+         "; out = np.lib.stride_tricks.as_strided(np.zeros(1), (1 << 20, 1 << 20), (0, 0))",
+         "rawcapi.add(a, b, out=out)"),
+    ]
+
 CHILD = textwrap.dedent(
     """
     import os, signal, sys, threading, time
@@ -86,3 +113,76 @@ def test_ctrl_c_interrupts_within_a_second(label, setup, call):
     assert lines["HEAP"].startswith("True"), out.stdout
     assert lines["TASKS"] == "True", out.stdout
     assert lines["WORKS"] == "True"
+
+
+REPR_CHILD = textwrap.dedent(
+    """
+    import time
+    import numpy as np, rawcapi
+    view = np.lib.stride_tricks.as_strided(np.array([7], dtype=np.uint8), (1 << 62,), (0,), writeable=False)
+    a = rawcapi.Array.frombuffer(view)
+    start = time.monotonic()
+    text = repr(a)
+    print("SECONDS", time.monotonic() - start)
+    print("TEXT", text)
+    print("NUMPY", repr(view))
+    """
+)
+
+
+@pytest.mark.skipif(not hasattr(rawcapi, "Array"), reason="no Array type")
+def test_repr_of_a_huge_zero_stride_view_costs_what_it_shows():
+    """repr visits only the elements it prints: 2**62 of them print at once (it used to walk
+    every index, never returning). The subprocess timeout turns a regression into a failure."""
+    root = os.path.dirname(os.path.abspath(rawcapi.__file__))
+    out = subprocess.run([sys.executable, "-c", REPR_CHILD], capture_output=True, text=True, timeout=60,
+                         env=dict(os.environ, PYTHONPATH=root))
+    assert out.returncode == 0, out.stderr
+    lines = dict(line.split(" ", 1) for line in out.stdout.splitlines())
+    assert float(lines["SECONDS"]) < 1.0, out.stdout
+    n = 1 << 62
+    assert lines["TEXT"] == f"Array([7, 7, 7, ..., 7, 7, 7], shape=({n},), dtype='uint8')", out.stdout
+    # NumPy's summary of the same view elides the same middle.
+    assert lines["NUMPY"].startswith("array([7, 7, 7, ..., 7, 7, 7]"), out.stdout
+
+
+HANDLER_CHILD = textwrap.dedent(
+    """
+    import signal
+    import rawcapi
+    a = rawcapi.arange(7 ** 7).reshape((7,) * 7)
+    shapes = [(7,) * 7, (7 ** 7,)]
+    refused = []
+    def toggle(signum, frame):
+        # Python code, which the signal checks run between elements: it flips the Array's shape
+        # whenever it may. Inside repr or tolist it must get BufferError (the walk is reading
+        # the layout); between statements it succeeds.
+        try:
+            a.shape = shapes[a.shape == shapes[0]]
+        except BufferError:
+            refused.append(1)
+    signal.signal(signal.SIGALRM, toggle)
+    signal.setitimer(signal.ITIMER_REAL, 0.001, 0.001)
+    results = [repr(a), str(a), a.tolist()]
+    signal.setitimer(signal.ITIMER_REAL, 0, 0)
+    signal.signal(signal.SIGALRM, signal.SIG_DFL)
+    # Each result is that of one whole shape, never a mix.
+    whole = []
+    for shape in shapes:
+        a.shape = shape
+        whole.append([repr(a), str(a), a.tolist()])
+    print("REFUSED", len(refused) > 0)
+    print("WHOLE", all(r in (w0, w1) for r, w0, w1 in zip(results, *whole)))
+    """
+)
+
+
+@pytest.mark.skipif(not hasattr(__import__("signal"), "setitimer"), reason="needs setitimer")
+def test_signal_handlers_run_by_repr_cannot_change_the_layout():
+    """repr and tolist run signal handlers between elements (PyErr_CheckSignals); a handler
+    that sets the Array's shape gets BufferError while the walk reads the layout."""
+    root = os.path.dirname(os.path.abspath(rawcapi.__file__))
+    out = subprocess.run([sys.executable, "-c", HANDLER_CHILD], capture_output=True, text=True, timeout=120,
+                         env=dict(os.environ, PYTHONPATH=root))
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["REFUSED", "True", "WHOLE", "True"], out.stdout

@@ -139,6 +139,17 @@ ZEROS_2D = 'holds(result, (4096, 4096), "d", array("d", [0.0]) * (1 << 24))'
 # Non-zero inputs where a wrong or missing write would show (a fresh result's pages are zeros).
 RANGE_SETUP = "big = rawcapi.arange(float(1 << 24)).reshape(4096, 4096)"
 RANGE_2D = 'holds(result, (4096, 4096), "d", array("d", range(1 << 24)))'
+# 7**9 int64 elements over one 8-byte element, made before the limit; and the text its repr
+# must be, built in plain Python: first and last three of every dimension.
+ZERO_STRIDE_SETUP = (
+    "import numpy as np\n"
+    "big = rawcapi.Array.frombuffer(np.lib.stride_tricks.as_strided(np.array([7], dtype=np.int64), (7,) * 9, (0,) * 9, writeable=False))\n"
+    "def summarised_repr(ndim):\n"
+    "    text = '7'\n"
+    "    for _ in range(ndim):\n"
+    "        text = '[' + ', '.join([text] * 3 + ['...'] + [text] * 3) + ']'\n"
+    "    return 'Array(' + text + ', shape=(' + ', '.join(['7'] * ndim) + \"), dtype='int64')\"\n"
+)
 LARGE_REQUESTS = [
     ("zeros 512 MiB", "", "rawcapi.zeros(1 << 26)", 'holds(result, (1 << 26,), "d", array("d", [0.0]) * (1 << 26))'),
     ("arange 512 MiB", "", "rawcapi.arange(1 << 26)", 'holds(result, (1 << 26,), INT64, array("q", range(1 << 26)))'),
@@ -154,6 +165,15 @@ LARGE_REQUESTS = [
      'holds(result, (1 << 25,), "d", array("d", [0.0 + 0.0]) * (1 << 25))'),
     ("Array(list) 10 M ints", "values = [0] * 10_000_000", "rawcapi.Array(values)",
      "holds(result, (10_000_000,), INT64, array('q', values))"),
+    # Room for the tuple copies of the list (80 MB each, the shape's and the elements' walk)
+    # but not for the 80 MB of element pointers gathered before the first is stored.
+    ("Array(flat list of 10**7 ints), the tuple fits", "values = [1] * 10_000_000", "rawcapi.Array(values)",
+     "holds(result, (10_000_000,), INT64, array('q', values))"),
+    # A few MiB: the row tuples (2000 x 16 kB) and the 4 Mi element pointers do not fit.
+    ("Array(nested list) 2000 x 2000", "rows = [[1] * 2000 for _ in range(2000)]", "rawcapi.Array(rows)",
+     "holds(result, (2000, 2000), INT64, array('q', [1]) * 4_000_000)"),
+    # A summarised repr shows 6 of each dimension: 6**9 elements, a text of 36 MB.
+    ("repr of a (7,) * 9 zero-stride view", ZERO_STRIDE_SETUP, "repr(big)", "result == summarised_repr(9)"),
     ("Array.__getitem__ view, then a 128 MiB copy", RANGE_SETUP, "big[::-1, ::-1].copy()",
      'holds(result, (4096, 4096), "d", array("d", range((1 << 24) - 1, -1, -1)))'),
 ] if hasattr(rawcapi, "Array") else []
@@ -196,7 +216,7 @@ LIMITED = textwrap.dedent(
                 if line.startswith("VmSize:"):
                     return int(line.split()[1]) * 1024
     soft, hard = resource.getrlimit(resource.RLIMIT_AS)
-    resource.setrlimit(resource.RLIMIT_AS, (vm_size() + (64 << 20), hard))
+    resource.setrlimit(resource.RLIMIT_AS, (vm_size() + ({headroom} << 20), hard))
     try:
         result = {request}
         print("ALLOCATED")
@@ -208,6 +228,15 @@ LIMITED = textwrap.dedent(
     print("AFTER", {check})
     """
 )
+
+
+# Address space left under the limit, in MiB, where 64 would not make the request fail at the
+# allocation the case is about.
+HEADROOM_MIB = {
+    "Array(flat list of 10**7 ints), the tuple fits": 200,
+    "Array(nested list) 2000 x 2000": 4,
+    "repr of a (7,) * 9 zero-stride view": 16,
+}
 
 
 def _params():
@@ -222,7 +251,7 @@ def _params():
 @pytest.mark.parametrize("label, setup, request_, check", list(_params()))
 def test_user_sized_allocations_raise_memoryerror_under_rlimit(label, setup, request_, check):
     root = os.path.dirname(os.path.abspath(rawcapi.__file__))
-    code = LIMITED.format(setup=setup, request=request_, check=check)
+    code = LIMITED.format(setup=setup, request=request_, check=check, headroom=HEADROOM_MIB.get(label, 64))
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300,
                          env=dict(os.environ, PYTHONPATH=root, RUST_BACKTRACE="0"))
     assert out.returncode == 0, f"{label}: rc={out.returncode}\n{out.stderr[-2000:]}"

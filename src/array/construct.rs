@@ -16,11 +16,11 @@ use super::operand::{BufferArray, UnreadableBuffer};
 use super::scalar::{default_dtype, parse_dtype, scalar_kind, store_python};
 use crate::capi::gil::Python;
 use crate::capi::buffer::Buffer;
-use crate::capi::error::{clear_if, raise, Exc, PyErrSet, PyResult};
+use crate::capi::error::{clear_if, no_memory, raise, Exc, PyErrSet, PyResult};
 use crate::capi::object::{type_name, Owned};
 use crate::capi::panic;
-use crate::kernels::array::arange::arange_fill;
-use crate::kernels::array::copy::copy_cast;
+use crate::kernels::array::arange::arange_fill_paced;
+use crate::kernels::array::copy::copy_cast_paced;
 use crate::kernels::array::dtype::{DType, PyScalarKind};
 use crate::kernels::array::view::{ArrayView, MAX_NDIM};
 
@@ -125,8 +125,9 @@ pub unsafe fn copy_view(py: Python<'_>, ty: *mut PyTypeObject, src: ArrayView, d
     let dst = pinned.view_mut(py)?;
     let nbytes = dst.size() * dtype.itemsize();
     // SAFETY: `dst` is fresh memory, so it cannot overlap `src`; both stay valid during the copy
-    // (their owners are referenced by this frame, which waits for the copy).
-    py.allow_threads_above(nbytes, || unsafe { copy_cast(src, dst) });
+    // (their owners are referenced by this frame, which waits for the copy). A stop means a
+    // signal handler raised (exception set); the partly written array is dropped unseen.
+    py.allow_threads_polling_above(nbytes, |poll| unsafe { copy_cast_paced(src, dst, poll) }).map_err(|_| PyErrSet::fetched())?;
     Ok(array)
 }
 
@@ -197,11 +198,19 @@ unsafe fn fast(obj: *mut PyObject) -> PyResult<Owned> {
 }
 
 /// The items of a tuple from [`fast`] (borrowed from it).
-unsafe fn items(seq: &Owned) -> std::borrow::Cow<'_, [*mut PyObject]> {
+unsafe fn items<'a>(py: Python<'_>, seq: &'a Owned) -> PyResult<std::borrow::Cow<'a, [*mut PyObject]>> {
     // SAFETY: `seq` is a tuple; its items are borrowed pointers, valid (and unchanging) while
     // `seq` is alive. (capi::compat: the tuple's own item array, or under abi3 a copy of the
-    // pointers.)
-    unsafe { crate::capi::compat::fast_items(seq.as_ptr()) }
+    // pointers, which can fail with MemoryError.)
+    unsafe { crate::capi::compat::fast_items(py, seq.as_ptr()) }
+}
+
+/// `vec.push(value)`, with MemoryError instead of an abort when the vector cannot grow: the
+/// vectors of nested-list construction grow with the input, whose size the caller chooses.
+fn try_push<T>(py: Python<'_>, vec: &mut Vec<T>, value: T) -> PyResult<()> {
+    vec.try_reserve(1).map_err(|_| no_memory(py))?;
+    vec.push(value);
+    Ok(())
 }
 
 /// Nested sequences of numbers → Array: find the shape along the first items, check that every
@@ -219,17 +228,22 @@ unsafe fn from_nested(py: Python<'_>, ty: *mut PyTypeObject, obj: *mut PyObject,
                 return Err(raise(py, Exc::ValueError, &format!("maximum supported dimension for an Array is {MAX_NDIM}, found more")));
             }
             let seq = fast(cur)?;
-            let n = items(&seq).len();
+            let (n, first) = {
+                let items = items(py, &seq)?;
+                (items.len(), items.first().copied())
+            };
             shape.push(n);
-            let first = items(&seq).first().copied();
-            holders.push(seq);
+            try_push(py, &mut holders, seq)?;
             match first {
                 Some(item) => cur = item,
                 None => break,
             }
         }
         let count = shape.iter().try_fold(1usize, |acc, &n| acc.checked_mul(n)).ok_or_else(|| too_big(py))?;
-        let mut leaves: Vec<*mut PyObject> = Vec::with_capacity(count.min(1 << 20));
+        // One pointer per element, all needed before the first is stored: reserved at once, and
+        // MemoryError when the caller's list is too long for it.
+        let mut leaves: Vec<*mut PyObject> = Vec::new();
+        leaves.try_reserve_exact(count).map_err(|_| no_memory(py))?;
         collect(py, obj, 0, &shape, &mut leaves, &mut holders)?;
         let mut kind: Option<PyScalarKind> = None;
         for &leaf in &leaves {
@@ -281,21 +295,23 @@ unsafe fn collect(
             if is_seq {
                 return Err(ragged(py, shape, depth));
             }
-            leaves.push(obj);
+            // Within `from_nested`'s reservation: every level's length was checked against `shape`.
+            try_push(py, leaves, obj)?;
             return Ok(());
         }
         if !is_seq {
             return Err(ragged(py, shape, depth));
         }
         let seq = fast(obj)?;
-        if items(&seq).len() != shape[depth] {
+        let items = items(py, &seq)?;
+        if items.len() != shape[depth] {
             return Err(ragged(py, shape, depth));
         }
-        for &item in items(&seq).iter() {
+        for &item in items.iter() {
             collect(py, item, depth + 1, shape, leaves, holders)?;
         }
-        holders.push(seq);
-        Ok(())
+        drop(items);
+        try_push(py, holders, seq)
     }
 }
 
@@ -373,14 +389,15 @@ unsafe fn parse_dims(py: Python<'_>, obj: *mut PyObject) -> PyResult<Vec<isize>>
             return Err(raise(py, Exc::TypeError, &format!("a shape must be an int or a sequence of ints, not '{}'", type_name(py, obj))));
         }
         let seq = fast(obj)?;
-        if items(&seq).len() > MAX_NDIM {
+        let items = items(py, &seq)?;
+        if items.len() > MAX_NDIM {
             return Err(raise(
                 py,
                 Exc::ValueError,
-                &format!("maximum supported dimension for an Array is {MAX_NDIM}, found {}", items(&seq).len()),
+                &format!("maximum supported dimension for an Array is {MAX_NDIM}, found {}", items.len()),
             ));
         }
-        items(&seq).iter().map(|&o| one(o)).collect()
+        items.iter().map(|&o| one(o)).collect()
     }
 }
 
@@ -519,7 +536,17 @@ pub unsafe extern "C" fn arange(module: *mut PyObject, args: *mut PyObject, kwar
                 let next = Owned::from_new(pyo3_ffi::PyNumber_Add(start, step))?;
                 store_python(py, next.as_ptr(), dtype, data.add(dtype.itemsize()))?;
             }
-            arange_fill(data, dtype, len);
+            // The fill's length is the caller's: above the threshold it runs without the GIL and
+            // stops on Ctrl-C (exception set; the partly filled array is dropped unseen).
+            let pinned = ArrayObject::from_ptr(array.as_ptr()).pin();
+            let dst = pinned.view_mut(py)?;
+            py.allow_threads_polling_above(len * dtype.itemsize(), move |poll| {
+                let dst = dst; // the whole view (Send), not its raw `data` field alone
+                // (Inside the function's unsafe block.) `dst` is this fresh array's memory, `len`
+                // elements, a[0] and a[1] set above; `array`, held by this frame, keeps it alive.
+                arange_fill_paced(dst.data, dtype, len, poll)
+            })
+            .map_err(|_| PyErrSet::fetched())?;
             Ok(array.into_raw())
         }
     })

@@ -21,7 +21,7 @@ use crate::capi::error::{raise, Exc, PyErrSet, PyResult};
 use crate::capi::object::{type_name, Owned};
 use crate::capi::panic;
 use crate::kernels::array::broadcast::{broadcast_strides, check_output_shape};
-use crate::kernels::array::copy::copy_cast;
+use crate::kernels::array::copy::copy_cast_paced;
 use crate::kernels::array::view::{may_overlap, ArrayView, ArrayViewMut};
 
 /// A selection of an Array's elements: where they start and how to step through them.
@@ -77,7 +77,10 @@ pub unsafe fn select(py: Python<'_>, a: &Pin, key: *mut PyObject) -> PyResult<Se
     unsafe {
         let mut items = Vec::new();
         if pyo3_ffi::PyTuple_Check(key) != 0 {
-            for i in 0..crate::capi::compat::tuple_len(key) {
+            // As long as the caller's tuple: MemoryError, not an abort, when that is too long.
+            let len = crate::capi::compat::tuple_len(key);
+            items.try_reserve_exact(len.max(0) as usize).map_err(|_| crate::capi::error::no_memory(py))?;
+            for i in 0..len {
                 items.push(classify(py, crate::capi::compat::tuple_item(key, i))?);
             }
         } else {
@@ -313,7 +316,9 @@ pub unsafe fn assign(py: Python<'_>, owner: &Pin, dst: ArrayViewMut, value: *mut
 fn finish(py: Python<'_>, src: ArrayView, dst: ArrayViewMut) -> PyResult<()> {
     let nbytes = dst.size() * dst.dtype.itemsize();
     // SAFETY: `src` and `dst` do not overlap (checked by the caller, or `src` is a fresh copy);
-    // both owners are held by the calling frame, which waits for the copy.
-    py.allow_threads_above(nbytes, || unsafe { copy_cast(src, dst) });
+    // both owners are held by the calling frame, which waits for the copy. A stop means a signal
+    // handler raised (exception set); `dst` keeps what was written, as after NumPy's interrupted
+    // assignment.
+    py.allow_threads_polling_above(nbytes, |poll| unsafe { copy_cast_paced(src, dst, poll) }).map_err(|_| PyErrSet::fetched())?;
     Ok(())
 }

@@ -9,12 +9,11 @@ use super::construct::{copy_view, frombuffer, parse_objects, parse_reshape, FROM
 use super::object::{new_array, new_view, shape_text, ArrayObject, Pin};
 use super::scalar::{parse_dtype, to_python};
 use crate::capi::gil::Python;
-use crate::capi::error::{raise, Exc, PyErrSet, PyResult};
+use crate::capi::error::{no_memory, raise, Exc, PyErrSet, PyResult};
 use crate::capi::object::Owned;
 use crate::capi::panic;
-use crate::capi::strings::utf8_string;
 use crate::kernels::array::dtype::DType;
-use crate::kernels::array::reduce::{axis_sum_dtype, sum_all, sum_axis, Total};
+use crate::kernels::array::reduce::{axis_sum_dtype, sum_all_paced, sum_axis_paced, Total};
 use crate::kernels::array::reshape::nocopy_strides;
 use crate::kernels::array::view::{self, ArrayView};
 
@@ -76,6 +75,10 @@ unsafe fn to_list(py: Python<'_>, dtype: DType, data: *const u8, shape: &[usize]
         let Some((&n, rest)) = shape.split_first() else {
             return to_python(py, dtype, data);
         };
+        // Ctrl-C once per list: a large Array makes many objects with the GIL held.
+        if pyo3_ffi::PyErr_CheckSignals() != 0 {
+            return Err(PyErrSet::fetched());
+        }
         let list = Owned::from_new(pyo3_ffi::PyList_New(n as isize))?;
         for i in 0..n {
             let item = to_list(py, dtype, data.wrapping_offset(i as isize * strides[0]), rest, &strides[1..])?;
@@ -88,7 +91,14 @@ unsafe fn to_list(py: Python<'_>, dtype: DType, data: *const u8, shape: &[usize]
 
 unsafe extern "C" fn tolist(obj: *mut PyObject, _unused: *mut PyObject) -> *mut PyObject {
     // SAFETY: METH_NOARGS; GIL held.
-    unsafe { method(obj, |py, a| to_list(py, a.array().dtype(), a.data(), a.shape(), a.strides())) }
+    unsafe {
+        method(obj, |py, a| {
+            // The walk checks for signals, and a handler may run Python code that sets
+            // `a.shape`: the pin `method` holds makes that a BufferError instead of changing
+            // the layout being read.
+            to_list(py, a.array().dtype(), a.data(), a.shape(), a.strides())
+        })
+    }
 }
 
 const RESHAPE_DOC: &CStr = c"reshape($self, *shape)
@@ -144,8 +154,9 @@ unsafe extern "C" fn sum(obj: *mut PyObject, args: *mut PyObject, kwargs: *mut P
             let src: ArrayView = a.view();
             let nbytes = a.nbytes();
             if axis.is_null() || axis == pyo3_ffi::Py_None() {
-                // SAFETY: `a` is alive for the call; the kernel only reads.
-                let total = py.allow_threads_above(nbytes, || sum_all(src));
+                // SAFETY: `a` is alive for the call; the kernel only reads. A stop means a
+                // signal handler raised: its exception is set.
+                let total = py.allow_threads_polling_above(nbytes, |poll| sum_all_paced(src, poll)).map_err(|_| PyErrSet::fetched())?;
                 return match total {
                     Total::Int(v) => int_from_i128(py, v),
                     Total::Float(x) => Owned::from_new(pyo3_ffi::PyFloat_FromDouble(x)),
@@ -167,8 +178,9 @@ unsafe extern "C" fn sum(obj: *mut PyObject, args: *mut PyObject, kwargs: *mut P
             let out = new_array(py, a.array().type_ptr(), axis_sum_dtype(a.array().dtype()), &out_shape)?;
             let out_pin = ArrayObject::from_ptr(out.as_ptr()).pin();
             let dst = out_pin.view_mut(py)?;
-            // SAFETY: `dst` is fresh memory; `a` stays alive for the call.
-            py.allow_threads_above(nbytes, || sum_axis(src, axis, dst));
+            // SAFETY: `dst` is fresh memory; `a` stays alive for the call. On a stop (exception
+            // set) the partly written result is dropped unseen.
+            py.allow_threads_polling_above(nbytes, |poll| sum_axis_paced(src, axis, dst, poll)).map_err(|_| PyErrSet::fetched())?;
             Ok(out)
         })
     }
@@ -221,39 +233,59 @@ pub static mut METHODS: [PyMethodDef; METHOD_LIST.len()] = crate::capi::table::t
 const REPR_THRESHOLD: usize = 1000;
 const EDGE: usize = 3;
 
-/// `repr()` of one element, as Python prints that scalar.
-unsafe fn element_repr(py: Python<'_>, dtype: DType, p: *const u8) -> PyResult<String> {
+/// `out.push_str(text)`, with MemoryError instead of an abort when `out` cannot grow: a repr's
+/// length follows the Array's shape, which the caller chooses.
+fn push(py: Python<'_>, out: &mut String, text: &str) -> PyResult<()> {
+    out.try_reserve(text.len()).map_err(|_| no_memory(py))?;
+    out.push_str(text);
+    Ok(())
+}
+
+/// Append `repr()` of one element, as Python prints that scalar.
+unsafe fn element_repr_into(py: Python<'_>, out: &mut String, dtype: DType, p: *const u8) -> PyResult<()> {
     // SAFETY: GIL held; `p` one element of a live Array; new references in Owned.
     unsafe {
+        // Ctrl-C between elements: an unsummarised repr of a large Array takes a while, and it
+        // runs with the GIL held. PyErr_CheckSignals runs the handlers; -1 means one raised.
+        if pyo3_ffi::PyErr_CheckSignals() != 0 {
+            return Err(PyErrSet::fetched());
+        }
         let value = to_python(py, dtype, p)?;
         let text = Owned::from_new(pyo3_ffi::PyObject_Repr(value.as_ptr()))?;
-        utf8_string(text.as_ptr())
+        let mut size: pyo3_ffi::Py_ssize_t = 0;
+        // Borrowed UTF-8 inside `text` (cached there), valid while `text` lives; NULL with an
+        // exception set. A number's repr is ASCII.
+        let utf8 = pyo3_ffi::PyUnicode_AsUTF8AndSize(text.as_ptr(), &mut size);
+        if utf8.is_null() {
+            return Err(PyErrSet::fetched());
+        }
+        let bytes = std::slice::from_raw_parts(utf8 as *const u8, size as usize);
+        push(py, out, &String::from_utf8_lossy(bytes))
     }
 }
 
+/// Append the elements under `data` as nested lists, eliding the middle of every dimension
+/// longer than `2 * EDGE` when `summarize`. Only the elements shown are visited, so the time is
+/// that of the text, whatever the Array's size (a zero-stride view of 2^62 elements prints at
+/// once).
 unsafe fn repr_into(py: Python<'_>, out: &mut String, dtype: DType, data: *const u8, shape: &[usize], strides: &[isize], summarize: bool) -> PyResult<()> {
     let Some((&n, rest)) = shape.split_first() else {
         // SAFETY: one element of the Array (caller).
-        out.push_str(&unsafe { element_repr(py, dtype, data) }?);
-        return Ok(());
+        return unsafe { element_repr_into(py, out, dtype, data) };
     };
-    out.push('[');
-    let elide = summarize && n > 2 * EDGE;
-    for i in 0..n {
-        if elide && i == EDGE {
-            out.push_str("..., ");
-        }
-        if elide && (EDGE..n - EDGE).contains(&i) {
-            continue;
+    push(py, out, "[")?;
+    let (head_end, tail_start) = if summarize && n > 2 * EDGE { (EDGE, n - EDGE) } else { (n, n) };
+    for i in (0..head_end).chain(tail_start..n) {
+        if i == tail_start && tail_start > head_end {
+            push(py, out, "..., ")?;
         }
         // SAFETY: index i < n of this dimension.
         unsafe { repr_into(py, out, dtype, data.wrapping_offset(i as isize * strides[0]), rest, &strides[1..], summarize) }?;
         if i + 1 < n {
-            out.push_str(", ");
+            push(py, out, ", ")?;
         }
     }
-    out.push(']');
-    Ok(())
+    push(py, out, "]")
 }
 
 /// `tp_repr`: `Array([1.0, 2.0], dtype='float64')` — the constructor call that rebuilds the
@@ -270,14 +302,16 @@ pub unsafe extern "C" fn tp_repr(obj: *mut PyObject) -> *mut PyObject {
     panic::guard(py, ptr::null_mut(), || {
         // SAFETY: `obj` is an Array (slot); GIL held.
         let a = unsafe { ArrayObject::from_ptr(obj) }.pin();
+        // Pinned: a signal handler run between elements must not change the layout (as in
+        // `tolist`).
         let summarize = a.size() > REPR_THRESHOLD;
         let mut text = String::from("Array(");
         // SAFETY: walks `a`'s own elements.
         unsafe { repr_into(py, &mut text, a.array().dtype(), a.data(), a.shape(), a.strides(), summarize) }?;
         if summarize {
-            text.push_str(&format!(", shape={}", shape_text(a.shape())));
+            push(py, &mut text, &format!(", shape={}", shape_text(a.shape())))?;
         }
-        text.push_str(&format!(", dtype='{}')", a.array().dtype().name()));
+        push(py, &mut text, &format!(", dtype='{}')", a.array().dtype().name()))?;
         // SAFETY: GIL held; a UTF-8 buffer; new reference.
         unsafe { Owned::from_new(pyo3_ffi::PyUnicode_FromStringAndSize(text.as_ptr().cast(), text.len() as isize)) }
             .map(Owned::into_raw)

@@ -35,7 +35,7 @@ use crate::kernels::array::dtype::{DType, PyScalarKind};
 use crate::kernels::array::element::{Bool, C128};
 use crate::kernels::array::elementwise::{
     complex_abs_hypot, complex_abs_takes_hypot, resolve_binary, resolve_unary, BinaryOp, LoopError, UnaryOp};
-use crate::kernels::array::ufunc::{binary_into, unary_into, Threads, UfuncError};
+use crate::kernels::array::ufunc::{binary_into_paced, unary_into_paced, Threads, UfuncError};
 use crate::kernels::array::view::{c_strides, ArrayView, ArrayViewMut, MAX_NDIM};
 
 /// One operand, classified.
@@ -329,6 +329,8 @@ fn ufunc_error(py: Python<'_>, e: UfuncError) -> PyErrSet {
         // NumPy raises UFuncTypeError, a TypeError subclass.
         e @ UfuncError::OutputCast { .. } => raise(py, Exc::TypeError, &e.to_string()),
         e @ UfuncError::NoMemory { .. } => raise(py, Exc::MemoryError, &e.to_string()),
+        // The poll that stopped the loop found a signal whose handler raised (KeyboardInterrupt).
+        UfuncError::Stopped => PyErrSet::fetched(),
     }
 }
 
@@ -407,7 +409,7 @@ pub unsafe fn binary(py: Python<'_>, op: BinaryOp, a: &Operand, b: &Operand, out
     let kernel = resolve_binary(op, va.dtype, vb.dtype).map_err(|e| loop_error(py, e))?;
     let shape = broadcast_shapes(va.shape, vb.shape).map_err(|e| raise(py, Exc::ValueError, &e.to_string()))?;
     // SAFETY: forwarded; the closure only builds the Send views into the kernel call.
-    unsafe { run(py, output, kernel.output, &shape, |out, threads| binary_into(&kernel, &va, &vb, out, threads)) }
+    unsafe { run(py, output, kernel.output, &shape, |out, threads, poll| binary_into_paced(&kernel, &va, &vb, out, threads, poll)) }
 }
 
 /// `op(a)` into `output`.
@@ -420,24 +422,26 @@ pub unsafe fn unary(py: Python<'_>, op: UnaryOp, a: &ArrayView, output: Output) 
         kernel = complex_abs_hypot();
     }
     // SAFETY: forwarded.
-    unsafe { run(py, output, kernel.output, a.shape, |out, threads| unary_into(&kernel, a, out, threads)) }
+    unsafe { run(py, output, kernel.output, a.shape, |out, threads, poll| unary_into_paced(&kernel, a, out, threads, poll)) }
 }
 
 /// Fill an output shaped like `like` with a broadcast 0-d `value`.
 unsafe fn fill_like(py: Python<'_>, like: &ArrayView, value: &ArrayView, output: Output) -> PyResult<*mut PyObject> {
     let kernel = resolve_unary(UnaryOp::Copy, value.dtype).map_err(|e| loop_error(py, e))?;
     // SAFETY: forwarded.
-    unsafe { run(py, output, kernel.output, like.shape, |out, threads| unary_into(&kernel, value, out, threads)) }
+    unsafe { run(py, output, kernel.output, like.shape, |out, threads, poll| unary_into_paced(&kernel, value, out, threads, poll)) }
 }
 
 /// Get the output's view (allocating a new Array of `dtype` and `shape` if asked), release the
-/// GIL when the output is large, run `work`, and return a new reference to the result.
+/// GIL when the output is large, run `work` with a poll for signals, and return a new
+/// reference to the result. "Large" counts the output's elements, not its memory: a
+/// zero-stride `out=` can hold any number of elements in a few bytes.
 unsafe fn run(
     py: Python<'_>,
     output: Output,
     dtype: DType,
     shape: &[usize],
-    work: impl FnOnce(&ArrayViewMut, Threads) -> Result<(), UfuncError> + Send,
+    work: impl FnOnce(&ArrayViewMut, Threads, &mut dyn FnMut() -> bool) -> Result<(), UfuncError> + Send,
 ) -> PyResult<*mut PyObject> {
     let threads = Threads::configured();
     match output {
@@ -451,7 +455,7 @@ unsafe fn run(
             // (`new_array` has asked for huge pages if the result is large, and left the memory
             // untouched: the loop's writes, spread over the threads, are its first touch.)
             let nbytes = array.nbytes();
-            py.allow_threads_above(nbytes, || work(&out, threads)).map_err(|e| ufunc_error(py, e))?;
+            py.allow_threads_polling_above(nbytes, |poll| work(&out, threads, poll)).map_err(|e| ufunc_error(py, e))?;
             Ok(result.into_raw())
         }
         Output::Array(array) => {
@@ -459,7 +463,7 @@ unsafe fn run(
                 return Err(raise(py, Exc::ValueError, "output array is read-only"));
             }
             let out = array.view_mut(py)?;
-            py.allow_threads_above(array.nbytes(), || work(&out, threads)).map_err(|e| ufunc_error(py, e))?;
+            py.allow_threads_polling_above(array.nbytes(), |poll| work(&out, threads, poll)).map_err(|e| ufunc_error(py, e))?;
             // SAFETY: `array` is alive (borrowed); Py_NewRef returns a new reference to it.
             Ok(unsafe { crate::capi::object::new_ref(array.array().as_ptr()) })
         }
@@ -470,7 +474,8 @@ unsafe fn run(
                 shape: &buffer.shape,
                 strides: &buffer.strides,
             };
-            py.allow_threads_above(buffer.buffer.len_bytes(), || work(&out, threads)).map_err(|e| ufunc_error(py, e))?;
+            let nbytes = out.size() * out.dtype.itemsize();
+            py.allow_threads_polling_above(nbytes, |poll| work(&out, threads, poll)).map_err(|e| ufunc_error(py, e))?;
             // SAFETY: `obj` valid (borrowed); new reference returned.
             Ok(unsafe { crate::capi::object::new_ref(obj) })
         }

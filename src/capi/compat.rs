@@ -75,27 +75,32 @@ pub unsafe fn list_fill(list: *mut PyObject, i: isize, item: Owned) {
 /// The items of a `PySequence_Fast` result (a list or tuple), as *borrowed* references.
 ///
 /// Full API: `PySequence_Fast_ITEMS`, the object's own item array, no copy. Limited API: the
-/// pointers collected one by one (`PyList_GetItem`/`PyTuple_GetItem`, borrowed).
+/// pointers collected one by one (`PyList_GetItem`/`PyTuple_GetItem`, borrowed) into a vector
+/// as long as the sequence, so its allocation is fallible: MemoryError, not an abort.
 ///
 /// # Safety
 /// `seq` is a list or tuple, alive and unmodified while the result is used; GIL held.
-pub unsafe fn fast_items<'a>(seq: *mut PyObject) -> Cow<'a, [*mut PyObject]> {
+pub unsafe fn fast_items<'a>(py: crate::capi::gil::Python<'_>, seq: *mut PyObject) -> PyResult<Cow<'a, [*mut PyObject]>> {
     // SAFETY (whole body): forwarded from the caller.
     unsafe {
         #[cfg(not(Py_LIMITED_API))]
         {
+            let _ = py; // nothing to allocate, so no error to raise
             let n = pyo3_ffi::PySequence_Fast_GET_SIZE(seq) as usize;
             if n == 0 {
-                return Cow::Borrowed(&[]);
+                return Ok(Cow::Borrowed(&[]));
             }
-            Cow::Borrowed(std::slice::from_raw_parts(pyo3_ffi::PySequence_Fast_ITEMS(seq), n))
+            Ok(Cow::Borrowed(std::slice::from_raw_parts(pyo3_ffi::PySequence_Fast_ITEMS(seq), n)))
         }
         #[cfg(Py_LIMITED_API)]
         {
             let is_list = pyo3_ffi::PyList_Check(seq) != 0;
             let n = if is_list { pyo3_ffi::PyList_Size(seq) } else { pyo3_ffi::PyTuple_Size(seq) };
             let get = if is_list { pyo3_ffi::PyList_GetItem } else { pyo3_ffi::PyTuple_GetItem };
-            Cow::Owned((0..n).map(|i| get(seq, i)).collect())
+            let mut items = Vec::new();
+            items.try_reserve_exact(n.max(0) as usize).map_err(|_| crate::capi::error::no_memory(py))?;
+            items.extend((0..n).map(|i| get(seq, i)));
+            Ok(Cow::Owned(items))
         }
     }
 }

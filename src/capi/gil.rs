@@ -189,6 +189,21 @@ impl<'py> Python<'py> {
         }
     }
 
+    /// For a loop whose length the caller chooses (a sum, a cast, an elementwise loop): `work`
+    /// gets a poll to call between its blocks. At or above the threshold's number of bytes it
+    /// runs as in [`allow_threads_checking_signals`](Self::allow_threads_checking_signals), and
+    /// the poll is [`SignalCheck::poll`]; below, it runs attached and the poll always answers
+    /// "carry on" (the work is short, and no signal handler then runs in the middle of it). When
+    /// the poll has answered `false`, an exception is set: the caller returns
+    /// `Err(PyErrSet::fetched())`.
+    pub fn allow_threads_polling_above<R: Send>(self, nbytes: usize, work: impl FnOnce(&mut dyn FnMut() -> bool) -> R + Send) -> R {
+        if nbytes >= RELEASE_THRESHOLD.load(Ordering::Relaxed) {
+            self.allow_threads_checking_signals(|signals| work(&mut || signals.poll()))
+        } else {
+            work(&mut || true)
+        }
+    }
+
     /// [`allow_threads`](Self::allow_threads) for long work that wants to be interruptible:
     /// `work` gets a [`SignalCheck`] to poll between blocks. When a poll returns `false`, the
     /// work should stop, and the caller return `Err(PyErrSet::fetched())` after this function

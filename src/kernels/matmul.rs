@@ -86,6 +86,11 @@ const MIN_BLOCK: usize = 64;
 pub trait MatmulElem: Element {
     /// Multiply-adds between two polls: ~20 ms of work for this type's kernel.
     const POLL_MADDS: usize;
+    /// What one k step of a block costs beyond its rows·cols multiply-adds, counted in this
+    /// kernel's multiply-adds at full speed: loop and packing overhead paid per k step whatever
+    /// the block's size. It is what bounds a chunk of a thin product (m = n = 1: a dot product
+    /// of k terms), where rows·cols alone would allow POLL_MADDS k steps — seconds of work.
+    const K_STEP_MADDS: usize;
     /// k-chunks are a multiple of this: gemm's k-panel for the gemm types (a thinner chunk makes
     /// gemm store C more often), 1 for the plain loops, which have no panels — rounding their
     /// chunks up to 512 made a 5000² int64 product poll only every ~3 s.
@@ -103,6 +108,9 @@ macro_rules! gemm_elem {
     ($t:ty, $one:expr $(, own: $own:path)? $(, then: $then:path)?) => {
         impl MatmulElem for $t {
             const POLL_MADDS: usize = 1 << 30;
+            // Measured (1 thread, float64): a 64×64 block runs at ~0.05 ns per multiply-add,
+            // a 1×1, 2×2 or 8×8 one at 5–9 ns per k step — ~500 multiply-adds' worth.
+            const K_STEP_MADDS: usize = 512;
             unsafe fn block(m: usize, n: usize, k: usize, c: *mut Self, c_rs: isize, c_cs: isize, accumulate: bool, a: Operand<Self>, b: Operand<Self>) {
                 // A type with a kernel of rawcapi's own (float64: dgemm.rs says why) sends the
                 // products that kernel takes there, the rest to gemm.
@@ -168,6 +176,8 @@ macro_rules! exact_elem {
             // The plain loop does ~1 multiply-add per ns: poll 32× more often than gemm.
             const POLL_MADDS: usize = 1 << 25;
             const K_GRAIN: usize = 1;
+            // Measured (int64): ~1.3 ns per multiply-add, 3.4 ns per k step of a 1×1 block.
+            const K_STEP_MADDS: usize = 4;
             unsafe fn block(m: usize, n: usize, k: usize, c: *mut Self, c_rs: isize, c_cs: isize, accumulate: bool, a: Operand<Self>, b: Operand<Self>) {
                 // Row of C by row of B (i, p, j order): B and C are walked along their rows.
                 // SAFETY: every offset stays inside the m×k, k×n and m×n matrices described.
@@ -220,13 +230,15 @@ pub struct Plan {
 }
 
 /// Choose the threads and blocks for a batch of `batch` m×k·k×n products on up to `threads`.
-/// `poll_madds`: multiply-adds per k-chunk (the type's `POLL_MADDS`).
+/// `poll_madds`: multiply-adds per k-chunk (the type's `POLL_MADDS`), with gemm's per-k-step cost.
 pub fn plan(batch: usize, m: usize, n: usize, k: usize, threads: usize, poll_madds: usize) -> Plan {
-    plan_with_grain(batch, m, n, k, threads, poll_madds, K_PANEL)
+    plan_with_grain(batch, m, n, k, threads, poll_madds, K_PANEL, <f64 as MatmulElem>::K_STEP_MADDS)
 }
 
-/// [`plan`] with k-chunks a multiple of `k_grain` (the element type's `K_GRAIN`).
-pub fn plan_with_grain(batch: usize, m: usize, n: usize, k: usize, threads: usize, poll_madds: usize, k_grain: usize) -> Plan {
+/// [`plan`] with k-chunks a multiple of `k_grain` (the element type's `K_GRAIN`) and a k step
+/// costing `k_step_madds` multiply-adds on top of its block's (the type's `K_STEP_MADDS`).
+#[allow(clippy::too_many_arguments)]
+pub fn plan_with_grain(batch: usize, m: usize, n: usize, k: usize, threads: usize, poll_madds: usize, k_grain: usize, k_step_madds: usize) -> Plan {
     let item = m.saturating_mul(n).saturating_mul(k);
     let total = item.saturating_mul(batch);
     let threads = threads.max(1).min(total / MIN_MADDS_PER_THREAD + 1);
@@ -238,10 +250,12 @@ pub fn plan_with_grain(batch: usize, m: usize, n: usize, k: usize, threads: usiz
     let col_blocks = want.div_ceil(row_blocks).min(n.div_ceil(MIN_BLOCK).max(1));
     let row_block = m.div_ceil(row_blocks).max(1);
     let col_block = n.div_ceil(col_blocks).max(1);
-    let block_madds = row_block.saturating_mul(col_block).max(1);
+    // The cost of one k step of a block, so that a chunk is ~poll_madds of work whatever the
+    // block's shape: rows·cols multiply-adds, plus the per-step overhead that dominates thin blocks.
+    let k_step = row_block.saturating_mul(col_block).saturating_add(k_step_madds).max(1);
     // A whole number of gemm's own k-panels (it takes kc >= 512 when k allows): a thinner chunk
     // would make gemm use shorter panels and store C more often.
-    let k_chunk = (poll_madds / block_madds).max(1).next_multiple_of(k_grain.max(1)).min(k.max(1));
+    let k_chunk = (poll_madds / k_step).max(1).next_multiple_of(k_grain.max(1)).min(k.max(1));
     Plan { threads, row_block, col_block, k_chunk }
 }
 
@@ -254,7 +268,7 @@ pub fn plan_with_grain(batch: usize, m: usize, n: usize, k: usize, threads: usiz
 /// thread, for the whole call; the C blocks of different (item, row, column) do not overlap.
 pub unsafe fn matmul<T: MatmulElem>(p: &Product<T>, threads: usize, check: &mut dyn FnMut() -> bool) -> Result<(), Stopped> {
     // SAFETY: the caller's contract.
-    unsafe { matmul_planned(p, plan_with_grain(p.batch.len(), p.m, p.n, p.k, threads, T::POLL_MADDS, T::K_GRAIN), check) }
+    unsafe { matmul_planned(p, plan_with_grain(p.batch.len(), p.m, p.n, p.k, threads, T::POLL_MADDS, T::K_GRAIN, T::K_STEP_MADDS), check) }
 }
 
 /// [`matmul`] with the cuts chosen by the caller.
@@ -558,8 +572,30 @@ mod tests {
     fn exact_loops_poll_within_their_budget() {
         // 5000^2 int64 on two threads: every k-chunk of a block is at most ~POLL_MADDS
         // multiply-adds (it was 512 k-steps of a 1250x5000 block: 3.2e9, ~3 s between polls).
-        let p = plan_with_grain(1, 5000, 5000, 5000, 2, <i64 as MatmulElem>::POLL_MADDS, <i64 as MatmulElem>::K_GRAIN);
+        let p = plan_with_grain(1, 5000, 5000, 5000, 2, <i64 as MatmulElem>::POLL_MADDS, <i64 as MatmulElem>::K_GRAIN, <i64 as MatmulElem>::K_STEP_MADDS);
         let madds_per_chunk = p.row_block * p.col_block * p.k_chunk;
         assert!(madds_per_chunk <= 2 * <i64 as MatmulElem>::POLL_MADDS, "{p:?}: {madds_per_chunk}");
+    }
+
+    /// The work between two polls of every shape, m·n·k_chunk plus the per-step overhead, stays
+    /// within the budget: a (1, 2**36) @ (2**36, 1) product was cut into 2^30-step chunks
+    /// (seconds of work each), since rows·cols = 1 allowed POLL_MADDS k steps.
+    fn chunk_within_budget<T: MatmulElem>() {
+        for (m, n) in [(1, 1), (1, 2), (2, 2), (8, 8), (1, 4096), (64, 64), (4096, 4096)] {
+            let p = plan_with_grain(1, m, n, 1 << 36, 1, T::POLL_MADDS, T::K_GRAIN, T::K_STEP_MADDS);
+            let work = (p.row_block * p.col_block + T::K_STEP_MADDS) * p.k_chunk;
+            let allowed = T::POLL_MADDS + (p.row_block * p.col_block + T::K_STEP_MADDS) * T::K_GRAIN;
+            assert!(work <= allowed, "{m}x{n}: {p:?}: {work} > {allowed}");
+        }
+    }
+
+    #[test]
+    fn thin_products_poll_within_their_budget() {
+        chunk_within_budget::<f64>();
+        chunk_within_budget::<C128>();
+        chunk_within_budget::<i64>();
+        chunk_within_budget::<Bool>();
+        let p = plan_with_grain(1, 1, 1, 1 << 36, 1, f64::POLL_MADDS, f64::K_GRAIN, f64::K_STEP_MADDS);
+        assert!(p.k_chunk <= 1 << 21, "{p:?}");
     }
 }

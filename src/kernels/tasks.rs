@@ -93,6 +93,51 @@ pub fn never_stop() -> bool {
     true
 }
 
+/// Elements a single-threaded loop (a sum, a cast) handles between two calls of its poll:
+/// ~0.1 ms of the slowest such loop, so that a poll lands well within the glue's 50 ms
+/// signal-check interval, while a poll that finds the interval not yet up (one clock read)
+/// costs nothing measurable.
+pub const POLL_ELEMENTS: usize = 1 << 16;
+
+/// Counts the elements a loop has handled and calls `poll` once at least [`POLL_ELEMENTS`] have
+/// been handled since the last call (pieces are at most that long, so polls are at most twice
+/// that apart), however the loop is shaped (a long row, or many short ones).
+pub struct Pacer<'a> {
+    poll: &'a mut dyn FnMut() -> bool,
+    since: usize,
+}
+
+impl<'a> Pacer<'a> {
+    pub fn new(poll: &'a mut dyn FnMut() -> bool) -> Self {
+        Pacer { poll, since: 0 }
+    }
+
+    /// `n` more elements are done. `false`: the poll said stop.
+    pub fn done(&mut self, n: usize) -> bool {
+        self.since = self.since.saturating_add(n);
+        if self.since < POLL_ELEMENTS {
+            return true;
+        }
+        self.since = 0;
+        (self.poll)()
+    }
+
+    /// `f(start, len)` over `0..n` in pieces of at most [`POLL_ELEMENTS`], counting each.
+    /// `false` as soon as a poll says stop (the rest of `0..n` is not run).
+    pub fn pieces(&mut self, n: usize, mut f: impl FnMut(usize, usize)) -> bool {
+        let mut start = 0;
+        while start < n {
+            let len = (n - start).min(POLL_ELEMENTS);
+            f(start, len);
+            start += len;
+            if !self.done(len) {
+                return false;
+            }
+        }
+        true
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -126,6 +171,34 @@ mod tests {
         });
         assert_eq!(r, Err(Stopped));
         assert!(done.load(Ordering::Relaxed) < 1000);
+    }
+
+    #[test]
+    fn a_pacer_polls_by_elements_whatever_the_pieces() {
+        let mut polls = 0;
+        let mut poll = || {
+            polls += 1;
+            true
+        };
+        let mut pace = Pacer::new(&mut poll);
+        // Short rows and one long row: a poll per POLL_ELEMENTS elements either way.
+        for _ in 0..4 * POLL_ELEMENTS {
+            assert!(pace.done(1));
+        }
+        let mut seen = 0;
+        assert!(pace.pieces(4 * POLL_ELEMENTS + 7, |start, len| {
+            assert_eq!(start, seen);
+            assert!(len <= POLL_ELEMENTS);
+            seen += len;
+        }));
+        assert_eq!(seen, 4 * POLL_ELEMENTS + 7);
+        drop(pace);
+        assert_eq!(polls, 8);
+        let mut stop = || false;
+        let mut pace = Pacer::new(&mut stop);
+        let mut ran = 0;
+        assert!(!pace.pieces(10 * POLL_ELEMENTS, |_, len| ran += len));
+        assert_eq!(ran, POLL_ELEMENTS);
     }
 
     #[test]

@@ -9,6 +9,7 @@
 
 use super::element::{load_as, Element};
 use super::view::{ArrayView, ArrayViewMut, MAX_NDIM};
+use crate::kernels::tasks::{never_stop, Pacer, Stopped};
 
 /// Drop length-1 dimensions and merge neighbours that step evenly in every operand, so a
 /// contiguous (or evenly strided) operand becomes one long inner run. `strides[k]` are the
@@ -55,18 +56,28 @@ pub fn simplify<const K: usize>(
 /// operand's byte offset of that row's first element. An empty shape (some length 0) calls
 /// nothing. `shape.len() >= 1`.
 pub fn for_each_row<const K: usize>(shape: &[usize], strides: &[[isize; MAX_NDIM]; K], mut row: impl FnMut([isize; K])) {
+    try_for_each_row(shape, strides, |offsets| {
+        row(offsets);
+        true
+    });
+}
+
+/// [`for_each_row`] that stops when `row` returns `false` (a poll said stop), and says so.
+pub fn try_for_each_row<const K: usize>(shape: &[usize], strides: &[[isize; MAX_NDIM]; K], mut row: impl FnMut([isize; K]) -> bool) -> bool {
     if shape.contains(&0) {
-        return;
+        return true;
     }
     let outer = &shape[..shape.len() - 1];
     let mut idx = [0usize; MAX_NDIM];
     let mut off = [0isize; K];
     loop {
-        row(off);
+        if !row(off) {
+            return false;
+        }
         let mut d = outer.len();
         loop {
             if d == 0 {
-                return;
+                return true;
             }
             d -= 1;
             idx[d] += 1;
@@ -96,12 +107,30 @@ pub fn for_each_row<const K: usize>(shape: &[usize], strides: &[[isize; MAX_NDIM
 /// [`broadcast_strides`]: super::broadcast::broadcast_strides
 /// [`may_overlap`]: super::view::may_overlap
 pub unsafe fn copy_cast(src: ArrayView, dst: ArrayViewMut) {
-    assert_eq!(src.shape, dst.shape, "copy_cast needs equal shapes");
-    // SAFETY: forwarded from the caller; S and D are the element types of the views' dtypes.
-    crate::with_elem_type!(src.dtype, S => crate::with_elem_type!(dst.dtype, D => unsafe { copy_typed::<S, D>(src, dst) }))
+    // SAFETY: forwarded from the caller.
+    let finished = unsafe { copy_cast_paced(src, dst, &mut never_stop) };
+    debug_assert!(finished.is_ok(), "never_stop never stops");
 }
 
-unsafe fn copy_typed<S: Element, D: Element>(src: ArrayView, dst: ArrayViewMut) {
+/// [`copy_cast`] calling `poll` between pieces of [`POLL_ELEMENTS`](crate::kernels::tasks::POLL_ELEMENTS) elements (a view's size
+/// is the caller's choice: a zero-stride source can make a copy of any length out of one
+/// element). `Err(Stopped)` when a poll says stop; `dst` is then partly written.
+///
+/// # Safety
+/// As for [`copy_cast`].
+pub unsafe fn copy_cast_paced(src: ArrayView, dst: ArrayViewMut, poll: &mut dyn FnMut() -> bool) -> Result<(), Stopped> {
+    assert_eq!(src.shape, dst.shape, "copy_cast needs equal shapes");
+    let mut pace = Pacer::new(poll);
+    // SAFETY: forwarded from the caller; S and D are the element types of the views' dtypes.
+    let finished = crate::with_elem_type!(src.dtype, S => crate::with_elem_type!(dst.dtype, D => unsafe { copy_typed::<S, D>(src, dst, &mut pace) }));
+    if finished {
+        Ok(())
+    } else {
+        Err(Stopped)
+    }
+}
+
+unsafe fn copy_typed<S: Element, D: Element>(src: ArrayView, dst: ArrayViewMut, pace: &mut Pacer) -> bool {
     let mut shape = [0usize; MAX_NDIM];
     let mut strides = [[0isize; MAX_NDIM]; 2];
     let nd = simplify(src.shape, [src.strides, dst.strides], &mut shape, &mut strides);
@@ -109,20 +138,23 @@ unsafe fn copy_typed<S: Element, D: Element>(src: ArrayView, dst: ArrayViewMut) 
     let (ss, ds) = (strides[0][nd - 1], strides[1][nd - 1]);
     let same = S::DTYPE == D::DTYPE;
     let size = std::mem::size_of::<S>() as isize;
-    for_each_row(&shape[..nd], &strides, |[so, dof]| {
-        // SAFETY: the offsets and the row's `n` elements stay inside the views (caller).
-        unsafe {
-            let (sp, dp) = (src.data.offset(so), dst.data.offset(dof));
-            if same && ss == size && ds == size {
-                // One memmove per contiguous row (exact same elements is allowed: overlap-safe).
-                std::ptr::copy(sp, dp, n * size as usize);
-            } else {
-                for i in 0..n as isize {
-                    S::load(sp.offset(i * ss)).cast::<D>().store(dp.offset(i * ds));
+    try_for_each_row(&shape[..nd], &strides, |[so, dof]| {
+        pace.pieces(n, |start, len| {
+            // SAFETY: the offsets and the row's elements start..start + len stay inside the
+            // views (caller).
+            unsafe {
+                let (sp, dp) = (src.data.offset(so + start as isize * ss), dst.data.offset(dof + start as isize * ds));
+                if same && ss == size && ds == size {
+                    // One memmove per contiguous piece (exact same elements is allowed: overlap-safe).
+                    std::ptr::copy(sp, dp, len * size as usize);
+                } else {
+                    for i in 0..len as isize {
+                        S::load(sp.offset(i * ss)).cast::<D>().store(dp.offset(i * ds));
+                    }
                 }
             }
-        }
-    });
+        })
+    })
 }
 
 /// Try to allocate `len` default elements, `None` when the memory is not there (the glue raises
@@ -187,6 +219,24 @@ mod tests {
 
     fn as_bytes<T>(v: &[T]) -> *const u8 {
         v.as_ptr() as *const u8
+    }
+
+    #[test]
+    fn a_stop_ends_a_copy_of_any_length() {
+        // 2^40 elements from one f64 into one i64 (both stride 0): the first poll says stop.
+        let src = [2.5f64];
+        let mut dst = [0i64];
+        let sv = ArrayView { data: as_bytes(&src), dtype: DType::Float64, shape: &[1 << 40], strides: &[0] };
+        let dv = ArrayViewMut { data: dst.as_mut_ptr() as *mut u8, dtype: DType::Int64, shape: &[1 << 40], strides: &[0] };
+        let mut polls = 0;
+        // SAFETY: each view is the one element of its local array.
+        let r = unsafe {
+            copy_cast_paced(sv, dv, &mut || {
+                polls += 1;
+                false
+            })
+        };
+        assert_eq!((r, polls, dst), (Err(Stopped), 1, [2]));
     }
 
     #[test]

@@ -7,10 +7,11 @@
 //! accumulators, halves above that; `pairwise_sum` in numpy/_core/src/umath/loops_utils.h.src)
 //! into an accumulator that starts at 0.0, and visits the runs in memory order.
 
-use super::copy::{for_each_row, simplify};
+use super::copy::{for_each_row, simplify, try_for_each_row};
 use super::dtype::DType;
 use super::element::{Bool, Element, C128};
 use super::view::{ArrayView, ArrayViewMut, MAX_NDIM};
+use crate::kernels::tasks::{Pacer, Stopped, POLL_ELEMENTS};
 
 /// The sum of all elements, in the type `.sum()` returns to Python.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -76,6 +77,26 @@ unsafe fn pairwise<T: FloatAcc>(p: *const u8, n: usize, stride: isize) -> T {
     }
 }
 
+/// [`pairwise`] with a poll between pieces of at most [`POLL_ELEMENTS`]: above that size the
+/// halves are split exactly where `pairwise` splits them (both are far above `PW_BLOCKSIZE`),
+/// so the additions, and the result, are the same bit for bit. `None`: a poll said stop.
+///
+/// # Safety
+/// As for [`pairwise`].
+unsafe fn pairwise_paced<T: FloatAcc>(p: *const u8, n: usize, stride: isize, pace: &mut Pacer) -> Option<T> {
+    // SAFETY (whole body): forwarded from the caller; the halves are inside the `n` elements.
+    unsafe {
+        if n <= POLL_ELEMENTS {
+            let r = pairwise::<T>(p, n, stride);
+            return pace.done(n).then_some(r);
+        }
+        let mut n2 = n / 2;
+        n2 -= n2 % 8;
+        let first = pairwise_paced::<T>(p, n2, stride, pace)?;
+        Some(first + pairwise_paced::<T>(p.offset(n2 as isize * stride), n - n2, stride, pace)?)
+    }
+}
+
 /// NumPy's pairwise sum for complex128: the same scheme over the interleaved (re, im) doubles,
 /// so four complex lanes per block (`CDOUBLE_pairwise_sum`).
 ///
@@ -117,6 +138,24 @@ unsafe fn pairwise_complex(p: *const u8, m: usize, stride: isize) -> C128 {
     }
 }
 
+/// [`pairwise_complex`] with a poll between pieces, split where it splits (see [`pairwise_paced`]).
+///
+/// # Safety
+/// As for [`pairwise_complex`].
+unsafe fn pairwise_complex_paced(p: *const u8, m: usize, stride: isize, pace: &mut Pacer) -> Option<C128> {
+    // SAFETY (whole body): forwarded from the caller; the halves are inside the `m` elements.
+    unsafe {
+        if m <= POLL_ELEMENTS {
+            let r = pairwise_complex(p, m, stride);
+            return pace.done(m).then_some(r);
+        }
+        let m2 = (m - m % 8) / 2;
+        let a = pairwise_complex_paced(p, m2, stride, pace)?;
+        let b = pairwise_complex_paced(p.offset(m2 as isize * stride), m - m2, stride, pace)?;
+        Some(C128 { re: a.re + b.re, im: a.im + b.im })
+    }
+}
+
 /// Reorder a view's dimensions into memory order (largest |stride| first) and flip negative
 /// strides, as NumPy's iterator does before a full reduction; returns the new data pointer.
 fn memory_order(v: &ArrayView, shape: &mut [usize; MAX_NDIM], strides: &mut [isize; MAX_NDIM]) -> *const u8 {
@@ -140,6 +179,18 @@ fn memory_order(v: &ArrayView, shape: &mut [usize; MAX_NDIM], strides: &mut [isi
 /// # Safety
 /// Every element of `v` is readable for the call.
 pub unsafe fn sum_all(v: ArrayView) -> Total {
+    // SAFETY: forwarded.
+    unsafe { sum_all_paced(v, &mut crate::kernels::tasks::never_stop) }.expect("never_stop never stops")
+}
+
+/// [`sum_all`] calling `poll` after every [`POLL_ELEMENTS`] elements or so, whatever the
+/// layout (a zero-stride view can have any length); `Err(Stopped)` when a poll says stop.
+///
+/// # Safety
+/// As for [`sum_all`].
+pub unsafe fn sum_all_paced(v: ArrayView, poll: &mut dyn FnMut() -> bool) -> Result<Total, Stopped> {
+    let mut pace = Pacer::new(poll);
+    let pace = &mut pace;
     let nd = v.shape.len();
     let mut shape0 = [0usize; MAX_NDIM];
     let mut strides0 = [0isize; MAX_NDIM];
@@ -152,67 +203,70 @@ pub unsafe fn sum_all(v: ArrayView) -> Total {
     let shape = &shape[..nd];
     // SAFETY (every `unsafe` in this match): each row of `n` elements `s` bytes apart starts at
     // an offset inside `v`, whose every element the caller promises readable.
-    match v.dtype {
+    let total = match v.dtype {
         DType::Float64 => {
             let mut acc = 0.0f64;
-            for_each_row(shape, &strides, |[o]| acc += unsafe { pairwise::<f64>(data.offset(o), n, s) });
-            Total::Float(acc)
+            try_for_each_row(shape, &strides, |[o]| unsafe { pairwise_paced::<f64>(data.offset(o), n, s, pace) }.map(|r| acc += r).is_some())
+                .then_some(Total::Float(acc))
         }
         DType::Float32 => {
             let mut acc = 0.0f32;
-            for_each_row(shape, &strides, |[o]| acc += unsafe { pairwise::<f32>(data.offset(o), n, s) });
-            Total::Float(acc as f64)
+            try_for_each_row(shape, &strides, |[o]| unsafe { pairwise_paced::<f32>(data.offset(o), n, s, pace) }.map(|r| acc += r).is_some())
+                .then_some(Total::Float(acc as f64))
         }
         DType::Complex128 => {
             let mut acc = C128 { re: 0.0, im: 0.0 };
-            for_each_row(shape, &strides, |[o]| {
+            try_for_each_row(shape, &strides, |[o]| {
                 // SAFETY: as above: data + o starts a row of `n` complex128 elements `s` bytes
                 // apart, all elements of `v`, which the caller promises readable.
-                let r = unsafe { pairwise_complex(data.offset(o), n, s) };
+                let Some(r) = (unsafe { pairwise_complex_paced(data.offset(o), n, s, pace) }) else {
+                    return false;
+                };
                 acc = C128 { re: acc.re + r.re, im: acc.im + r.im };
-            });
-            Total::Complex(acc)
+                true
+            })
+            .then_some(Total::Complex(acc))
         }
         // SAFETY (these four): int_total reads, for each row offset `o` from for_each_row over
         // (shape, strides), the `n` elements data + o + i*s, i < n: exactly the elements of `v`
         // after memory_order/simplify, readable per the caller; T matches v.dtype in each arm.
-        DType::Bool => Total::Int(unsafe { int_total::<Bool>(data, shape, &strides, n, s, |b| (b.0 != 0) as i64) }),
-        DType::UInt8 => Total::Int(unsafe { int_total::<u8>(data, shape, &strides, n, s, |x| x as i64) }),
-        DType::Int32 => Total::Int(unsafe { int_total::<i32>(data, shape, &strides, n, s, |x| x as i64) }),
-        DType::Int64 => Total::Int(unsafe { int_total::<i64>(data, shape, &strides, n, s, |x| x) }),
-    }
+        DType::Bool => unsafe { int_total::<Bool>(data, shape, &strides, n, s, pace, |b| (b.0 != 0) as i64) }.map(Total::Int),
+        DType::UInt8 => unsafe { int_total::<u8>(data, shape, &strides, n, s, pace, |x| x as i64) }.map(Total::Int),
+        DType::Int32 => unsafe { int_total::<i32>(data, shape, &strides, n, s, pace, |x| x as i64) }.map(Total::Int),
+        DType::Int64 => unsafe { int_total::<i64>(data, shape, &strides, n, s, pace, |x| x) }.map(Total::Int),
+    };
+    total.ok_or(Stopped)
 }
 
 /// Exact integer total (order does not matter). Each value is split into its high 32 bits
 /// (signed) and low 32 bits (unsigned), summed in two 64-bit accumulators that cannot overflow
-/// within a chunk of 2^31 elements, and combined in i128 per chunk: exact, and a loop the
-/// compiler vectorises (an i128 add per element would not be).
+/// within a piece of up to 2^31 elements (the pacer's pieces are far shorter), and combined in
+/// i128 per piece: exact, and a loop the compiler vectorises (an i128 add per element would
+/// not be). `None`: a poll said stop.
+#[allow(clippy::too_many_arguments)]
 unsafe fn int_total<T: Element>(
     data: *const u8,
     shape: &[usize],
     strides: &[[isize; MAX_NDIM]; 1],
     n: usize,
     s: isize,
+    pace: &mut Pacer,
     value: impl Fn(T) -> i64,
-) -> i128 {
-    const CHUNK: usize = 1 << 31;
+) -> Option<i128> {
     let mut acc: i128 = 0;
-    for_each_row(shape, strides, |[o]| {
-        let mut start = 0;
-        while start < n {
-            let end = n.min(start + CHUNK);
+    let finished = try_for_each_row(shape, strides, |[o]| {
+        pace.pieces(n, |start, len| {
             let (mut hi, mut lo) = (0i64, 0u64);
-            for i in start..end {
+            for i in start..start + len {
                 // SAFETY: inside the row (caller).
                 let v = value(unsafe { T::load(data.offset(o + i as isize * s)) });
                 hi += v >> 32;
                 lo += v as u32 as u64;
             }
             acc += ((hi as i128) << 32) + lo as i128;
-            start = end;
-        }
+        })
     });
-    acc
+    finished.then_some(acc)
 }
 
 /// The dtype `.sum(axis=k)` produces: int64 for bool and every integer dtype (NumPy gives
@@ -232,6 +286,18 @@ pub fn axis_sum_dtype(dtype: DType) -> DType {
 /// # Safety
 /// Every element of `src` is readable and of `dst` writable; they do not overlap.
 pub unsafe fn sum_axis(src: ArrayView, axis: usize, dst: ArrayViewMut) {
+    // SAFETY: forwarded.
+    unsafe { sum_axis_paced(src, axis, dst, &mut crate::kernels::tasks::never_stop) }.expect("never_stop never stops")
+}
+
+/// [`sum_axis`] calling `poll` after every [`POLL_ELEMENTS`] elements or so; `Err(Stopped)`
+/// when a poll says stop (`dst` is then partly written).
+///
+/// # Safety
+/// As for [`sum_axis`].
+pub unsafe fn sum_axis_paced(src: ArrayView, axis: usize, dst: ArrayViewMut, poll: &mut dyn FnMut() -> bool) -> Result<(), Stopped> {
+    let mut pace = Pacer::new(poll);
+    let pace = &mut pace;
     let nd = src.shape.len();
     assert!(axis < nd, "axis {axis} out of range for {nd} dimensions");
     assert_eq!(dst.dtype, axis_sum_dtype(src.dtype));
@@ -253,8 +319,7 @@ pub unsafe fn sum_axis(src: ArrayView, axis: usize, dst: ArrayViewMut) {
     let effectively_last = src.shape[axis + 1..].iter().all(|&len| len == 1);
     if !effectively_last {
         // SAFETY: forwarded from the caller.
-        unsafe { sum_rows(src, axis, &kept_shape[..k], &kept_src[..k], dst) };
-        return;
+        return if unsafe { sum_rows(src, axis, &kept_shape[..k], &kept_src[..k], dst, pace) } { Ok(()) } else { Err(Stopped) };
     }
     // The last axis: each output element is the pairwise sum of its (strided) lane.
     let mut walk_shape = [1usize; MAX_NDIM];
@@ -263,38 +328,44 @@ pub unsafe fn sum_axis(src: ArrayView, axis: usize, dst: ArrayViewMut) {
     let mut strides = [[0isize; MAX_NDIM]; 2];
     strides[0][..k].copy_from_slice(&kept_src[..k]);
     strides[1][..k].copy_from_slice(dst.strides);
+    let mut finished = true;
     with_acc(src.dtype, |kind| {
-        for_each_row(&walk_shape[..walk_nd], &strides, |[so, dof]| {
+        finished = try_for_each_row(&walk_shape[..walk_nd], &strides, |[so, dof]| {
             // SAFETY: `so` addresses the first element of a lane of `n` elements `step` apart
             // inside `src`; `dof` one element of `dst` (caller).
             unsafe {
                 let p = src.data.offset(so);
                 let out = dst.data.offset(dof);
                 match kind {
-                    AccKind::F64 => (0.0 + pairwise::<f64>(p, n, step)).store(out),
-                    AccKind::F32 => (0.0 + pairwise::<f32>(p, n, step)).store(out),
-                    AccKind::C128 => {
-                        let r = pairwise_complex(p, n, step);
-                        C128 { re: 0.0 + r.re, im: 0.0 + r.im }.store(out)
-                    }
+                    AccKind::F64 => pairwise_paced::<f64>(p, n, step, pace).map(|r| (0.0 + r).store(out)).is_some(),
+                    AccKind::F32 => pairwise_paced::<f32>(p, n, step, pace).map(|r| (0.0 + r).store(out)).is_some(),
+                    AccKind::C128 => pairwise_complex_paced(p, n, step, pace).map(|r| C128 { re: 0.0 + r.re, im: 0.0 + r.im }.store(out)).is_some(),
                     AccKind::Int(load) => {
                         let mut acc = 0i64;
-                        for i in 0..n as isize {
-                            acc = acc.wrapping_add(load(p.offset(i * step)));
-                        }
-                        acc.store(out)
+                        let lane_done = pace.pieces(n, |start, len| {
+                            for i in start as isize..(start + len) as isize {
+                                acc = acc.wrapping_add(load(p.offset(i * step)));
+                            }
+                        });
+                        acc.store(out);
+                        lane_done
                     }
                 }
             }
         });
     });
+    if finished {
+        Ok(())
+    } else {
+        Err(Stopped)
+    }
 }
 
 /// A sum over a non-last axis, NumPy's way: zero the output, then add the input's slices along
 /// the axis into it one after another (`out += a[i]`), each slice walked in long contiguous rows.
 /// Every output element gets the same additions in the same order as a lane-by-lane loop
 /// (0.0 + a[0] + a[1] + ...), but memory is read in order instead of one column at a time.
-unsafe fn sum_rows(src: ArrayView, axis: usize, kept_shape: &[usize], kept_src: &[isize], dst: ArrayViewMut) {
+unsafe fn sum_rows(src: ArrayView, axis: usize, kept_shape: &[usize], kept_src: &[isize], dst: ArrayViewMut, pace: &mut Pacer) -> bool {
     let n = src.shape[axis];
     let step = src.strides[axis];
     let mut shape = [0usize; MAX_NDIM];
@@ -315,12 +386,13 @@ unsafe fn sum_rows(src: ArrayView, axis: usize, kept_shape: &[usize], kept_src: 
         inner: usize,
         (ss, ds): (isize, isize),
         dst: *mut u8,
+        pace: &mut Pacer,
         zero: T,
         load: impl Fn(*const u8) -> T,
         read: impl Fn(*const u8) -> T,
         write: impl Fn(T, *mut u8),
         add: impl Fn(T, T) -> T,
-    ) {
+    ) -> bool {
         for_each_row(shape, strides, |[_, dof]| {
             for j in 0..inner as isize {
                 // SAFETY: see `sum_rows`.
@@ -330,35 +402,41 @@ unsafe fn sum_rows(src: ArrayView, axis: usize, kept_shape: &[usize], kept_src: 
         for i in 0..n as isize {
             // SAFETY: slice `i` of the reduced axis starts inside `src`.
             let base = unsafe { src.offset(i * step) };
-            for_each_row(shape, strides, |[so, dof]| {
-                for j in 0..inner as isize {
-                    // SAFETY: see `sum_rows`.
-                    unsafe {
-                        let d = dst.offset(dof + j * ds);
-                        write(add(read(d), load(base.offset(so + j * ss))), d);
+            let slice_done = try_for_each_row(shape, strides, |[so, dof]| {
+                pace.pieces(inner, |start, len| {
+                    for j in start as isize..(start + len) as isize {
+                        // SAFETY: see `sum_rows`.
+                        unsafe {
+                            let d = dst.offset(dof + j * ds);
+                            write(add(read(d), load(base.offset(so + j * ss))), d);
+                        }
                     }
-                }
+                })
             });
+            if !slice_done {
+                return false;
+            }
         }
+        true
     }
     let (p, out, sd, strides) = (src.data, dst.data, (ss, ds), &strides);
     // SAFETY: forwarded from `sum_axis`'s caller; each dtype's loads read its own element type.
     unsafe {
         match src.dtype {
-            DType::Float64 => run(p, n, step, shape, strides, inner, sd, out, 0.0f64, |q| f64::load(q), |q| f64::load(q), |v, q| v.store(q), |a, b| a + b),
-            DType::Float32 => run(p, n, step, shape, strides, inner, sd, out, 0.0f32, |q| f32::load(q), |q| f32::load(q), |v, q| v.store(q), |a, b| a + b),
+            DType::Float64 => run(p, n, step, shape, strides, inner, sd, out, pace, 0.0f64, |q| f64::load(q), |q| f64::load(q), |v, q| v.store(q), |a, b| a + b),
+            DType::Float32 => run(p, n, step, shape, strides, inner, sd, out, pace, 0.0f32, |q| f32::load(q), |q| f32::load(q), |v, q| v.store(q), |a, b| a + b),
             DType::Complex128 => run(
-                p, n, step, shape, strides, inner, sd, out,
+                p, n, step, shape, strides, inner, sd, out, pace,
                 C128 { re: 0.0, im: 0.0 },
                 |q| C128::load(q),
                 |q| C128::load(q),
                 |v, q| v.store(q),
                 |a, b| C128 { re: a.re + b.re, im: a.im + b.im },
             ),
-            DType::Bool => run(p, n, step, shape, strides, inner, sd, out, 0i64, |q| (*q != 0) as i64, |q| i64::load(q), |v, q| v.store(q), i64::wrapping_add),
-            DType::UInt8 => run(p, n, step, shape, strides, inner, sd, out, 0i64, |q| u8::load(q) as i64, |q| i64::load(q), |v, q| v.store(q), i64::wrapping_add),
-            DType::Int32 => run(p, n, step, shape, strides, inner, sd, out, 0i64, |q| i32::load(q) as i64, |q| i64::load(q), |v, q| v.store(q), i64::wrapping_add),
-            DType::Int64 => run(p, n, step, shape, strides, inner, sd, out, 0i64, |q| i64::load(q), |q| i64::load(q), |v, q| v.store(q), i64::wrapping_add),
+            DType::Bool => run(p, n, step, shape, strides, inner, sd, out, pace, 0i64, |q| (*q != 0) as i64, |q| i64::load(q), |v, q| v.store(q), i64::wrapping_add),
+            DType::UInt8 => run(p, n, step, shape, strides, inner, sd, out, pace, 0i64, |q| u8::load(q) as i64, |q| i64::load(q), |v, q| v.store(q), i64::wrapping_add),
+            DType::Int32 => run(p, n, step, shape, strides, inner, sd, out, pace, 0i64, |q| i32::load(q) as i64, |q| i64::load(q), |v, q| v.store(q), i64::wrapping_add),
+            DType::Int64 => run(p, n, step, shape, strides, inner, sd, out, pace, 0i64, |q| i64::load(q), |q| i64::load(q), |v, q| v.store(q), i64::wrapping_add),
         }
     }
 }
@@ -450,6 +528,52 @@ mod tests {
         let v = ArrayView { data: z.as_ptr() as *const u8, dtype: DType::Float64, shape: &[1], strides: &[8] };
         // SAFETY: the view is the single f64 of the live local `z`.
         assert_eq!(unsafe { sum_all(v) }, Total::Float(0.0));
+    }
+
+    #[test]
+    fn paced_sums_split_where_pairwise_splits() {
+        use crate::kernels::tasks::POLL_ELEMENTS;
+        for n in [POLL_ELEMENTS + 13, 5 * POLL_ELEMENTS + 3] {
+            let a = data(2 * n); // also read as n complex128
+            let v = ArrayView { data: a.as_ptr() as *const u8, dtype: DType::Float64, shape: &[n], strides: &[8] };
+            let mut polls = 0;
+            let mut poll = || {
+                polls += 1;
+                true
+            };
+            // SAFETY: `a` holds 2n f64, so n f64 and n complex128 are readable through the call.
+            unsafe {
+                assert_eq!(sum_all_paced(v, &mut poll), Ok(Total::Float(0.0 + naive_pairwise(&a[..n]))), "n={n}");
+                let mut carry_on = crate::kernels::tasks::never_stop;
+                let mut pace = Pacer::new(&mut carry_on);
+                let (paced, whole) = (pairwise_complex_paced(v.data, n, 16, &mut pace).unwrap(), pairwise_complex(v.data, n, 16));
+                assert_eq!((paced.re.to_bits(), paced.im.to_bits()), (whole.re.to_bits(), whole.im.to_bits()), "n={n}");
+            }
+            // A poll once at least POLL_ELEMENTS have been done, so at most 2 * POLL_ELEMENTS apart.
+            assert!(polls >= n / (2 * POLL_ELEMENTS), "n={n}: {polls} polls");
+        }
+    }
+
+    #[test]
+    fn a_stop_ends_a_sum_of_any_length() {
+        // 2^40 elements over one f64 (stride 0): without a poll inside the row this would not
+        // end for hours. The first poll says stop.
+        let one = [1.0f64];
+        let huge = ArrayView { data: one.as_ptr() as *const u8, dtype: DType::Float64, shape: &[1 << 40], strides: &[0] };
+        let tall = ArrayView { data: one.as_ptr() as *const u8, dtype: DType::Float64, shape: &[1 << 40, 2], strides: &[0, 0] };
+        let ints = [1i64];
+        let huge_int = ArrayView { data: ints.as_ptr() as *const u8, dtype: DType::Int64, shape: &[1 << 40], strides: &[0] };
+        let mut out = [0.0f64; 2];
+        // SAFETY: every view reads only the one element of its local array (stride 0); `dst`
+        // is the two f64 of the separate local `out`.
+        unsafe {
+            assert_eq!(sum_all_paced(huge, &mut || false), Err(Stopped));
+            assert_eq!(sum_all_paced(huge_int, &mut || false), Err(Stopped));
+            let dst = ArrayViewMut { data: out.as_mut_ptr() as *mut u8, dtype: DType::Float64, shape: &[2], strides: &[8] };
+            assert_eq!(sum_axis_paced(tall, 0, dst, &mut || false), Err(Stopped));
+            let dst = ArrayViewMut { data: out.as_mut_ptr() as *mut u8, dtype: DType::Float64, shape: &[], strides: &[] };
+            assert_eq!(sum_axis_paced(huge, 0, dst, &mut || false), Err(Stopped));
+        }
     }
 
     #[test]
