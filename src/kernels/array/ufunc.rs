@@ -419,9 +419,11 @@ fn trivially_iterable(inputs: &[&ArrayView], loop_input: DType, out: &ArrayViewM
 }
 
 /// Memory traffic (bytes every operand moves, summed) between two polls of an elementwise
-/// loop: 10–30 ms of one core's work. Each block is split over the threads on its own, which
-/// costs a helper start (~50 µs) per block: under 1%.
-const POLL_BYTES: usize = 1 << 27;
+/// loop: 20–100 ms of one core's work (more for loops that cast). Each block is split over the
+/// threads on its own, which costs a helper start (~50 µs) and a wait for the slowest piece per
+/// block, so blocks are not made smaller than they need to be: a 10^8-element float64 `a + b`
+/// (2.4 GB of traffic) is five.
+const POLL_BYTES: usize = 1 << 29;
 
 /// Run `run(start, end)` over `0..n` elements, in blocks of [`POLL_BYTES`] with a `poll` on
 /// the calling thread between them, each block cut into pieces for threads by the bytes every
