@@ -364,7 +364,12 @@ def test_repr_is_numpy_style_and_round_trips():
         assert np.array_equal(np.asarray(back), np.asarray(a), equal_nan=True)
     assert repr(Array([1.0, 2.0])) == "Array([1.0, 2.0], dtype='float64')"
     assert repr(rawcapi.arange(10000)) == "Array([0, 1, 2, ..., 9997, 9998, 9999], shape=(10000,), dtype='int64')"
-    assert repr(rawcapi.zeros((0, 3))) == "Array([], dtype='float64')"
+    # An empty Array of several dimensions: `[]` and its shape, as NumPy prints it, whatever its
+    # leading lengths (nested brackets for (10**7, 0) would be 40 MB of text).
+    for shape in [(0, 3), (2, 0), (10**7, 0), (2**16, 2**16, 0), (0, 0, 5)]:
+        want = repr(np.zeros(shape)).replace("array(", "Array(").replace("dtype=float64", "dtype='float64'")
+        assert repr(rawcapi.zeros(shape)) == want
+    assert repr(rawcapi.zeros(0)) == "Array([], dtype='float64')"
 
 
 def test_frombuffer_is_a_zero_copy_view_that_keeps_the_exporter_alive():

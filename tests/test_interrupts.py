@@ -189,3 +189,36 @@ def test_signal_handlers_run_by_repr_cannot_change_the_layout():
                          env=dict(os.environ, PYTHONPATH=root))
     assert out.returncode == 0, out.stderr
     assert out.stdout.split() == ["REFUSED", "True", "WHOLE", "True"], out.stdout
+
+
+TOLIST_CHILD = textwrap.dedent(
+    """
+    import signal, time
+    import rawcapi
+    a = rawcapi.zeros(60_000_000)
+    def handler(signum, frame):
+        raise KeyboardInterrupt
+    signal.signal(signal.SIGALRM, handler)
+    # The kernel delivers the timer's signal whatever holds the GIL (a thread of this process
+    # could not send it while tolist holds the GIL, as a terminal's Ctrl-C can).
+    due = time.monotonic() + 0.3
+    signal.setitimer(signal.ITIMER_REAL, 0.3)
+    try:
+        a.tolist()
+        print("FINISHED", time.monotonic() - due)
+    except KeyboardInterrupt:
+        print("LATENCY", time.monotonic() - due)
+    """
+)
+
+
+def test_tolist_of_a_long_1d_array_answers_a_signal():
+    """A 1-D Array's tolist is one list of 6*10**7 floats built with the GIL held (~2.5 s): its
+    signal check must run between items, not only once per list."""
+    root = os.path.dirname(os.path.abspath(rawcapi.__file__))
+    out = subprocess.run([sys.executable, "-c", TOLIST_CHILD], capture_output=True, text=True, timeout=120,
+                         env=dict(os.environ, PYTHONPATH=root))
+    assert out.returncode == 0, out.stderr
+    kind, seconds = out.stdout.split()
+    assert kind == "LATENCY", f"tolist finished {seconds} s after the signal was due"
+    assert float(seconds) < 1.0, out.stdout

@@ -289,3 +289,48 @@ def test_threads_that_cannot_be_spawned_do_not_fail_the_call():
                          env=dict(os.environ, PYTHONPATH=root, RUST_BACKTRACE="0"))
     assert out.returncode == 0, out.stderr[-2000:]
     assert out.stdout.split() == ["True", "True"], out.stdout
+
+
+HUGE_TEXT = textwrap.dedent(
+    """
+    import resource, rawcapi
+    # 400 MB of the user's text where a short name belongs. An error message or a name lookup
+    # copies at most 200 characters of it (as CPython's own "%.200s" does): a copy of the whole
+    # text, infallible in Rust, would abort the process when the heap cannot give 400 MB more.
+    big = "a" * 400_000_000
+    class Big(int):
+        def __str__(self):
+            return big
+    Named = type(big, (), {})
+    cases = {
+        "fft norm": lambda: rawcapi.fft(rawcapi.zeros(4), norm=big),
+        "Array dtype": lambda: rawcapi.Array([1.0], dtype=big),
+        "zeros of an object with a 400 MB type name": lambda: rawcapi.zeros(Named()),
+        "uint8 + an int whose str is 400 MB": lambda: rawcapi.zeros(3, dtype="uint8") + Big(1000),
+    }
+    def vm_size():
+        with open("/proc/self/status") as fh:
+            for line in fh:
+                if line.startswith("VmSize:"):
+                    return int(line.split()[1]) * 1024
+    soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+    resource.setrlimit(resource.RLIMIT_AS, (vm_size() + (64 << 20), hard))
+    for label, call in cases.items():
+        try:
+            call()
+            print(label, "returned")
+        except (TypeError, ValueError, OverflowError, MemoryError) as e:
+            print(label, type(e).__name__, len(str(e)) < 1000)
+    """
+)
+
+
+def test_messages_about_huge_user_text_raise_instead_of_aborting():
+    out = subprocess.run([sys.executable, "-c", HUGE_TEXT], capture_output=True, text=True, timeout=300,
+                         env=dict(os.environ, PYTHONPATH=os.path.dirname(os.path.abspath(rawcapi.__file__))))
+    assert out.returncode == 0, out.stderr[-2000:]
+    lines = out.stdout.splitlines()
+    assert len(lines) == 4, out.stdout
+    for line in lines:
+        # The refusal each call makes without a limit, with a message of bounded size.
+        assert line.endswith(("TypeError True", "ValueError True", "OverflowError True")), lines

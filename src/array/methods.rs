@@ -75,12 +75,16 @@ unsafe fn to_list(py: Python<'_>, dtype: DType, data: *const u8, shape: &[usize]
         let Some((&n, rest)) = shape.split_first() else {
             return to_python(py, dtype, data);
         };
-        // Ctrl-C once per list: a large Array makes many objects with the GIL held.
+        // Ctrl-C once per list, and every 4096 items of a long one: a large Array makes many
+        // objects with the GIL held (a 1-D one is a single list).
         if pyo3_ffi::PyErr_CheckSignals() != 0 {
             return Err(PyErrSet::fetched());
         }
         let list = Owned::from_new(pyo3_ffi::PyList_New(n as isize))?;
         for i in 0..n {
+            if i % 4096 == 4095 && pyo3_ffi::PyErr_CheckSignals() != 0 {
+                return Err(PyErrSet::fetched());
+            }
             let item = to_list(py, dtype, data.wrapping_offset(i as isize * strides[0]), rest, &strides[1..])?;
             // PyList_SET_ITEM steals the item's reference into the (empty) slot.
             crate::capi::compat::list_fill(list.as_ptr(), i as isize, item);
@@ -305,10 +309,18 @@ pub unsafe extern "C" fn tp_repr(obj: *mut PyObject) -> *mut PyObject {
         // Pinned: a signal handler run between elements must not change the layout (as in
         // `tolist`).
         let summarize = a.size() > REPR_THRESHOLD;
+        // An empty Array of several dimensions prints as NumPy's does, `[]` and its shape: its
+        // nested brackets would cost as much as its leading lengths multiply to, for no element
+        // (`zeros((10**7, 0))` would be 40 MB of `[]`).
+        let empty_nd = a.size() == 0 && a.ndim() > 1;
         let mut text = String::from("Array(");
-        // SAFETY: walks `a`'s own elements.
-        unsafe { repr_into(py, &mut text, a.array().dtype(), a.data(), a.shape(), a.strides(), summarize) }?;
-        if summarize {
+        if empty_nd {
+            text.push_str("[]");
+        } else {
+            // SAFETY: walks `a`'s own elements.
+            unsafe { repr_into(py, &mut text, a.array().dtype(), a.data(), a.shape(), a.strides(), summarize) }?;
+        }
+        if summarize || empty_nd {
             push(py, &mut text, &format!(", shape={}", shape_text(a.shape())))?;
         }
         push(py, &mut text, &format!(", dtype='{}')", a.array().dtype().name()))?;

@@ -38,6 +38,10 @@ use crate::capi::object::Owned;
 use crate::kernels::array::dtype::DType;
 use crate::kernels::array::view::{self, ArrayView, ArrayViewMut, MAX_NDIM};
 
+/// The top bit of `exports`: set while `set_layout` writes the layout (the other bits count
+/// exports and pins, far fewer than 2^63).
+const LAYOUT_WRITER: usize = 1 << (usize::BITS - 1);
+
 /// Alignment of every allocation an Array owns.
 pub const ALIGN: usize = 64;
 
@@ -58,8 +62,10 @@ pub struct ArrayObject {
     /// A `Box<Py_buffer>` turned into a raw pointer (filled by `PyObject_GetBuffer`), or NULL.
     imported: *mut Py_buffer,
     writable: bool,
-    /// Outstanding buffer exports (`bf_getbuffer` minus `bf_releasebuffer`). Atomic so the count
-    /// stays right even on a free-threaded interpreter, where two threads may export at once.
+    /// Outstanding buffer exports and pins (`bf_getbuffer` minus `bf_releasebuffer`, plus live
+    /// [`Pin`]s), with [`LAYOUT_WRITER`] set while the shape setter writes. Atomic so the count
+    /// stays right, and the writer alone, even on a free-threaded interpreter, where two threads
+    /// may export, pin or set the shape at once.
     exports: AtomicUsize,
 }
 
@@ -114,6 +120,9 @@ impl<'a> Pin<'a> {
         &l.strides[..l.ndim]
     }
 
+    /// The first element's address. Unlike the shape and strides, the data pointer never
+    /// changes after `alloc_object` (a new layout addresses the same memory), so the raw
+    /// pointer may be used after this pin is dropped, for as long as the Array is alive.
     pub fn data(&self) -> *mut u8 {
         self.0.data
     }
@@ -221,7 +230,15 @@ impl ArrayObject {
 
     /// Pin the layout and memory for reading (see [`Pin`]): the only way to reach them.
     pub fn pin(&self) -> Pin<'_> {
-        self.exports.fetch_add(1, Ordering::AcqRel);
+        let before = self.exports.fetch_add(1, Ordering::AcqRel);
+        if before & LAYOUT_WRITER != 0 {
+            // Only on a free-threaded build: another thread is inside `set_layout` right now,
+            // copying a few hundred bytes. Our count is already up, so no second writer can
+            // start; wait for this one to finish before reading.
+            while self.exports.load(Ordering::Acquire) & LAYOUT_WRITER != 0 {
+                std::hint::spin_loop();
+            }
+        }
         Pin(self)
     }
 
@@ -261,22 +278,32 @@ impl ArrayObject {
     ///
     /// A reference into the layout exists only while a [`Pin`] lives, and a pin counts as an
     /// export, so when the count is zero no reference to the layout exists.
+    ///
+    /// The check and the write are one step even where two attached threads run at once (a
+    /// free-threaded build): the writer claims the count by swapping 0 for [`LAYOUT_WRITER`], so a
+    /// second writer, or an export, sees it taken; a pin taken meanwhile waits in [`Self::pin`]
+    /// until the write is over. With the GIL none of that can happen, and the swap costs what
+    /// the load did.
     pub(crate) fn set_layout(&self, py: Python<'_>, shape: &[usize], strides: &[isize]) -> PyResult<()> {
-        let n = self.exports.load(Ordering::Acquire);
-        if n > 0 {
+        assert!(shape.len() <= MAX_NDIM && shape.len() == strides.len());
+        if let Err(n) = self.exports.compare_exchange(0, LAYOUT_WRITER, Ordering::Acquire, Ordering::Acquire) {
+            let n = n & !LAYOUT_WRITER;
             return Err(raise(
                 py,
                 Exc::BufferError,
                 &format!("cannot reshape an Array in place while its buffer is exported or in use ({n} outstanding)"),
             ));
         }
-        assert!(shape.len() <= MAX_NDIM && shape.len() == strides.len());
         let mut layout = Layout { ndim: shape.len(), shape: [0; MAX_NDIM], strides: [0; MAX_NDIM] };
         layout.shape[..shape.len()].copy_from_slice(shape);
         layout.strides[..strides.len()].copy_from_slice(strides);
-        // SAFETY: no export or pin is outstanding, so nothing outside Rust points into the
-        // layout and no Rust reference to it exists; the GIL serialises writers and pins.
+        // SAFETY: the count was 0 when this thread claimed it, so no export or pin was
+        // outstanding: nothing outside Rust points into the layout and no Rust reference to it
+        // exists. Until the claim is released below, no other writer can claim it and every new
+        // pin waits before reading.
         unsafe { *self.layout.get() = layout };
+        // Release: a pin that waited sees the whole new layout.
+        self.exports.fetch_and(!LAYOUT_WRITER, Ordering::Release);
         Ok(())
     }
 }

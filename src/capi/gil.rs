@@ -9,7 +9,8 @@
 //! [`Python<'py>`] token, zero bytes wide, that only exists where the thread is attached.
 //! Functions that call the C API or touch a Python object take one (`py: Python<'py>`) or are
 //! `unsafe fn`s whose `# Safety` says "attached". Only the `extern "C"` entry points that CPython
-//! calls make a token ([`Python::assume_attached`], the one `unsafe` step), and hand it down.
+//! calls (and the bodies several of them share, called from nowhere else) make a token
+//! ([`Python::assume_attached`], the one `unsafe` step), and hand it down.
 //! Releasing the GIL consumes nothing but cannot be reached without one, and the work it runs
 //! gets none.
 //!

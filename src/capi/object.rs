@@ -94,7 +94,11 @@ pub unsafe fn type_name(_py: Python<'_>, obj: *mut PyObject) -> String {
     // SAFETY: `Py_TYPE` returns a borrowed pointer to the object's type, which outlives the
     // object; `tp_name` is a NUL-terminated string owned by the type.
     let name = unsafe { std::ffi::CStr::from_ptr((*pyo3_ffi::Py_TYPE(obj)).tp_name) };
-    name.to_string_lossy().into_owned()
+    // A class statement sets any name it likes: at most MESSAGE_TEXT_MAX characters, as
+    // CPython's own messages print `%.200s` of it.
+    let bytes = name.to_bytes();
+    let head = &bytes[..bytes.len().min(crate::capi::strings::MESSAGE_TEXT_MAX * 4 + 4)];
+    crate::capi::strings::message_text(&String::from_utf8_lossy(head))
 }
 
 /// See the full-API version above.

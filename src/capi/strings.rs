@@ -22,7 +22,7 @@
 use pyo3_ffi::PyObject;
 
 use crate::capi::gil::Python;
-use crate::capi::error::{clear_if, Exc, PyErrSet, PyResult};
+use crate::capi::error::{clear_if, no_memory, Exc, PyErrSet, PyResult};
 use crate::capi::object::Owned;
 use crate::kernels::memory::Units;
 
@@ -138,34 +138,71 @@ pub unsafe fn code_units(text: *mut PyObject) -> PyResult<StrUnits> {
 
 /// The text of the `str` `text`, copied into a Rust `String` (`PyUnicode_AsUTF8AndSize`). `Err`
 /// with the exception set: UnicodeEncodeError for a lone surrogate (no UTF-8 form), TypeError if
-/// `text` is not a `str`. Where a borrowed `&str` is enough on a hot path (`fastcall::parse`'s
-/// keyword names), the call is spelled out there instead, to avoid the allocation.
+/// `text` is not a `str`, MemoryError when the copy cannot be allocated (the text's length is
+/// the caller's). Where a borrowed `&str` is enough on a hot path (`fastcall::parse`'s keyword
+/// names), the call is spelled out there instead, to avoid the allocation.
 ///
 /// # Safety
-/// `text` is a valid object (borrowed) and the GIL is held.
-pub unsafe fn utf8_string(text: *mut PyObject) -> PyResult<String> {
+/// `text` is a valid object (borrowed).
+pub unsafe fn utf8_string(py: Python<'_>, text: *mut PyObject) -> PyResult<String> {
+    // SAFETY: forwarded.
+    let bytes = unsafe { utf8_bytes(text) }?;
+    let mut copy = String::new();
+    copy.try_reserve_exact(bytes.len()).map_err(|_| no_memory(py))?;
+    copy.push_str(&String::from_utf8_lossy(bytes));
+    Ok(copy)
+}
+
+/// `text`'s own UTF-8 (`PyUnicode_AsUTF8AndSize`), borrowed: valid while `text` lives. `Err`
+/// as for [`utf8_string`], the exception set.
+///
+/// # Safety
+/// `text` is a valid object (borrowed), alive while the slice is used; attached.
+unsafe fn utf8_bytes<'a>(text: *mut PyObject) -> PyResult<&'a [u8]> {
     let mut size: pyo3_ffi::Py_ssize_t = 0;
-    // SAFETY: GIL held, `text` valid. Returns a pointer into `text`'s own (cached) UTF-8 —
-    // borrowed: valid while `text` lives, which covers this function — or NULL with an exception set.
+    // SAFETY: attached, `text` valid. Returns a pointer into `text`'s own (cached) UTF-8 —
+    // borrowed: valid while `text` lives — or NULL with an exception set.
     let utf8 = unsafe { pyo3_ffi::PyUnicode_AsUTF8AndSize(text, &mut size) };
     if utf8.is_null() {
         return Err(PyErrSet::fetched());
     }
     // SAFETY: `utf8` points at `size` bytes of UTF-8, alive while `text` is.
-    let bytes = unsafe { std::slice::from_raw_parts(utf8 as *const u8, size as usize) };
-    Ok(String::from_utf8_lossy(bytes).into_owned())
+    Ok(unsafe { std::slice::from_raw_parts(utf8 as *const u8, size as usize) })
 }
 
-/// [`utf8_string`] for a caller with its own answer when the text has no UTF-8 form (a message, a
-/// name lookup): `Ok(None)` for a `str` with a lone surrogate, whose UnicodeEncodeError is
-/// cleared. Any other failure (MemoryError, TypeError for a non-`str`) stays set and is `Err`.
+/// How much of a user's text goes into a message or a name lookup: CPython's own messages cut a
+/// name the same way (`PyErr_Format(..., "%.200s", ...)`), so a 400 MB `str` passed where a
+/// dtype name belongs costs a 200-character copy, not a 400 MB one (which, infallible, would
+/// abort the process when the heap cannot give it).
+pub const MESSAGE_TEXT_MAX: usize = 200;
+
+/// At most [`MESSAGE_TEXT_MAX`] characters of `text`, cut at a character boundary, with `...`
+/// after a cut.
+pub fn message_text(text: &str) -> String {
+    match text.char_indices().nth(MESSAGE_TEXT_MAX) {
+        None => text.to_string(),
+        Some((cut, _)) => format!("{}...", &text[..cut]),
+    }
+}
+
+/// The text of `text` for a caller with its own answer when the text has no UTF-8 form (a
+/// message, a name lookup): `Ok(None)` for a `str` with a lone surrogate, whose
+/// UnicodeEncodeError is cleared. At most [`MESSAGE_TEXT_MAX`] characters ([`message_text`]):
+/// a longer text matches no name, and a message shows its start. Any other failure
+/// (MemoryError, TypeError for a non-`str`) stays set and is `Err`.
 ///
 /// # Safety
-/// As [`utf8_string`].
+/// `text` is a valid object (borrowed).
 pub unsafe fn utf8_or_none(py: Python<'_>, text: *mut PyObject) -> PyResult<Option<String>> {
-    // SAFETY: forwarded.
-    match unsafe { utf8_string(text) } {
-        Ok(s) => Ok(Some(s)),
+    // SAFETY: forwarded; attached (the token). The slice is used before `text` can go.
+    match unsafe { utf8_bytes(text) } {
+        Ok(bytes) => {
+            // A cut within the first MESSAGE_TEXT_MAX * 4 bytes holds at least as many
+            // characters as are kept: no more of the text than that is decoded.
+            let head = &bytes[..bytes.len().min(MESSAGE_TEXT_MAX * 4 + 4)];
+            let text = message_text(&String::from_utf8_lossy(head));
+            Ok(Some(if head.len() < bytes.len() && !text.ends_with("...") { format!("{text}...") } else { text }))
+        }
         Err(_) => {
             clear_if(py, Exc::UnicodeEncodeError)?;
             Ok(None)

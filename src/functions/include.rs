@@ -35,7 +35,7 @@ pub unsafe extern "C" fn get_include(module: *mut PyObject, _unused: *mut PyObje
     let py = unsafe { Python::assume_attached() };
     panic::guard(py, std::ptr::null_mut(), || {
         // SAFETY: `module` is a module object (borrowed); GIL held.
-        let file = unsafe { module_file(module) }?;
+        let file = unsafe { module_file(py, module) }?;
         let dir = Path::new(&file).parent().unwrap_or(Path::new("."));
         let found: Option<PathBuf> =
             CANDIDATES.iter().map(|c| dir.join(c)).find(|d| d.join("rawcapi.h").is_file());
@@ -54,9 +54,9 @@ pub unsafe extern "C" fn get_include(module: *mut PyObject, _unused: *mut PyObje
 ///
 /// # Safety
 /// `module` is a module object (borrowed); GIL held.
-unsafe fn module_file(module: *mut PyObject) -> PyResult<String> {
+unsafe fn module_file(py: Python<'_>, module: *mut PyObject) -> PyResult<String> {
     // SAFETY: GIL held; returns a new reference to the str, or NULL with SystemError set.
     let name = unsafe { Owned::from_new(pyo3_ffi::PyModule_GetFilenameObject(module)) }?;
     // SAFETY: GIL held; `name` is a str, alive for the call.
-    unsafe { utf8_string(name.as_ptr()) }
+    unsafe { utf8_string(py, name.as_ptr()) }
 }

@@ -31,7 +31,7 @@ pub unsafe extern "C" fn panic(_module: *mut PyObject, message: *mut PyObject) -
             return Err(crate::capi::error::raise(py, crate::capi::error::Exc::TypeError, &format!("_panic() argument must be str, not '{name}'")));
         }
         // SAFETY: GIL held, `message` a str (borrowed); UnicodeEncodeError set for a lone surrogate.
-        let text = unsafe { crate::capi::strings::utf8_string(message) }?;
+        let text = unsafe { crate::capi::strings::utf8_string(py, message) }?;
         panic!("{text}");
     })
 }

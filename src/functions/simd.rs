@@ -79,7 +79,7 @@ pub unsafe extern "C" fn set_simd_path(_module: *mut PyObject, name: *mut PyObje
             return Err(raise(py, Exc::TypeError, &format!("_set_simd_path() argument must be str, not '{type_name}'")));
         }
         // SAFETY: a str (borrowed), GIL held; UnicodeEncodeError set for a lone surrogate.
-        let text = unsafe { utf8_string(name) }?;
+        let text = unsafe { utf8_string(py, name) }?;
         let path = simd::resolve(&text).map_err(|e| raise(py, Exc::ValueError, &e.0))?;
         let previous = simd::force(path).map_err(|e| raise(py, Exc::ValueError, &e.0))?;
         Ok(str_from(py, previous.name())?.into_raw())

@@ -50,7 +50,8 @@ unsafe fn array_of<'a>(py: Python<'_>, obj: *mut PyObject) -> Option<&'a ArrayOb
     let ty = unsafe { pyo3_ffi::Py_TYPE(obj) };
     let module = unsafe { pyo3_ffi::PyType_GetModuleByDef(ty, &raw mut crate::MODULE) };
     if module.is_null() {
-        // SAFETY: attached; the TypeError just set is the answer "not ours", not a failure.
+        // SAFETY: attached. PyType_GetModuleByDef runs no Python code, and the one exception it
+        // sets is this TypeError (Objects/typeobject.c), the answer "not ours", not a failure.
         unsafe { pyo3_ffi::PyErr_Clear() };
         return None;
     }
