@@ -196,28 +196,45 @@ def test_stress_every_function_while_inputs_mutate():
 
 
 def test_resizing_while_rawcapi_reads_raises_buffererror():
-    """A bytearray whose buffer rawcapi holds (GIL released, long input) refuses to resize; the
-    sum is of the length at export time. Repeated until a resize attempt lands during a call."""
+    """A bytearray whose buffer rawcapi holds (GIL released, long input) refuses to resize; each
+    sum is of one of the two lengths the bytearray ever has. A reader thread sums in a loop
+    while this thread resizes in a loop, so the two overlap whether or not there is a GIL (with
+    one thread per call, a call can end before the resizer runs at all), until a resize has been
+    refused while a sum held the buffer, and has succeeded while the reader paused between sums."""
     faulthandler.dump_traceback_later(120, exit=True)
-    n = 32 << 20
-    seen_refusal = False
+    n = 8 << 20
+    data = bytearray(b"\x01") * n
+    sums, refused, resized = [], 0, 0
+    stop = threading.Event()
+
+    def reader():
+        while not stop.is_set():
+            sums.append(rawcapi.fast_sum(data))
+            time.sleep(0.001)  # the buffer is free here: a resize can succeed
+
+    t = threading.Thread(target=reader, daemon=True)
     try:
-        for _ in range(20):
-            data = bytearray(b"\x01") * n
-            result = []
-            t = threading.Thread(target=lambda: result.append(rawcapi.fast_sum(data)), daemon=True)
-            t.start()
-            while t.is_alive():
-                try:
-                    data.pop()  # length n-1 ...
-                    data.append(1)  # ... and back to n: only these two lengths ever exist
-                except BufferError as e:
-                    assert str(e) == "Existing exports of data: object cannot be re-sized"
-                    seen_refusal = True
-            t.join(timeout=30)
-            assert result and result[0] in (n - 1, n)
-            if seen_refusal:
-                break
+        t.start()
+        deadline = time.monotonic() + 60
+        while (refused == 0 or resized == 0 or len(sums) < 2) and time.monotonic() < deadline:
+            try:
+                data.pop()  # length n-1 ...
+                data.append(1)  # ... and back to n: only these two lengths ever exist
+                resized += 1
+            except BufferError as e:
+                assert str(e) == "Existing exports of data: object cannot be re-sized"
+                refused += 1
+                if len(data) == n - 1:  # refused between the pop and the append
+                    while True:
+                        try:
+                            data.append(1)
+                            break
+                        except BufferError:
+                            pass
     finally:
+        stop.set()
+        t.join(timeout=30)
         faulthandler.cancel_dump_traceback_later()
-    assert seen_refusal, "no resize attempt ever overlapped a 32 MiB fast_sum in 20 tries"
+    assert sums and set(sums) <= {n - 1, n}, set(sums) - {n - 1, n}
+    assert refused > 0, f"no resize was ever refused during {len(sums)} sums of {n} bytes"
+    assert resized > 0, "no resize ever succeeded between sums"

@@ -78,15 +78,22 @@ unsafe extern "C" fn set_shape(obj: *mut PyObject, value: *mut PyObject, _closur
         let size = a.pin().size();
         // SAFETY: `value` borrowed, GIL held.
         let shape = unsafe { super::construct::parse_reshape(py, value, size) }?;
-        let strides = {
-            let now = a.pin();
-            reshape::nocopy_strides(now.shape(), now.strides(), &shape, a.dtype().itemsize())
-        }
-        .ok_or_else(|| {
-            raise(py, Exc::AttributeError, "Incompatible shape for in-place modification. Use `.reshape()` to make a copy with the desired shape.")
-        })?;
-        // No Python code runs between the read above and this write (the GIL is held).
-        a.set_layout(py, &shape, &strides)?;
+        // Read the layout, derive the new strides from it, write: one step under the Array's
+        // critical section, so two threads setting the shape at once (free-threaded build)
+        // cannot both read the old layout before either writes. No Python code runs inside.
+        // SAFETY: `obj` is this setter's `self`, alive for the call.
+        unsafe {
+            py.critical_section(obj, || {
+                let strides = {
+                    let now = a.pin();
+                    reshape::nocopy_strides(now.shape(), now.strides(), &shape, a.dtype().itemsize())
+                }
+                .ok_or_else(|| {
+                    raise(py, Exc::AttributeError, "Incompatible shape for in-place modification. Use `.reshape()` to make a copy with the desired shape.")
+                })?;
+                a.set_layout(py, &shape, &strides)
+            })
+        }?;
         Ok(0)
     })
 }

@@ -207,7 +207,10 @@ pub unsafe extern "C" fn mp_subscript(obj: *mut PyObject, key: *mut PyObject) ->
         unsafe {
             let a = ArrayObject::from_ptr(obj).pin();
             let sel = select(py, &a, key)?;
-            selection_result(py, &a, sel)
+            // Under the Array's critical section, as `a[key] = value` writes: on a
+            // free-threaded build an element read through this Array never sees half of a
+            // write made through it (a complex128 is two 8-byte halves).
+            py.critical_section(obj, || selection_result(py, &a, sel))
         }
     })
 }
@@ -229,7 +232,8 @@ pub unsafe extern "C" fn sq_item(obj: *mut PyObject, i: Py_ssize_t) -> *mut PyOb
                 return Err(raise(py, Exc::TypeError, "iteration over a 0-d array"));
             }
             let sel = select_items(py, &a, &[Item::Int(i)])?;
-            selection_result(py, &a, sel)
+            // Under the critical section, as in `mp_subscript`.
+            py.critical_section(obj, || selection_result(py, &a, sel))
         }
     })
 }
@@ -254,7 +258,12 @@ pub unsafe extern "C" fn mp_ass_subscript(obj: *mut PyObject, key: *mut PyObject
             a.view_mut(py)?; // read-only check first, as NumPy does
             let sel = select(py, &a, key)?;
             let dst = ArrayViewMut { data: sel.data, dtype: a.array().dtype(), shape: &sel.shape, strides: &sel.strides };
-            assign(py, &a, dst, value)?;
+            // Written under the Array's critical section (a no-op with a GIL): two threads
+            // assigning through the same Array take turns, and `a[key]` never reads an element
+            // half-written. A copy large enough to release the GIL suspends the section while
+            // it runs (docs/08 §4), as every critical section is suspended while its thread is
+            // detached.
+            py.critical_section(obj, || assign(py, &a, dst, value))?;
             Ok(0)
         }
     })

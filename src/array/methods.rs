@@ -100,7 +100,9 @@ unsafe extern "C" fn tolist(obj: *mut PyObject, _unused: *mut PyObject) -> *mut 
             // The walk checks for signals, and a handler may run Python code that sets
             // `a.shape`: the pin `method` holds makes that a BufferError instead of changing
             // the layout being read.
-            to_list(py, a.array().dtype(), a.data(), a.shape(), a.strides())
+            // Under the critical section, so each element is read whole while another thread
+            // assigns through this Array (free-threaded build).
+            py.critical_section(obj, || to_list(py, a.array().dtype(), a.data(), a.shape(), a.strides()))
         })
     }
 }
@@ -317,8 +319,9 @@ pub unsafe extern "C" fn tp_repr(obj: *mut PyObject) -> *mut PyObject {
         if empty_nd {
             text.push_str("[]");
         } else {
-            // SAFETY: walks `a`'s own elements.
-            unsafe { repr_into(py, &mut text, a.array().dtype(), a.data(), a.shape(), a.strides(), summarize) }?;
+            // SAFETY: walks `a`'s own elements, under the Array's critical section (as
+            // `tolist`); `obj` is the slot's live `self`.
+            unsafe { py.critical_section(obj, || repr_into(py, &mut text, a.array().dtype(), a.data(), a.shape(), a.strides(), summarize)) }?;
         }
         if summarize || empty_nd {
             push(py, &mut text, &format!(", shape={}", shape_text(a.shape())))?;

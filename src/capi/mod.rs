@@ -8,6 +8,7 @@
 //! | `error.rs`  | `return NULL` with an exception set; `PyErr_SetString`          |
 //! | `panic.rs`  | (none in C) catching a Rust panic at the `extern "C"` boundary  |
 //! | `object.rs` | `Py_DECREF` on every path: an owned (new) reference             |
+//! | `critical_section.rs` | `Py_BEGIN_CRITICAL_SECTION(op)`: a free-threaded build's per-object lock |
 //! | `compat.rs` | `PyTuple_GET_ITEM` & co.: the macros abi3 replaces by functions  |
 //! | `bytes.rs`  | `PyBytes_AS_STRING` / `Py_SIZE`: reading a `bytes` in place     |
 //! | `buffer.rs` | `PyObject_GetBuffer` … `PyBuffer_Release`                       |
@@ -17,6 +18,7 @@
 
 pub mod buffer;
 pub mod compat;
+pub mod critical_section;
 pub mod bytes;
 pub mod error;
 pub mod gil;
