@@ -204,8 +204,7 @@ def test_python_scalars_into_dtypes_follow_numpy_2():
         Array([2**63])
     with pytest.raises(ValueError, match="cannot convert float NaN to integer"):
         Array([float("nan")], dtype="int64")
-    # float(1j)'s message: "... not 'complex'" from 3.10 on, "can't convert complex to float" in 3.9.
-    with pytest.raises(TypeError, match="not 'complex'|can't convert complex to float"):
+    with pytest.raises(TypeError, match="not 'complex'"):
         Array([1j], dtype="float64")
 
 
@@ -425,9 +424,8 @@ def test_type_is_final_and_immutable():
     with pytest.raises(TypeError):
         class Sub(Array):  # noqa: F841
             pass
-    if sys.version_info >= (3, 10):  # Py_TPFLAGS_IMMUTABLETYPE is new in 3.10; 3.9 ignores it
-        with pytest.raises(TypeError):
-            Array.extra = 1
+    with pytest.raises(TypeError):
+        Array.extra = 1
     assert Array.__module__ == "rawcapi" and Array.__name__ == "Array"
 
 
@@ -462,3 +460,26 @@ def test_python_code_that_mutates_the_input_cannot_crash_construction():
         x = [x]
     with pytest.raises(ValueError, match="maximum supported dimension for an Array is 32"):
         Array(x)
+
+
+class _Endless:
+    """A sequence whose __getitem__ never raises IndexError: only its __len__ ends it."""
+
+    def __init__(self, length, value):
+        self.length, self.value = length, value
+
+    def __len__(self):
+        return self.length
+
+    def __getitem__(self, i):
+        return self.value
+
+
+def test_a_sequence_is_read_as_far_as_its_len():
+    # Iterating such an object never ends (tuple(obj) runs out of memory); rawcapi reads len(obj)
+    # items by index, on every version.
+    assert Array(_Endless(3, 1.5)).tolist() == [1.5, 1.5, 1.5]
+    assert Array(_Endless(2, _Endless(3, 7))).tolist() == [[7, 7, 7], [7, 7, 7]]
+    assert rawcapi.zeros(_Endless(2, 3)).shape == (3, 3)
+    with pytest.raises(ValueError, match="maximum supported dimension for an Array is 32, found 40"):
+        rawcapi.zeros(_Endless(40, 1))

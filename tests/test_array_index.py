@@ -317,7 +317,7 @@ def test_truth_value_like_numpy(values):
     x = np.array(values)
     a = Array(x)
     try:
-        # NumPy < 2.2 (the newest for Python 3.9) only deprecates bool() of an empty array,
+        # NumPy < 2.2 only deprecates bool() of an empty array,
         # returning False with a DeprecationWarning; rawcapi follows NumPy 2.2+: ValueError.
         with warnings.catch_warnings():
             warnings.simplefilter("error", DeprecationWarning)

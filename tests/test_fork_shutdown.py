@@ -7,6 +7,7 @@ threads or Rust heap.
 import multiprocessing
 import os
 import shutil
+import struct
 import subprocess
 import sys
 import sysconfig
@@ -214,6 +215,42 @@ EMBED_PY = textwrap.dedent(
 )
 
 
+def elf_interpreter(path):
+    """The program interpreter (PT_INTERP: the dynamic loader) an ELF executable names, or None.
+    Read from the 64-bit little-endian file header and program header table."""
+    with open(path, "rb") as f:
+        head = f.read(64)
+        if head[:4] != b"\x7fELF" or head[4] != 2 or head[5] != 1:
+            return None
+        phoff, = struct.unpack_from("<Q", head, 0x20)
+        phentsize, phnum = struct.unpack_from("<HH", head, 0x36)
+        for i in range(phnum):
+            f.seek(phoff + i * phentsize)
+            p_type, _flags, p_offset, _vaddr, _paddr, p_filesz = struct.unpack("<IIQQQQ", f.read(40))
+            if p_type == 3:  # PT_INTERP
+                f.seek(p_offset)
+                return f.read(p_filesz).rstrip(b"\0").decode()
+    return None
+
+
+def embedding_flags(config):
+    """The compiler and linker flags that embed the running interpreter: its -config script's,
+    plus what an interpreter that brings its own C library needs. Such an interpreter (a newer
+    distribution's build, unpacked beside the system and pointed at its own loader) names a
+    different program interpreter than the system's compiler does; a program linked against its
+    libpython must load that same loader and find its libc, or it fails to link (newer glibc
+    symbol versions) or to start."""
+    flags = subprocess.run([config, "--cflags", "--ldflags", "--embed"], capture_output=True, text=True, check=True).stdout.split()
+    ours = elf_interpreter(os.path.realpath(sys.executable))
+    system = elf_interpreter(os.path.realpath(shutil.which("cc") or shutil.which("gcc")))
+    if ours and system and os.path.realpath(ours) != os.path.realpath(system):
+        libc_dir = os.path.dirname(ours)
+        flags += [f"-Wl,--dynamic-linker={ours}", f"-Wl,-rpath,{libc_dir}", f"-Wl,-rpath-link,{libc_dir}"]
+    # Find libpython at run time where the -config script found it at link time.
+    flags += [f"-Wl,-rpath,{f[2:]}" for f in flags if f.startswith("-L")]
+    return flags
+
+
 def test_finalize_and_reinitialize_embedded_interpreter(tmp_path):
     """Py_Initialize -> import rawcapi, every call of the table and the large multi-threaded
     paths -> Py_FinalizeEx, three times in one process: every cycle works and no thread outlives
@@ -222,7 +259,7 @@ def test_finalize_and_reinitialize_embedded_interpreter(tmp_path):
     config = shutil.which(f"python{sysconfig.get_python_version()}-config", path=os.path.dirname(os.path.realpath(sys.executable)))
     if not cc or not config or not sysconfig.get_config_var("Py_ENABLE_SHARED"):
         pytest.skip("needs a C compiler and a shared libpython with its -config script")
-    flags = subprocess.run([config, "--cflags", "--ldflags", "--embed"], capture_output=True, text=True, check=True).stdout.split()
+    flags = embedding_flags(config)
     src, exe = tmp_path / "embed.c", tmp_path / "embed"
     src.write_text(EMBED_C)
     subprocess.run([cc, str(src), "-o", str(exe), *flags], check=True, capture_output=True)

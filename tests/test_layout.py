@@ -38,6 +38,9 @@ def test_sizes_agree_with_the_running_interpreter():
     # An independent oracle for the headers: the running interpreter's own type objects.
     rows = {name: c for name, c, _ in rawcapi._layout()}
     assert rows["sizeof(PyObject)"] == object.__basicsize__
-    # tuple's tp_basicsize is sizeof(PyTupleObject) minus its one-element ob_item array.
-    assert rows["sizeof(PyVarObject)"] == tuple.__basicsize__
+    # tuple's tp_basicsize is sizeof(PyTupleObject) minus its one-element ob_item array; from 3.14
+    # PyTupleObject caches its hash in a Py_hash_t ob_hash after the header
+    # (Include/cpython/tupleobject.h).
+    tuple_hash_cache = 8 if sys.version_info >= (3, 14) else 0
+    assert rows["sizeof(PyVarObject)"] + tuple_hash_cache == tuple.__basicsize__
     assert rows["offsetof(PyVarObject, ob_size)"] == object.__basicsize__

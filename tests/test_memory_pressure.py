@@ -15,6 +15,7 @@
 import os
 import subprocess
 import sys
+import sysconfig
 import textwrap
 
 import pytest
@@ -22,6 +23,16 @@ import pytest
 import rawcapi
 
 EXHAUSTED_HEAP_SAFE = {"fast_sum", "count_lines"}
+
+# The free-threaded build allocates Python objects with mimalloc, which reserves its arena up front
+# (3.13.5t: VmSize 1,058,760 kB with 12 MB resident at start, unchanged after 200 MB of bytearrays)
+# and serves objects from inside it. An address-space limit set from VmSize then bounds only the
+# C heap: a request that fails in a Python object's allocation is not refused there, and the
+# exhausted-heap drain's small blocks can spread over every page of RAM.
+FREE_THREADED = bool(sysconfig.get_config_var("Py_GIL_DISABLED"))
+MIMALLOC = "free-threaded build: mimalloc's reserved arena is not bounded by RLIMIT_AS set from VmSize"
+# The cases whose refused allocation is a Python object's (a list, a tuple), not rawcapi's.
+PYTHON_OBJECT_REQUESTS = {"Array.tolist 16 Mi floats", "Array(flat list of 10**7 ints), the tuple fits"}
 
 CHILD = textwrap.dedent(
     r"""
@@ -119,6 +130,7 @@ CHILD = textwrap.dedent(
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="RLIMIT_AS and /proc are Linux's")
+@pytest.mark.skipif(FREE_THREADED, reason=MIMALLOC)
 def test_calls_under_exhausted_heap_fail_cleanly_and_recover():
     tests = os.path.dirname(os.path.abspath(__file__))
     root = os.path.dirname(os.path.abspath(rawcapi.__file__))
@@ -244,6 +256,8 @@ def _params():
         # A known abort in a dependency stays in the table as a strict xfail: it is reported as
         # long as it happens, and the test fails the day it stops (then drop the mark).
         marks = [pytest.mark.xfail(strict=True, reason=known_abort[0])] if known_abort else []
+        if FREE_THREADED and label in PYTHON_OBJECT_REQUESTS:
+            marks.append(pytest.mark.skip(reason=MIMALLOC))
         yield pytest.param(label, setup, request_, check, id=label, marks=marks)
 
 

@@ -50,8 +50,8 @@ def test_array_members_agree():
     stub = declared(array_class.body)
     assert public(stub) == public(dir(rawcapi.Array))
     for dunder in set(stub) - public(stub):
-        if dunder == "__buffer__" and sys.version_info < (3, 12):
-            continue  # bf_getbuffer is visible as __buffer__ from 3.12 on
+        if dunder in ("__buffer__", "__release_buffer__") and sys.version_info < (3, 12):
+            continue  # the buffer slots are visible as __buffer__/__release_buffer__ from 3.12 on (PEP 688)
         assert hasattr(rawcapi.Array, dunder), dunder
 
 

@@ -188,13 +188,37 @@ fn ragged(py: Python<'_>, shape: &[usize], depth: usize) -> PyErrSet {
     )
 }
 
-/// `PySequence_Tuple(obj)`: a tuple of the sequence's items (new reference; `obj` itself when it
-/// is already a tuple). A tuple rather than `PySequence_Fast`'s list-or-tuple because a list can
-/// be changed by Python code we call later (an element's `__float__` or `__len__` may clear it),
-/// which would free items we still point at; a tuple cannot change, and holding it holds them.
-unsafe fn fast(obj: *mut PyObject) -> PyResult<Owned> {
-    // SAFETY: GIL held; returns a new reference or NULL with an exception set.
-    unsafe { Owned::from_new(pyo3_ffi::PySequence_Tuple(obj)) }
+/// A tuple of the sequence's items (new reference; `obj` itself when it is already a tuple). A
+/// tuple rather than `PySequence_Fast`'s list-or-tuple because a list can be changed by Python
+/// code we call later (an element's `__float__` or `__len__` may clear it), which would free items
+/// we still point at; a tuple cannot change, and holding it holds them.
+///
+/// Lists and tuples: `PySequence_Tuple`, a copy of their item array. Any other sequence: as many
+/// items as `len(obj)` says, by index (`PySequence_Size`, then `PySequence_GetItem` for each), so
+/// an exception from its `__len__` comes out as raised and a `__getitem__` that never raises
+/// IndexError costs what `__len__` promised. `PySequence_Tuple` would iterate such an object
+/// until memory runs out: from 3.14 it no longer asks `__len__` first (`tuple(obj)` with a
+/// raising `__len__` and an endless `__getitem__` raises the `__len__` error on 3.13.5 and
+/// MemoryError on 3.14.10 and 3.15.2).
+unsafe fn fast(_py: Python<'_>, obj: *mut PyObject) -> PyResult<Owned> {
+    // SAFETY (whole body): GIL held; `obj` is a valid borrowed object. PySequence_Tuple,
+    // PyTuple_New and PySequence_GetItem return new references or NULL with an exception set.
+    unsafe {
+        if pyo3_ffi::PyList_Check(obj) != 0 || pyo3_ffi::PyTuple_Check(obj) != 0 {
+            return Owned::from_new(pyo3_ffi::PySequence_Tuple(obj));
+        }
+        let n = pyo3_ffi::PySequence_Size(obj);
+        if n < 0 {
+            return Err(PyErrSet::fetched());
+        }
+        let tuple = Owned::from_new(pyo3_ffi::PyTuple_New(n))?;
+        for i in 0..n {
+            let item = Owned::from_new(pyo3_ffi::PySequence_GetItem(obj, i))?;
+            // Steals `item` into the new tuple's empty slot i (nothing else has seen the tuple).
+            crate::capi::compat::tuple_fill(tuple.as_ptr(), i, item);
+        }
+        Ok(tuple)
+    }
 }
 
 /// The items of a tuple from [`fast`] (borrowed from it).
@@ -227,7 +251,7 @@ unsafe fn from_nested(py: Python<'_>, ty: *mut PyTypeObject, obj: *mut PyObject,
             if shape.len() == MAX_NDIM {
                 return Err(raise(py, Exc::ValueError, &format!("maximum supported dimension for an Array is {MAX_NDIM}, found more")));
             }
-            let seq = fast(cur)?;
+            let seq = fast(py, cur)?;
             let (n, first) = {
                 let items = items(py, &seq)?;
                 (items.len(), items.first().copied())
@@ -302,7 +326,7 @@ unsafe fn collect(
         if !is_seq {
             return Err(ragged(py, shape, depth));
         }
-        let seq = fast(obj)?;
+        let seq = fast(py, obj)?;
         let items = items(py, &seq)?;
         if items.len() != shape[depth] {
             return Err(ragged(py, shape, depth));
@@ -388,7 +412,15 @@ unsafe fn parse_dims(py: Python<'_>, obj: *mut PyObject) -> PyResult<Vec<isize>>
         if pyo3_ffi::PySequence_Check(obj) == 0 || pyo3_ffi::PyUnicode_Check(obj) != 0 {
             return Err(raise(py, Exc::TypeError, &format!("a shape must be an int or a sequence of ints, not '{}'", type_name(py, obj))));
         }
-        let seq = fast(obj)?;
+        // The length first: a shape longer than MAX_NDIM is refused before its items are read.
+        let n = pyo3_ffi::PySequence_Size(obj);
+        if n < 0 {
+            return Err(PyErrSet::fetched());
+        }
+        if n as usize > MAX_NDIM {
+            return Err(raise(py, Exc::ValueError, &format!("maximum supported dimension for an Array is {MAX_NDIM}, found {n}")));
+        }
+        let seq = fast(py, obj)?;
         let items = items(py, &seq)?;
         if items.len() > MAX_NDIM {
             return Err(raise(

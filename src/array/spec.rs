@@ -143,14 +143,9 @@ static mut SPEC: PyType_Spec = PyType_Spec {
     name: c"rawcapi.Array".as_ptr(),
     basicsize: std::mem::size_of::<object::ArrayObject>() as c_int,
     itemsize: 0,
-    flags: (pyo3_ffi::Py_TPFLAGS_DEFAULT | pyo3_ffi::Py_TPFLAGS_HAVE_GC | IMMUTABLE) as c_uint,
+    flags: (pyo3_ffi::Py_TPFLAGS_DEFAULT | pyo3_ffi::Py_TPFLAGS_HAVE_GC | pyo3_ffi::Py_TPFLAGS_IMMUTABLETYPE) as c_uint,
     slots: (&raw mut SLOTS).cast(),
 };
-
-#[cfg(Py_3_10)]
-const IMMUTABLE: std::ffi::c_ulong = pyo3_ffi::Py_TPFLAGS_IMMUTABLETYPE;
-#[cfg(not(Py_3_10))]
-const IMMUTABLE: std::ffi::c_ulong = 0;
 
 /// Build the Array type for `module`: `PyType_FromModuleAndSpec` (new reference). The type keeps
 /// a strong reference to the module (that is what `PyType_GetModule` returns), and the module

@@ -172,15 +172,14 @@ pub fn none(_py: Python<'_>) -> Owned {
     }
 }
 
-/// `Py_NewRef(obj)`: take a new (strong) reference to `obj` and return it. Spelled out because
-/// the C function exists only from 3.10 on, and rawcapi builds for 3.9 too.
+/// `Py_NewRef(obj)`: take a new (strong) reference to `obj` and return it (Include/refcount.h: a
+/// static inline `Py_INCREF` + return in the full API, an exported function in the limited API).
 ///
 /// # Safety
 /// `obj` is a valid object (borrowed) and the GIL is held.
 pub unsafe fn new_ref(obj: *mut PyObject) -> *mut PyObject {
     // SAFETY: forwarded from the caller.
-    unsafe { pyo3_ffi::Py_INCREF(obj) };
-    obj
+    unsafe { pyo3_ffi::Py_NewRef(obj) }
 }
 
 /// `Py_RETURN_NOTIMPLEMENTED`: a new reference to the `NotImplemented` singleton, what a number
