@@ -30,12 +30,12 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def load(path: str, label: str) -> ModuleType:
-    loader = importlib.machinery.ExtensionFileLoader("rawcapi", path)
-    spec = importlib.util.spec_from_file_location("rawcapi", path, loader=loader)
-    assert spec is not None
+    # The loader comes from the file's suffix (an extension module's: ExtensionFileLoader).
+    spec = importlib.util.spec_from_file_location("rawcapi", path)
+    assert spec is not None and isinstance(spec.loader, importlib.machinery.ExtensionFileLoader), (label, spec)
     module = importlib.util.module_from_spec(spec)
-    loader.exec_module(module)
-    assert module.__file__ == path, (label, module.__file__)
+    spec.loader.exec_module(module)
+    assert module.__file__ is not None and os.path.samefile(module.__file__, path), (label, module.__file__)
     return module
 
 

@@ -237,15 +237,18 @@ def embedding_flags(config):
     """The compiler and linker flags that embed the running interpreter: its -config script's,
     plus what an interpreter that brings its own C library needs. Such an interpreter (a newer
     distribution's build, unpacked beside the system and pointed at its own loader) names a
-    different program interpreter than the system's compiler does; a program linked against its
-    libpython must load that same loader and find its libc, or it fails to link (newer glibc
-    symbol versions) or to start."""
+    different program interpreter than the system's compiler does. A program linked against its
+    libpython must then load that same loader; take libc, libm and the rest from the
+    interpreter's folder, for libpython's needs too (DT_RPATH, which unlike DT_RUNPATH also
+    serves the libraries the program loads); and be linked without checking libpython's newer
+    glibc symbol versions against the system's libc, which the linker would otherwise refuse."""
     flags = subprocess.run([config, "--cflags", "--ldflags", "--embed"], capture_output=True, text=True, check=True).stdout.split()
     ours = elf_interpreter(os.path.realpath(sys.executable))
     system = elf_interpreter(os.path.realpath(shutil.which("cc") or shutil.which("gcc")))
     if ours and system and os.path.realpath(ours) != os.path.realpath(system):
         libc_dir = os.path.dirname(ours)
-        flags += [f"-Wl,--dynamic-linker={ours}", f"-Wl,-rpath,{libc_dir}", f"-Wl,-rpath-link,{libc_dir}"]
+        flags += [f"-Wl,--dynamic-linker={ours}", "-Wl,--disable-new-dtags", f"-Wl,-rpath,{libc_dir}",
+                  "-Wl,--allow-shlib-undefined"]
     # Find libpython at run time where the -config script found it at link time.
     flags += [f"-Wl,-rpath,{f[2:]}" for f in flags if f.startswith("-L")]
     return flags
@@ -268,7 +271,9 @@ def test_finalize_and_reinitialize_embedded_interpreter(tmp_path):
     # OPENBLAS_NUM_THREADS / OMP_NUM_THREADS: the table imports NumPy when it can (it can when
     # PYTHONPATH is a site-packages, as after `pip install`), and OpenBLAS's worker pool lives
     # until the process exits, Py_FinalizeEx or not; the count here is about rawcapi's threads.
-    env = dict(os.environ, PYTHONPATH=root, RUST_BACKTRACE="0", OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1",
+    # PYTHONHOME: the embedded interpreter finds its standard library where the running one does,
+    # which is not its configured prefix when it was unpacked somewhere else.
+    env = dict(os.environ, PYTHONPATH=root, PYTHONHOME=sys.base_prefix, RUST_BACKTRACE="0", OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1",
                RAWCAPI_EMBED_CODE=EMBED_PY.format(tests=tests))
     out = subprocess.run([str(exe)], capture_output=True, text=True, env=env, timeout=300)
     assert out.returncode == 0, out.stderr
