@@ -6,8 +6,8 @@
 //!   the name, doc, state size, method table and GC hooks are fields of the struct, and the rest
 //!   (`Py_mod_exec`, `Py_mod_multiple_interpreters`, `Py_mod_gil`) is an array of
 //!   `PyModuleDef_Slot` (`{int slot; void *value;}`) in `m_slots`.
-//! - `PyModExport_<name>` (3.15+, PEP 793) returns one array of `PySlot` (Include/slots.h: a
-//!   `uint16_t` id, `uint16_t` flags, and a 64-bit union) that carries all of it, fields
+//! - `PyModExport_<name>` (3.15+, PEP 793) returns one array of `PySlot` (PEP 820's slot struct,
+//!   Include/slots.h: a `uint16_t` id, `uint16_t` flags, and a 64-bit union) that carries all of it, fields
 //!   included: `Py_mod_name`, `Py_mod_doc`, `Py_mod_state_size`, `Py_mod_methods`,
 //!   `Py_mod_state_traverse`/`_clear`/`_free`. There is no `PyModuleDef` (a struct that starts
 //!   with a `PyObject` header), which is what lets one binary serve a build whose `PyObject` is
@@ -160,8 +160,8 @@ pub const fn def_slots<const N: usize>(settings: &[Setting]) -> [PyModuleDef_Slo
 /// The `PySlot` of a setting in the `PyModExport_*` form, where every setting is a slot. The
 /// constructors are pyo3-ffi's spellings of Include/slots.h's macros: `PySlot_FUNC` for a
 /// function, `PySlot_SIZE` for a size, `PySlot_DATA` for a small integer in a pointer (the
-/// `Py_MOD_*` values), `PySlot_STATIC_DATA` for a pointer to data that lives as long as the
-/// process (CPython may keep the pointer instead of copying what it points at).
+/// `Py_MOD_*` values), `PySlot_STATIC_DATA` for a pointer to static data (the `PySlot_STATIC`
+/// flag, which some slots require: `must_be_static` in CPython's Python/slots.toml).
 #[cfg(Py_3_15)]
 const fn export_slot(setting: Setting) -> PySlot {
     use pyo3_ffi::{PySlot_DATA, PySlot_FUNC, PySlot_SIZE, PySlot_STATIC_DATA};
