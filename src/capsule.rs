@@ -15,7 +15,8 @@
 //! The table is one `static` for the whole process: it may only hold what is the same in every
 //! (sub)interpreter — function pointers. The Array type is per interpreter (module state,
 //! src/state.rs), so `Array_New` looks it up in the calling interpreter's `rawcapi` module;
-//! `Array_Check` and the accessors recognise an Array by its `tp_dealloc` (any interpreter's).
+//! `Array_Check` and the accessors recognise an Array by its type (any interpreter's): its token on
+//! 3.14+, its `tp_dealloc` before (`ArrayObject::downcast`).
 //!
 //! The struct's layout is checked against the header by the layout check (src/layout/).
 

@@ -401,8 +401,8 @@ static mut EXPORT_SLOTS: [pyo3_ffi::PySlot; export::export_slot_count(SETTINGS)]
 /// Doc/c-api/extension-modules.rst requires ("valid and constant until interpreter shutdown").
 ///
 /// # Safety
-/// Called only by CPython's import machinery. It may be called without the GIL on a
-/// free-threaded build; it touches nothing but the address of a static.
+/// Called only by CPython's import machinery. It reads no Python object and calls nothing, only
+/// returns the address of a static, so it is sound whatever the calling thread holds.
 #[cfg(Py_3_15)]
 #[allow(non_snake_case)]
 #[unsafe(no_mangle)]
