@@ -6,10 +6,10 @@
 //!   the name, doc, state size, method table and GC hooks are fields of the struct, and the rest
 //!   (`Py_mod_exec`, `Py_mod_multiple_interpreters`, `Py_mod_gil`) is an array of
 //!   `PyModuleDef_Slot` (`{int slot; void *value;}`) in `m_slots`.
-//! - `PyModExport_<name>` (3.15+, PEP 793) returns one array of `PySlot` (PEP 820's slot struct,
-//!   Include/slots.h: a `uint16_t` id, `uint16_t` flags, and a 64-bit union) that carries all of it, fields
-//!   included: `Py_mod_name`, `Py_mod_doc`, `Py_mod_state_size`, `Py_mod_methods`,
-//!   `Py_mod_state_traverse`/`_clear`/`_free`. There is no `PyModuleDef` (a struct that starts
+//! - `PyModExport_<name>` (3.15+, PEP 793) returns one array of `PySlot` (PEP 820's slot
+//!   struct, Include/slots.h: a `uint16_t` id, `uint16_t` flags, and a 64-bit union) that
+//!   carries all of it, fields included: `Py_mod_name`, `Py_mod_doc`, `Py_mod_state_size`,
+//!   `Py_mod_methods`, `Py_mod_state_traverse`/`_clear`/`_free`. There is no `PyModuleDef` (a struct that starts
 //!   with a `PyObject` header), which is what lets one binary serve a build whose `PyObject` is
 //!   opaque (PEP 793's motivation; docs/02-module.md).
 //!
