@@ -22,6 +22,10 @@ fn main() {
     println!("cargo::rerun-if-env-changed=PYO3_CONFIG_FILE");
 
     let config = pyo3_build_config::get();
+    // `PY_VERSION_HEX`'s major.minor of the interpreter compiled for, for the module's
+    // PyABIInfo on 3.15+ (src/capi/export.rs).
+    let version = config.version();
+    println!("cargo::rustc-env=RAWCAPI_PY_VERSION_HEX={:02X}{:02X}0000", version.major, version.minor);
     let Some(python) = config.executable() else {
         // A PYO3_CONFIG_FILE without an interpreter (the free-threaded `cargo check` in CI):
         // there are no headers to compile against, so the crate builds without the C side and

@@ -15,7 +15,8 @@
 //! The table is one `static` for the whole process: it may only hold what is the same in every
 //! (sub)interpreter — function pointers. The Array type is per interpreter (module state,
 //! src/state.rs), so `Array_New` looks it up in the calling interpreter's `rawcapi` module;
-//! `Array_Check` and the accessors recognise an Array by its `tp_dealloc` (any interpreter's).
+//! `Array_Check` and the accessors recognise an Array by its type (any interpreter's): its token on
+//! 3.14+, its `tp_dealloc` before (`ArrayObject::downcast`).
 //!
 //! The struct's layout is checked against the header by the layout check (src/layout/).
 
@@ -192,18 +193,15 @@ unsafe extern "C" fn capi_array_new(dtype: *const c_char, ndim: c_int, shape: *c
     })
 }
 
-/// The calling interpreter's `rawcapi` module (new reference), checked to be this module
-/// definition's: `import rawcapi` returns `sys.modules["rawcapi"]` once it is imported.
+/// The calling interpreter's `rawcapi` module (new reference), checked to be made from this
+/// library's description: `import rawcapi` returns `sys.modules["rawcapi"]` once it is imported.
 fn current_module(py: Python<'_>) -> PyResult<Owned> {
     // SAFETY: GIL held; returns a new reference or NULL with the import's exception set.
     let module = unsafe { Owned::from_new(pyo3_ffi::PyImport_ImportModule(c"rawcapi".as_ptr())) }?;
-    // SAFETY: GIL held; both borrow the module. PyModule_GetDef raises TypeError for an object
-    // that is not a module, so that case is decided by PyModule_Check first; for a module it
-    // returns its definition (NULL, with no exception set, for one not created from a
-    // definition) and cannot fail. Comparing addresses reads nothing through the pointer.
-    let ours = unsafe {
-        pyo3_ffi::PyModule_Check(module.as_ptr()) != 0 && pyo3_ffi::PyModule_GetDef(module.as_ptr()) == crate::module_def()
-    };
+    // SAFETY: GIL held; `module` is a live object (borrowed for the call). The check is by the
+    // module's token on 3.15 (the form it was made from has no PyModuleDef there) and by its
+    // definition before (src/capi/export.rs).
+    let ours = unsafe { crate::capi::export::is_module_of(module.as_ptr(), crate::module_def()) };
     if !ours {
         return Err(raise(py, Exc::ImportError, "rawcapi C API: sys.modules['rawcapi'] is not the rawcapi extension module"));
     }

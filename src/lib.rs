@@ -32,17 +32,18 @@
 //! # _set_simd_path, _set_gil_release_threshold, _set_parallel_threshold.
 //! ```
 //!
-//! This file holds only the tables CPython reads — the `PyMethodDef` array, the module's slots,
-//! the `PyModuleDef` — and `PyInit_rawcapi`, the one exported symbol, last. The functions are in
+//! This file holds only the tables CPython reads — the `PyMethodDef` array, the module's
+//! settings and the two forms built from them (the `PyModuleDef` with its slots, and on 3.15 the
+//! `PySlot` array) — and the exported entry points, `PyInit_rawcapi` and `PyModExport_rawcapi`,
+//! last. The functions are in
 //! `src/functions/`, the C-API idioms they use in `src/capi/`, the loops in `src/kernels/`.
 //! docs/02-module.md walks through this file beside its C equivalent.
 
-use std::ffi::{c_int, c_void};
-use std::ptr;
+use std::ffi::c_int;
 
 use pyo3_ffi::{
-    PyMethodDef, PyMethodDefPointer, PyModuleDef, PyModuleDef_HEAD_INIT, PyModuleDef_Init, PyModuleDef_Slot,
-    PyObject, METH_FASTCALL, METH_KEYWORDS, METH_NOARGS, METH_O, METH_VARARGS,
+    PyMethodDef, PyMethodDefPointer, PyModuleDef, PyModuleDef_Init, PyModuleDef_Slot, PyObject, METH_FASTCALL,
+    METH_KEYWORDS, METH_NOARGS, METH_O, METH_VARARGS,
 };
 
 pub mod array;
@@ -55,6 +56,7 @@ pub mod kernels;
 pub mod layout;
 pub mod state;
 
+use capi::export::{self, Setting};
 use capi::gil::Python;
 use capi::table::table;
 use functions::{count_lines, fast_sum, fft, include, layout_check, matmul, private, simd, threads, ufuncs};
@@ -294,33 +296,43 @@ unsafe extern "C" fn rawcapi_exec(module: *mut PyObject) -> c_int {
     })
 }
 
-/// The module's slots: what multi-phase initialisation (PEP 489) runs, in order.
-/// Entries under `#[cfg]` exist only in the builds that need them; the list's length counts what is
-/// left.
-const SLOT_LIST: &[PyModuleDef_Slot] = &[
-    PyModuleDef_Slot { slot: pyo3_ffi::Py_mod_exec, value: rawcapi_exec as *mut c_void },
+/// The module, once: every setting CPython reads, in the order it applies them. Both export
+/// forms are computed from this list at compile time (src/capi/export.rs): the `PyModuleDef`
+/// with its `m_slots` for `PyInit_rawcapi`, and, for 3.15, the `PySlot` array for
+/// `PyModExport_rawcapi`. Entries under `#[cfg]` exist only in the builds that need them.
+const SETTINGS: &[Setting] = &[
+    Setting::Name(c"rawcapi"),
+    Setting::Doc(MODULE_DOC),
+    // The bytes of per-module state CPython allocates for each module object (src/state.rs).
+    Setting::StateSize(state::STATE_SIZE),
+    Setting::Methods((&raw mut METHODS).cast()),
+    // Let the collector see and break the references in the state.
+    Setting::Traverse(state::traverse),
+    Setting::Clear(state::clear),
+    Setting::Free(state::free),
+    // Runs once per module object, after CPython has created it: adds `__version__`, the
+    // capsule and the Array type.
+    Setting::Exec(rawcapi_exec),
     // The module keeps no Python objects in Rust statics, so each (sub)interpreter can have its
-    // own module object, even one with its own GIL (PEP 684). Without this slot, 3.12+ refuses to
-    // import the module into an isolated subinterpreter.
+    // own module object, even one with its own GIL (PEP 684). Without this, 3.12+ refuses to
+    // import the module into an isolated subinterpreter. (The abi3 build adds it at run time:
+    // `abi3_runtime_slots`.)
     #[cfg(Py_3_12)]
-    PyModuleDef_Slot { slot: pyo3_ffi::Py_mod_multiple_interpreters, value: pyo3_ffi::Py_MOD_PER_INTERPRETER_GIL_SUPPORTED },
+    Setting::MultipleInterpreters(pyo3_ffi::Py_MOD_PER_INTERPRETER_GIL_SUPPORTED),
     // The functions touch no shared Python state beyond their arguments, so a free-threaded
-    // interpreter can keep its GIL off; without this slot it would turn the GIL back on at import.
+    // interpreter can keep its GIL off; without this it would turn the GIL back on at import.
     #[cfg(Py_3_13)]
-    PyModuleDef_Slot { slot: pyo3_ffi::Py_mod_gil, value: pyo3_ffi::Py_MOD_GIL_NOT_USED },
-    // abi3 (built for 3.11, run on 3.11+): 3.11 rejects slot IDs it does not know (SystemError),
-    // so Py_mod_multiple_interpreters cannot be in the table at compile time. This entry starts
-    // as a second terminator and is filled in by `abi3_runtime_slots` on 3.12+.
-    #[cfg(all(Py_LIMITED_API, not(Py_3_12)))]
-    PyModuleDef_Slot { slot: 0, value: ptr::null_mut() },
-    PyModuleDef_Slot { slot: 0, value: ptr::null_mut() },
+    Setting::Gil(pyo3_ffi::Py_MOD_GIL_NOT_USED),
 ];
-const SLOT_COUNT: usize = SLOT_LIST.len();
-static mut SLOTS: [PyModuleDef_Slot; SLOT_COUNT] = table(SLOT_LIST);
 
-/// The abi3 build's slots that depend on the interpreter it runs on (see SLOTS): the C
-/// equivalent is a check of the running version, `Py_Version` (3.11+), instead of
-/// `#if PY_VERSION_HEX`, which only knows the version compiled against.
+/// `static PyModuleDef_Slot rawcapi_slots[]`: the settings that are slots in the `PyModuleDef`
+/// form (exec, multiple interpreters, GIL), then `{0, NULL}`.
+const SLOT_COUNT: usize = export::def_slot_count(SETTINGS);
+static mut SLOTS: [PyModuleDef_Slot; SLOT_COUNT] = export::def_slots(SETTINGS);
+
+/// The abi3 build's slots that depend on the interpreter it runs on (see
+/// `export::RUNTIME_SLOTS`): the C equivalent is a check of the running version, `Py_Version`
+/// (3.11+), instead of `#if PY_VERSION_HEX`, which only knows the version compiled against.
 #[cfg(all(Py_LIMITED_API, not(Py_3_12)))]
 fn abi3_runtime_slots() {
     static FILLED: std::sync::Once = std::sync::Once::new();
@@ -331,40 +343,32 @@ fn abi3_runtime_slots() {
         if unsafe { pyo3_ffi::Py_Version } >= 0x030C_0000 {
             // `Py_MOD_PER_INTERPRETER_GIL_SUPPORTED` is `(void *)2` (3.12's moduleobject.h);
             // pyo3-ffi only defines it when compiling for 3.12+.
-            let entry = PyModuleDef_Slot { slot: pyo3_ffi::Py_mod_multiple_interpreters, value: 2 as *mut c_void };
+            let entry = PyModuleDef_Slot { slot: pyo3_ffi::Py_mod_multiple_interpreters, value: 2 as *mut std::ffi::c_void };
             // SAFETY: written once, inside call_once, before any PyInit_rawcapi returns the
-            // definition that points at SLOTS; CPython reads the table only after that.
+            // definition that points at SLOTS; CPython reads the table only after that. The spare
+            // entry is the one before the terminator (export::def_slots).
             unsafe { (&raw mut SLOTS).cast::<PyModuleDef_Slot>().add(SLOT_COUNT - 2).write(entry) };
         }
     });
 }
 
-/// `static struct PyModuleDef rawcapi_module = { PyModuleDef_HEAD_INIT, "rawcapi", doc, 0, ... }`.
-/// `m_size`: the bytes of per-module state CPython allocates for each module object
-/// (`src/state.rs`); `m_traverse`/`m_clear`/`m_free` let the collector see and break the
-/// references in it. `m_slots` makes this a multi-phase definition.
-static mut MODULE_DEF: PyModuleDef = PyModuleDef {
-    m_base: PyModuleDef_HEAD_INIT,
-    m_name: c"rawcapi".as_ptr(),
-    m_doc: MODULE_DOC.as_ptr(),
-    m_size: state::STATE_SIZE,
-    m_methods: (&raw mut METHODS).cast(),
-    m_slots: (&raw mut SLOTS).cast(),
-    m_traverse: Some(state::traverse),
-    m_clear: Some(state::clear),
-    m_free: Some(state::free),
-};
+/// `static struct PyModuleDef rawcapi_module = { PyModuleDef_HEAD_INIT, "rawcapi", doc,
+/// sizeof(state), methods, slots, traverse, clear, free }`, filled from SETTINGS. `m_slots` makes
+/// this a multi-phase definition.
+static mut MODULE_DEF: PyModuleDef = export::module_def(SETTINGS, (&raw mut SLOTS).cast());
 
 /// This module's definition, for code that must recognise a rawcapi module object
-/// (`PyModule_GetDef(module) == module_def()`). Only the address is handed out.
+/// (`export::is_module_of`). Only the address is handed out; it is also the module's token on
+/// 3.15, whichever form created the module.
 pub(crate) fn module_def() -> *mut PyModuleDef {
     &raw mut MODULE_DEF
 }
 
-/// The one exported symbol. `import rawcapi` finds `rawcapi.*.so`, looks up `PyInit_rawcapi`
-/// and calls it. With multi-phase initialisation it returns the *definition* (`PyModuleDef_Init`
-/// marks it as an object and returns it, a borrowed reference to a static), not a module:
-/// CPython then creates the module and runs the `Py_mod_exec` slot itself.
+/// The entry point of every interpreter but 3.15's own build. `import rawcapi` finds
+/// `rawcapi.*.so`, looks up `PyInit_rawcapi` and calls it. With multi-phase initialisation it
+/// returns the *definition* (`PyModuleDef_Init` marks it as an object and returns it, a borrowed
+/// reference to a static), not a module: CPython then creates the module and runs the
+/// `Py_mod_exec` slot itself.
 ///
 /// # Safety
 /// Called only by CPython's import machinery, with the GIL (or the interpreter's own GIL)
@@ -377,4 +381,31 @@ pub unsafe extern "C" fn PyInit_rawcapi() -> *mut PyObject {
     // SAFETY: MODULE_DEF is a static with the layout CPython expects; PyModuleDef_Init only
     // initialises its object header and returns it cast to PyObject*. It cannot fail or panic.
     unsafe { PyModuleDef_Init(&raw mut MODULE_DEF) }
+}
+
+/// `PyABIInfo_VAR(abi_info)`: read through its `Py_mod_abi` slot; `static mut` only because the
+/// slot's pointer is `*mut`.
+#[cfg(Py_3_15)]
+static mut ABI_INFO: pyo3_ffi::PyABIInfo = export::abi_info();
+
+/// `static PySlot rawcapi_slots[]` for PEP 793: `Py_mod_abi`, every setting, `Py_mod_token`
+/// (the `PyModuleDef`'s address, so both forms give the module one token), `PySlot_END`.
+#[cfg(Py_3_15)]
+static mut EXPORT_SLOTS: [pyo3_ffi::PySlot; export::export_slot_count(SETTINGS)] =
+    export::export_slots(SETTINGS, &raw mut ABI_INFO, &raw mut MODULE_DEF);
+
+/// The 3.15 entry point (PEP 793). 3.15 looks for `PyModExport_rawcapi` before `PyInit_rawcapi`
+/// and, finding it, makes the module from the returned `PySlot` array: no `PyModuleDef` is
+/// involved, so `PyModule_GetDef` of the module is NULL (tests/test_c_api.py checks which form
+/// was used). The array lives as long as the process and is never written, as
+/// Doc/c-api/extension-modules.rst requires ("valid and constant until interpreter shutdown").
+///
+/// # Safety
+/// Called only by CPython's import machinery. It reads no Python object and calls nothing, only
+/// returns the address of a static, so it is sound whatever the calling thread holds.
+#[cfg(Py_3_15)]
+#[allow(non_snake_case)]
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn PyModExport_rawcapi() -> *mut pyo3_ffi::PySlot {
+    (&raw mut EXPORT_SLOTS).cast()
 }

@@ -17,6 +17,7 @@ import textwrap
 import pytest
 
 import rawcapi
+from interpreters_compat import ISOLATED, ISOLATED_REASON, Interpreter
 
 pytestmark = pytest.mark.quick
 
@@ -146,13 +147,9 @@ def test_the_genuine_table_imports_again(consumer_path):
     assert load(consumer_path).total(b"\x01\x02") == 3
 
 
-@pytest.mark.skipif(sys.version_info < (3, 12), reason="per-interpreter GIL needs CPython 3.12+")
+@pytest.mark.skipif(not ISOLATED, reason=ISOLATED_REASON)
 def test_array_new_uses_the_calling_interpreters_type(consumer_path):
     # One table for the process; the Array type it creates is the calling interpreter's own.
-    from test_subinterpreters import interpreters, run_in
-
-    module = interpreters()
-    interp = module.create()
     read, write = os.pipe()
     code = f"""
 import importlib.machinery, importlib.util, os, sys
@@ -165,10 +162,8 @@ loader.exec_module(consumer)
 a = consumer.make("int64", (2,))
 os.write({write}, repr((type(a) is rawcapi.Array, id(rawcapi.Array), a.tolist(), consumer.total(b"ab"))).encode())
 """
-    try:
-        run_in(module, interp, code)
-    finally:
-        module.destroy(interp)
+    with Interpreter() as interp:
+        interp.run(code)
     os.close(write)
     with os.fdopen(read, "rb") as pipe:
         same_type, type_id, values, total = eval(pipe.read().decode())

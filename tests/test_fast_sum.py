@@ -1,6 +1,10 @@
 """fast_sum(data) == sum(memoryview(data).tobytes()), for every exporter and layout."""
 import array
+import os
+import subprocess
 import sys
+import sysconfig
+import textwrap
 
 import pytest
 
@@ -109,3 +113,26 @@ def test_c_original_refuses_what_rawcapi_accepts():
     with pytest.raises(BufferError):
         c_original.fast_sum(strided)
     assert rawcapi.fast_sum(strided) == plain_sum(strided)
+
+
+@pytest.mark.skipif(c_original is None, reason="C original not built (pip-installed rawcapi)")
+@pytest.mark.skipif(not sysconfig.get_config_var("Py_GIL_DISABLED"), reason="needs a free-threaded CPython")
+def test_c_original_declares_it_runs_without_the_gil():
+    # Single-phase init: PyUnstable_Module_SetGIL in PyInit_fast_sum. Without it, importing the
+    # module turns the GIL on for the whole process, with a RuntimeWarning.
+    code = textwrap.dedent(
+        f"""
+        import sys, warnings
+        sys.path.insert(0, {os.path.dirname(c_original.__file__)!r})
+        assert not sys._is_gil_enabled(), "the GIL was already on before the import"
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            import fast_sum
+        assert fast_sum.fast_sum(b"abc") == 294
+        print(sys._is_gil_enabled())
+        """
+    )
+    env = {k: v for k, v in os.environ.items() if k != "PYTHON_GIL"}
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "False"

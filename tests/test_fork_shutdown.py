@@ -17,6 +17,7 @@ import time
 
 import pytest
 
+import interpreters_compat
 import rawcapi
 from callables import SPECS, SPEC, good_and_expected
 
@@ -140,16 +141,15 @@ SUBINTERPRETER_CODE += textwrap.dedent(
 
 
 def test_subinterpreters_import_and_are_destroyed_without_leaks():
-    interpreters = pytest.importorskip("_xxsubinterpreters")
+    if not interpreters_compat.AVAILABLE:
+        pytest.skip(interpreters_compat.REASON)
     for _ in range(2):  # warm-up: first-import work done once per process
-        interp = interpreters.create()
-        interpreters.run_string(interp, SUBINTERPRETER_CODE)
-        interpreters.destroy(interp)
+        with interpreters_compat.Interpreter() as interp:
+            interp.run(SUBINTERPRETER_CODE)
     threads, tasks, heap = threading.active_count(), _threads_in_process(), rawcapi._rust_heap()
     for _ in range(20):
-        interp = interpreters.create()
-        interpreters.run_string(interp, SUBINTERPRETER_CODE)
-        interpreters.destroy(interp)
+        with interpreters_compat.Interpreter() as interp:
+            interp.run(SUBINTERPRETER_CODE)
     assert threading.active_count() == threads
     assert _threads_settle_to(tasks) == tasks
     assert rawcapi._rust_heap() == heap

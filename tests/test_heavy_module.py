@@ -5,6 +5,7 @@ import os
 import numpy as np
 import pytest
 
+import interpreters_compat
 import rawcapi
 
 pytestmark = pytest.mark.quick
@@ -37,7 +38,8 @@ def test_results_that_cannot_be_allocated_are_memory_errors():
 
 
 def test_each_subinterpreter_has_its_own_module_and_plan_cache():
-    subinterpreters = pytest.importorskip("_xxsubinterpreters")
+    if not interpreters_compat.AVAILABLE:
+        pytest.skip(interpreters_compat.REASON)
     code = f"""
 import sys
 sys.path.insert(0, {os.path.dirname(os.path.abspath(rawcapi.__file__))!r})
@@ -48,11 +50,8 @@ m = rawcapi.matmul([[1, 2], [3, 4]], [[5], [6]]).tolist()
 assert m == [[17], [39]], m
 """
     for _ in range(2):
-        interp = subinterpreters.create()
-        try:
-            subinterpreters.run_string(interp, code)
-        finally:
-            subinterpreters.destroy(interp)
+        with interpreters_compat.Interpreter() as interp:
+            interp.run(code)
     # The main interpreter's module (and its cache) is untouched.
     assert rawcapi.fft([1, 2, 3, 4]).tolist() == [10, -2 + 2j, -2, -2 - 2j]
 

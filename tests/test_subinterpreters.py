@@ -1,8 +1,8 @@
 """rawcapi in several subinterpreters, each with its own GIL (PEP 684), at once from several threads.
 
-An isolated subinterpreter (3.12+: `_xxsubinterpreters.create()` in 3.12, `_interpreters.create()` in
-3.13, whose default config is "isolated": own GIL, own object allocator, and
-check_multi_interp_extensions) imports an extension module only if the module declares, with its
+An isolated subinterpreter (3.12+, through tests/interpreters_compat.py: `concurrent.interpreters`
+on 3.14+, `_interpreters` on 3.13, `_xxsubinterpreters` on 3.12, whose default config is
+"isolated": own GIL, own object allocator, and check_multi_interp_extensions) imports an extension module only if the module declares, with its
 Py_mod_multiple_interpreters slot, that it supports a per-interpreter GIL (src/lib.rs). Each
 interpreter gets its own rawcapi module object (multi-phase init runs the exec slot again); the
 functions run there concurrently with the GIL released in some and held (their own) in others.
@@ -18,11 +18,9 @@ import threading
 import pytest
 
 import rawcapi
+from interpreters_compat import ISOLATED, ISOLATED_REASON, Interpreter
 
-pytestmark = [
-    pytest.mark.quick,
-    pytest.mark.skipif(sys.version_info < (3, 12), reason="per-interpreter GIL needs CPython 3.12+"),
-]
+pytestmark = [pytest.mark.quick, pytest.mark.skipif(not ISOLATED, reason=ISOLATED_REASON)]
 
 MODULE_DIR = os.path.dirname(rawcapi.__file__)
 
@@ -56,31 +54,11 @@ os.write({fd}, f"ok {worker} {{checked}} {{rawcapi.__name__}}".encode())
 """
 
 
-def interpreters():
-    try:
-        import _interpreters as module  # 3.13
-    except ImportError:
-        import _xxsubinterpreters as module  # 3.12
-    return module
-
-
-def run_in(module, interp, code):
-    """Run `code` in `interp`; raise with its traceback if it failed there."""
-    if hasattr(module, "exec"):  # 3.13: returns None, or a description of the exception
-        failure = module.exec(interp, code)
-        if failure is not None:
-            raise AssertionError(failure.errdisplay)
-    else:  # 3.12: raises RunFailedError
-        module.run_string(interp, code)
-
-
 def test_isolated_subinterpreters_are_really_isolated():
-    module = interpreters()
-    interp = module.create()
-    try:
-        if hasattr(module, "get_config"):
-            config = module.get_config(interp)
-            assert config.gil == "own" and config.check_multi_interp_extensions
+    with Interpreter() as interp:
+        config = interp.config()
+        if config is not None:
+            assert config == (True, True)  # own GIL, check_multi_interp_extensions
         # The single-phase C original (examples/fast_sum.c), where it is built, is refused there:
         # the check rawcapi's Py_mod_multiple_interpreters slot passes is really made.
         try:
@@ -97,19 +75,16 @@ try:
 except ImportError as error:
     os.write({write}, str(error).encode())
 """
-        run_in(module, interp, code)
+        interp.run(code)
         os.close(write)
         with os.fdopen(read, "rb") as pipe:
             message = pipe.read().decode()
         assert "does not support loading in subinterpreters" in message
-    finally:
-        module.destroy(interp)
 
 
 def test_rawcapi_in_concurrent_subinterpreters():
-    module = interpreters()
     workers, rounds = 4, 6
-    interps = [module.create() for _ in range(workers)]
+    interps = [Interpreter() for _ in range(workers)]
     pipes = [os.pipe() for _ in range(workers)]
     errors = []
 
@@ -117,7 +92,7 @@ def test_rawcapi_in_concurrent_subinterpreters():
         code = SCRIPT.format(module_dir=MODULE_DIR, module_file=rawcapi.__file__, rounds=rounds,
                              worker=worker, fd=pipes[worker][1])
         try:
-            run_in(module, interps[worker], code)
+            interps[worker].run(code)
         except BaseException as error:  # reported below, with the worker
             errors.append((worker, error))
 
@@ -137,6 +112,6 @@ def test_rawcapi_in_concurrent_subinterpreters():
         assert reports == [f"ok {w} {3 * rounds + 1} rawcapi" for w in range(workers)]
     finally:
         for interp in interps:
-            module.destroy(interp)
+            interp.close()
     # The main interpreter's module is untouched by the others' runs.
     assert rawcapi.count_lines("a\nb") == 1

@@ -180,11 +180,58 @@ pub enum Memory {
     Imported { data: *mut u8, buffer: Box<Py_buffer> },
 }
 
+/// Is `ty` the Array type of some rawcapi module (any interpreter's)? Exactly that type:
+/// Array is not subclassable (no `Py_TPFLAGS_BASETYPE`, src/array/spec.rs).
+///
+/// 3.14+: `PyType_GetBaseByToken(ty, token, &base)` (Doc/c-api/type.rst) walks `ty`'s MRO for
+/// the first type whose `Py_tp_token` is the Array's (src/array/spec.rs): 1 with `base` a *new*
+/// reference, 0 with `base` NULL, -1 with an exception set. Requiring `base == ty` keeps the
+/// test exact (a later subclass-aware check would accept any `base`).
+///
+/// # Safety
+/// `ty` is a live type object (borrowed); the GIL is held.
+#[cfg(Py_3_14)]
+unsafe fn is_array_type(ty: *mut PyTypeObject) -> bool {
+    let mut base: *mut PyTypeObject = ptr::null_mut();
+    // SAFETY: `ty` is a type; the token is a non-NULL static address (the call refuses NULL).
+    let found = unsafe { pyo3_ffi::PyType_GetBaseByToken(ty, super::spec::token(), &mut base) };
+    match found {
+        1 => {
+            let exact = base == ty;
+            // SAFETY: `base` is the new (strong) reference the call returned; it is only compared.
+            unsafe { pyo3_ffi::Py_DECREF(base.cast()) };
+            exact
+        }
+        0 => false,
+        _ => {
+            // The documented errors are a NULL token and a `ty` that is not a type, neither
+            // possible here. Array_Check promises never to fail (include/rawcapi.h), so should
+            // one happen it is cleared and `ty` is not an Array type.
+            // SAFETY: GIL held; an exception is set (the -1 contract).
+            unsafe { pyo3_ffi::PyErr_Clear() };
+            false
+        }
+    }
+}
+
+/// Before 3.14 (no type tokens): is its `tp_dealloc` this module's? One function pointer
+/// comparison (`PyType_GetSlot` reads any type's slots from 3.10 on, static types included).
+///
+/// # Safety
+/// `ty` is a live type object (borrowed); the GIL is held.
+#[cfg(not(Py_3_14))]
+unsafe fn is_array_type(ty: *mut PyTypeObject) -> bool {
+    // SAFETY: `ty` is a live type object; GetSlot reads its slot without side effects.
+    let dealloc_slot = unsafe { pyo3_ffi::PyType_GetSlot(ty, pyo3_ffi::Py_tp_dealloc) };
+    dealloc_slot == dealloc as *mut c_void
+}
+
 impl ArrayObject {
     /// `self` as the Array struct, if `obj` is an Array (of any rawcapi module instance).
     ///
-    /// The test is "is its `tp_dealloc` ours": one function pointer comparison that needs neither
-    /// the module state nor the type object, and cannot be fooled by another type's layout.
+    /// An exact-type test that needs neither the module state nor the type object, and cannot be
+    /// fooled by another type's layout: on 3.14+ "does its type carry the Array's token"
+    /// ([`is_array_type`]), before that "is its `tp_dealloc` ours".
     ///
     /// # Safety
     /// `obj` is a valid object (borrowed) and the GIL is held. The reference is valid while
@@ -192,16 +239,10 @@ impl ArrayObject {
     pub unsafe fn downcast<'a>(obj: *mut PyObject) -> Option<&'a ArrayObject> {
         // SAFETY: `obj` valid; Py_TYPE is a borrowed pointer to its (live) type.
         let ty = unsafe { pyo3_ffi::Py_TYPE(obj) };
-        // Array is a heap type. Checking that first is also what makes PyType_GetSlot legal on
-        // 3.9, where it raises SystemError for a static type (int, list ...); 3.10+ accepts both.
-        // SAFETY: `ty` is a live type object; PyType_GetFlags only reads it.
-        if unsafe { pyo3_ffi::PyType_GetFlags(ty) } & pyo3_ffi::Py_TPFLAGS_HEAPTYPE == 0 {
-            return None;
-        }
-        // SAFETY: a heap type; GetSlot reads its slot without side effects.
-        let dealloc_slot = unsafe { pyo3_ffi::PyType_GetSlot(ty, pyo3_ffi::Py_tp_dealloc) };
-        if dealloc_slot == dealloc as *mut c_void {
-            // SAFETY: only objects allocated by `alloc_object` have our dealloc: an ArrayObject.
+        // SAFETY: `ty` is a live type object; GIL held.
+        if unsafe { is_array_type(ty) } {
+            // SAFETY: only the Array type (tokened by, and deallocated with, this module's code)
+            // has instances allocated by `alloc_object`: an ArrayObject.
             Some(unsafe { &*(obj as *const ArrayObject) })
         } else {
             None

@@ -9,6 +9,7 @@
 //!     {Py_tp_traverse, Array_traverse},
 //!     {Py_tp_new, Array_new},
 //!     ...
+//!     {Py_tp_token, Py_TP_USE_SPEC},     /* 3.14+: the type's token is &Array_spec */
 //!     {0, NULL},
 //! };
 //! static PyType_Spec Array_spec = {
@@ -123,6 +124,11 @@ const SLOT_LIST: &[PyType_Slot] = &[
     // Array, like an ndarray, is mutable and must not be a dict key): CPython sets tp_hash to
     // PyObject_HashNotImplemented for a type that defines richcompare but not hash.
     slot!(pyo3_ffi::Py_tp_richcompare, number::richcompare),
+    // The type's token (3.14+): `{Py_tp_token, Py_TP_USE_SPEC}` makes it the address of SPEC
+    // below, a pointer no other extension can have. `object::ArrayObject::downcast` asks
+    // `PyType_GetBaseByToken` for it instead of comparing `tp_dealloc` (see `token`).
+    #[cfg(Py_3_14)]
+    PyType_Slot { slot: pyo3_ffi::Py_tp_token, pfunc: PY_TP_USE_SPEC },
     // The sentinel: CPython stops at the first {0, NULL}.
     PyType_Slot { slot: 0, pfunc: std::ptr::null_mut() },
 ];
@@ -146,6 +152,22 @@ static mut SPEC: PyType_Spec = PyType_Spec {
     flags: (pyo3_ffi::Py_TPFLAGS_DEFAULT | pyo3_ffi::Py_TPFLAGS_HAVE_GC | pyo3_ffi::Py_TPFLAGS_IMMUTABLETYPE) as c_uint,
     slots: (&raw mut SLOTS).cast(),
 };
+
+/// `Py_TP_USE_SPEC` (Include/object.h, 3.14+: `#define Py_TP_USE_SPEC NULL`): as the value of
+/// a `Py_tp_token` slot, "the token is the address of the (static) `PyType_Spec` this type is
+/// made from" (Doc/c-api/type.rst, `Py_tp_token`; Modules/xxlimited.c uses it). pyo3-ffi has no
+/// constant for it.
+#[cfg(Py_3_14)]
+const PY_TP_USE_SPEC: *mut c_void = std::ptr::null_mut();
+
+/// The Array type's token: what its `Py_tp_token` slot records (`Py_TP_USE_SPEC`, so SPEC's
+/// address). Every rawcapi module object, in every interpreter, builds its Array type from this
+/// one SPEC, so they all carry this token; a type from another extension (or another copy of
+/// rawcapi's library, whose SPEC is elsewhere) cannot.
+#[cfg(Py_3_14)]
+pub(crate) fn token() -> *mut c_void {
+    (&raw mut SPEC).cast()
+}
 
 /// Build the Array type for `module`: `PyType_FromModuleAndSpec` (new reference). The type keeps
 /// a strong reference to the module (that is what `PyType_GetModule` returns), and the module

@@ -5,6 +5,7 @@
 //!
 //! | file        | C idiom                                                        |
 //! |-------------|----------------------------------------------------------------|
+//! | `export.rs` | `PyInit_*` + `PyModuleDef`, `PyModExport_*` + `PySlot[]`: one module, two forms |
 //! | `error.rs`  | `return NULL` with an exception set; `PyErr_SetString`          |
 //! | `panic.rs`  | (none in C) catching a Rust panic at the `extern "C"` boundary  |
 //! | `object.rs` | `Py_DECREF` on every path: an owned (new) reference             |
@@ -21,6 +22,7 @@ pub mod compat;
 pub mod critical_section;
 pub mod bytes;
 pub mod error;
+pub mod export;
 pub mod gil;
 pub mod object;
 pub mod panic;

@@ -22,6 +22,7 @@ typedef struct {
 
 #define SIZE(T) {"sizeof(" #T ")", sizeof(T)}
 #define OFFSET(T, field) {"offsetof(" #T ", " #field ")", offsetof(T, field)}
+#define VALUE(N) {#N, (size_t)(N)}
 
 static const rawcapi_layout_entry entries[] = {
     SIZE(PyObject),
@@ -88,6 +89,40 @@ static const rawcapi_layout_entry entries[] = {
     SIZE(PyType_Slot),
     OFFSET(PyType_Slot, slot),
     OFFSET(PyType_Slot, pfunc),
+
+#if PY_VERSION_HEX >= 0x030E0000 && (!defined(Py_LIMITED_API) || Py_LIMITED_API+0 >= 0x030E0000)
+    /* 3.14+: the Array type's token slot (src/array/spec.rs). */
+    VALUE(Py_tp_token),
+#endif
+
+#if PY_VERSION_HEX >= 0x030F0000 && (!defined(Py_LIMITED_API) || Py_LIMITED_API+0 >= 0x030F0000)
+    /* 3.15+: the PEP 793 entry point's array (src/capi/export.rs), its ABI record, and the slot
+     * ids and flags it is written with. */
+    SIZE(PySlot),
+    OFFSET(PySlot, sl_id),
+    OFFSET(PySlot, sl_flags),
+    OFFSET(PySlot, sl_ptr),
+    SIZE(PyABIInfo),
+    OFFSET(PyABIInfo, abiinfo_major_version),
+    OFFSET(PyABIInfo, abiinfo_minor_version),
+    OFFSET(PyABIInfo, flags),
+    OFFSET(PyABIInfo, build_version),
+    OFFSET(PyABIInfo, abi_version),
+    VALUE(PySlot_STATIC),
+    VALUE(PySlot_INTPTR),
+    VALUE(Py_mod_abi),
+    VALUE(Py_mod_name),
+    VALUE(Py_mod_doc),
+    VALUE(Py_mod_state_size),
+    VALUE(Py_mod_methods),
+    VALUE(Py_mod_state_traverse),
+    VALUE(Py_mod_state_clear),
+    VALUE(Py_mod_state_free),
+    VALUE(Py_mod_exec),
+    VALUE(Py_mod_multiple_interpreters),
+    VALUE(Py_mod_gil),
+    VALUE(Py_mod_token),
+#endif
 
 #ifndef Py_LIMITED_API
     /* Opaque in the limited API: an abi3 extension only ever holds a PyTypeObject pointer. */

@@ -1,12 +1,12 @@
 //! The layout check: do pyo3-ffi's Rust structs have the sizes and field offsets that the C
 //! compiler gives the interpreter's own `Python.h`?
 //!
-//! rawcapi hands CPython pointers to structs it laid out in Rust (`PyModuleDef`, the
-//! `PyMethodDef` table, `PyType_Spec`, `Py_buffer` filled by an exporter ...). CPython reads them
-//! with the offsets *its* compiler chose. If pyo3-ffi's declaration of one field disagreed — a
-//! field added in a new CPython release, a `cfg` flag wrong for this interpreter — nothing would
-//! fail to compile: CPython would just read the wrong bytes. So both views are listed here and
-//! compared:
+//! rawcapi hands CPython pointers to structs it laid out in Rust (`PyModuleDef`, 3.15's `PySlot`
+//! array, the `PyMethodDef` table, `PyType_Spec`, `Py_buffer` filled by an exporter ...). CPython
+//! reads them with the offsets *its* compiler chose. If pyo3-ffi's declaration of one field
+//! disagreed — a field added in a new CPython release, a `cfg` flag wrong for this interpreter —
+//! nothing would fail to compile: CPython would just read the wrong bytes. So both views are
+//! listed here and compared:
 //!
 //! - the C view: `src/layout/c_view.c`, compiled by `build.rs` against the target interpreter's
 //!   headers and linked in ([`c_view`]);
@@ -108,6 +108,57 @@ pub fn rust_view() -> Vec<Entry> {
     #[cfg(not(Py_LIMITED_API))]
     entries.extend(type_object_view());
     entries.extend(c_api_view());
+    entries.extend(token_view());
+    entries
+}
+
+/// `("NAME", value)` for a constant, named as `c_view.c`'s `VALUE(NAME)` names it.
+#[cfg(Py_3_14)]
+macro_rules! value {
+    ($name:ident) => {
+        (stringify!($name).to_string(), pyo3_ffi::$name as usize)
+    };
+}
+
+/// 3.14's type token slot, and 3.15's PEP 793 array (src/capi/export.rs): `PySlot` (whose C
+/// union member `sl_ptr` is pyo3-ffi's `anon2`), `PyABIInfo`, and the ids and flags rawcapi's
+/// array is written with. Slot ids are plain numbers to the compiler on both sides, so only this
+/// comparison would notice pyo3-ffi and Python.h disagreeing on one.
+fn token_view() -> Vec<Entry> {
+    #[allow(unused_mut)] // pushed to only from 3.14 on
+    let mut entries = Vec::new();
+    #[cfg(Py_3_14)]
+    entries.push(value!(Py_tp_token));
+    #[cfg(Py_3_15)]
+    {
+        use pyo3_ffi::{PyABIInfo, PySlot};
+        entries.extend([
+            size!(PySlot),
+            offset!(PySlot, sl_id),
+            offset!(PySlot, sl_flags),
+            ("offsetof(PySlot, sl_ptr)".to_string(), offset_of!(PySlot, anon2)),
+            size!(PyABIInfo),
+            offset!(PyABIInfo, abiinfo_major_version),
+            offset!(PyABIInfo, abiinfo_minor_version),
+            offset!(PyABIInfo, flags),
+            offset!(PyABIInfo, build_version),
+            offset!(PyABIInfo, abi_version),
+            value!(PySlot_STATIC),
+            value!(PySlot_INTPTR),
+            value!(Py_mod_abi),
+            value!(Py_mod_name),
+            value!(Py_mod_doc),
+            value!(Py_mod_state_size),
+            value!(Py_mod_methods),
+            value!(Py_mod_state_traverse),
+            value!(Py_mod_state_clear),
+            value!(Py_mod_state_free),
+            value!(Py_mod_exec),
+            value!(Py_mod_multiple_interpreters),
+            value!(Py_mod_gil),
+            value!(Py_mod_token),
+        ]);
+    }
     entries
 }
 
