@@ -1,9 +1,13 @@
 """Item 8: a long operation lets Ctrl-C through within a second and leaves nothing behind.
 
 Table-driven: LONG_RUNNING names each interruptible callable and how to build a call that runs
-for many seconds. In a subprocess the call starts on the main thread, SIGINT arrives 0.3 s later,
-and KeyboardInterrupt must surface within 1 s of it (rawcapi checks `PyErr_CheckSignals` between
-blocks); three times in a row. The second and third interrupted calls must leave the Rust heap
+for many seconds. In a subprocess the call starts on the main thread, a signal whose handler is
+Python's Ctrl-C handler (`signal.default_int_handler`) arrives after 0.3 s of the process's CPU
+time, and KeyboardInterrupt must surface within one CPU-second per thread the call may use
+(rawcapi checks `PyErr_CheckSignals` between blocks): on an idle machine, within a second. The
+clock is the process's CPU time (`ITIMER_PROF`, `time.process_time()`), not the wall clock, so
+a busy machine, which stretches both the blocks and the wait, does not fail a sound kernel; three
+times in a row. The second and third interrupted calls must leave the Rust heap
 exactly as they found it (the first may fill caches: FFT plans, matmul packing buffers), no
 worker thread survives, and the module still computes correctly. fast_sum and count_lines are not listed: they are single passes that
 finish in well under a second per GiB of input. The entries appear as the functions land.
@@ -57,7 +61,7 @@ if hasattr(rawcapi, "Array"):
 
 CHILD = textwrap.dedent(
     """
-    import os, signal, sys, threading, time
+    import os, signal, sys, time
     import rawcapi
     # Python installs its Ctrl-C handler only if SIGINT is at its default when it starts; a
     # process started in the background by a non-interactive shell inherits SIGINT *ignored*,
@@ -72,27 +76,26 @@ CHILD = textwrap.dedent(
         deadline = time.monotonic() + 3
         while len(os.listdir("/proc/self/task")) != threads_before and time.monotonic() < deadline:
             time.sleep(0.01)
-    latencies, heaps, finished = [], [], 0
+    # The kernel delivers SIGPROF after 0.3 s of this process's CPU time, whatever holds the GIL;
+    # its handler is the one SIGINT has, so the call sees exactly what Ctrl-C would raise.
+    signal.signal(signal.SIGPROF, signal.default_int_handler)
+    latencies, walls, heaps, finished = [], [], [], 0
     for attempt in range(3):
-        sent = []
-        def interrupt():
-            # Latency counts from when the signal was due: a call that holds the GIL also
-            # delays this thread's send, which a real Ctrl-C (from the terminal) would not wait for.
-            sent.append(time.monotonic() + 0.3)
-            time.sleep(0.3)
-            signal.pthread_kill(threading.main_thread().ident, signal.SIGINT)
-        t = threading.Thread(target=interrupt)
-        t.start()
+        start, wall = time.process_time(), time.monotonic()
+        signal.setitimer(signal.ITIMER_PROF, 0.3)
         try:
             {call}
             finished += 1
         except KeyboardInterrupt:
-            latencies.append(time.monotonic() - sent[0])
-        t.join()
+            latencies.append(time.process_time() - start - 0.3)
+            walls.append(time.monotonic() - wall)
+        signal.setitimer(signal.ITIMER_PROF, 0)
         settle()
         heaps.append(rawcapi._rust_heap())
     print("FINISHED", finished)
     print("LATENCY", max(latencies) if latencies else -1)
+    print("THREADS", rawcapi.get_num_threads() if hasattr(rawcapi, "get_num_threads") else 1)
+    print("WALL", max(walls) if walls else -1)
     # The first interrupted call may fill caches (FFT plans, matmul packing buffers); the later
     # ones must leave nothing more behind.
     print("HEAP", heaps[1] == heaps[2], heaps)
@@ -112,7 +115,9 @@ def test_ctrl_c_interrupts_within_a_second(label, setup, call):
     assert out.returncode == 0, out.stderr
     lines = dict(line.split(" ", 1) for line in out.stdout.splitlines())
     assert lines["FINISHED"] == "0", f"{label} finished before the interrupt: make the call longer\n{out.stdout}"
-    assert float(lines["LATENCY"]) < 1.0, out.stdout
+    # CPU-seconds of the whole process between the signal and the exception: at most one second
+    # for each thread the call may run on.
+    assert float(lines["LATENCY"]) < 1.0 * int(lines["THREADS"]), out.stdout
     assert lines["HEAP"].startswith("True"), out.stdout
     assert lines["TASKS"] == "True", out.stdout
     assert lines["WORKS"] == "True"
@@ -196,25 +201,25 @@ TOLIST_CHILD = textwrap.dedent(
     import signal, time
     import rawcapi
     a = rawcapi.zeros(60_000_000)
-    def handler(signum, frame):
-        raise KeyboardInterrupt
-    signal.signal(signal.SIGALRM, handler)
+    signal.signal(signal.SIGPROF, signal.default_int_handler)
     # The kernel delivers the timer's signal whatever holds the GIL (a thread of this process
-    # could not send it while tolist holds the GIL, as a terminal's Ctrl-C can).
-    due = time.monotonic() + 0.3
-    signal.setitimer(signal.ITIMER_REAL, 0.3)
+    # could not send it while tolist holds the GIL, as a terminal's Ctrl-C can). The clock is
+    # the process's CPU time: tolist runs on this one thread.
+    start = time.process_time()
+    signal.setitimer(signal.ITIMER_PROF, 0.3)
     try:
         a.tolist()
-        print("FINISHED", time.monotonic() - due)
+        print("FINISHED", time.process_time() - start - 0.3)
     except KeyboardInterrupt:
-        print("LATENCY", time.monotonic() - due)
+        print("LATENCY", time.process_time() - start - 0.3)
     """
 )
 
 
 def test_tolist_of_a_long_1d_array_answers_a_signal():
     """A 1-D Array's tolist is one list of 6*10**7 floats built with the GIL held (~2.5 s): its
-    signal check must run between items, not only once per list."""
+    signal check must run between items, not only once per list: KeyboardInterrupt within a
+    CPU-second of the signal."""
     root = os.path.dirname(os.path.abspath(rawcapi.__file__))
     out = subprocess.run([sys.executable, "-c", TOLIST_CHILD], capture_output=True, text=True, timeout=120,
                          env=dict(os.environ, PYTHONPATH=root))
