@@ -285,9 +285,7 @@ pub unsafe fn matmul_planned<T: MatmulElem>(p: &Product<T>, plan: Plan, check: &
     let ntasks = p.batch.len() * per_item;
     // Each thread's share of a split product is about MIN_MADDS_PER_THREAD or more; from ~4 ms of
     // work each (2^28 multiply-adds) a helper is moved off the caller's CPU at once.
-    let per_thread = p.m.saturating_mul(p.n).saturating_mul(p.k).saturating_mul(p.batch.len()) / plan.threads.max(1);
-    let place = per_thread >= PLACE_MADDS_PER_THREAD;
-    run_tasks(ntasks, plan.threads, place, check, |t, poll| {
+    run_tasks(ntasks, plan.threads, check, |t, poll| {
         let [ao, bo, co] = p.batch[t / per_item];
         let (rb, cb) = ((t % per_item) / col_blocks, t % col_blocks);
         let (r0, c0) = (rb * plan.row_block, cb * plan.col_block);

@@ -8,6 +8,7 @@ pub mod array;
 pub mod memory;
 pub mod newlines;
 pub mod parallel;
+pub mod pool;
 pub mod simd;
 pub mod strided;
 pub mod sum;
