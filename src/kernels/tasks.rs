@@ -50,7 +50,7 @@ where
         }
     };
 
-    let check = OnCaller(std::sync::Mutex::new(check));
+    let check = OnCaller::new(check);
     super::pool::run(threads, &|participant| {
         if participant != 0 {
             worker(&mut || !stop.load(Ordering::Relaxed));
@@ -78,7 +78,7 @@ where
 /// `check` is `FnMut` and not `Send`: it belongs to the calling thread (in the glue it restores
 /// that thread's Python thread state). The job the pool runs is shared (`Fn + Sync`), so it
 /// reaches `check` through this wrapper, which only participant 0 opens.
-struct OnCaller<'a>(std::sync::Mutex<&'a mut dyn FnMut() -> bool>);
+pub(crate) struct OnCaller<'a>(std::sync::Mutex<&'a mut dyn FnMut() -> bool>);
 
 // SAFETY: `pool::run` runs participant 0 on the thread that called it, which is the thread that
 // owns `check`, and only participant 0 locks the mutex; so `check` is never used on, nor moved
@@ -86,8 +86,12 @@ struct OnCaller<'a>(std::sync::Mutex<&'a mut dyn FnMut() -> bool>);
 unsafe impl Sync for OnCaller<'_> {}
 
 impl<'a> OnCaller<'a> {
-    /// For participant 0 only (see the SAFETY comment above).
-    fn open(&self) -> std::sync::MutexGuard<'_, &'a mut dyn FnMut() -> bool> {
+    pub(crate) fn new(check: &'a mut dyn FnMut() -> bool) -> Self {
+        OnCaller(std::sync::Mutex::new(check))
+    }
+
+    /// For participant 0 of a `pool::run` job only (see the SAFETY comment above).
+    pub(crate) fn open(&self) -> std::sync::MutexGuard<'_, &'a mut dyn FnMut() -> bool> {
         self.0.lock().unwrap_or_else(|e| e.into_inner())
     }
 }
