@@ -16,3 +16,4 @@ pub mod dgemm;
 pub mod matmul;
 pub mod tasks;
 pub mod fft;
+pub mod fft_split;
