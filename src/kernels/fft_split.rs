@@ -109,16 +109,39 @@ impl Cursor<'_> {
 /// Why a split transform did not finish (the same as the line-by-line path's).
 pub use super::fft::FftError;
 
-/// The complex transform of the n = n1·n2 points in `data` (overwritten: it is the work
-/// buffer), written to `out` times `scale`. `p1`, `p2`: plans of lengths n1 and n2 in the
-/// transform's direction; `sign` −1 forward, +1 inverse.
+thread_local! {
+    /// Each thread's work buffer for the tasks below, kept between tasks and calls (a fresh
+    /// 256 KiB buffer per task cost a page fault per 4 KiB). At most the largest task's size:
+    /// GROUP·n1 + scratch elements, 1 MiB for 2^24 points.
+    static LOCAL: std::cell::RefCell<Vec<C128>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// `f(buffer of len elements)` with this thread's buffer; `None` if it cannot grow to `len`.
+fn with_local<R>(len: usize, f: impl FnOnce(&mut [C128]) -> R) -> Option<R> {
+    let mut v = LOCAL.with(|l| std::mem::take(&mut *l.borrow_mut()));
+    if v.len() < len {
+        v.try_reserve_exact(len - v.len()).ok()?;
+        v.resize(len, C128::default());
+    }
+    let r = f(&mut v[..len]);
+    LOCAL.with(|l| *l.borrow_mut() = v);
+    Some(r)
+}
+
+/// The complex transform of the n = n1·n2 points at `src`, written to `out` times `scale`,
+/// using `work` (n elements, may be `src` itself) in between. `p1`, `p2`: plans of lengths n1
+/// and n2 in the transform's direction; `sign` −1 forward, +1 inverse.
+///
+/// Two passes over memory: steps 1–2 read `src` by groups of columns and write `work`; steps
+/// 3–4 transform groups of rows of `work` and write them transposed into `out`.
 ///
 /// # Safety
-/// `out` has n writable elements that no one else touches during the call and that do not
-/// overlap `data`.
+/// `src` has n readable elements, `work` n writable ones (`src` or separate), `out` n writable
+/// ones separate from both; none is touched by anyone else during the call.
 #[allow(clippy::too_many_arguments)]
 pub unsafe fn four_step(
-    data: &mut [C128],
+    src: *const C128,
+    work: *mut C128,
     out: *mut C128,
     (n1, n2): (usize, usize),
     p1: &Arc<dyn Fft<f64>>,
@@ -129,75 +152,72 @@ pub unsafe fn four_step(
     check: &mut dyn FnMut() -> bool,
 ) -> Result<(), FftError> {
     let n = n1 * n2;
-    assert_eq!(data.len(), n);
     let tw = Twiddles::new(n, sign);
-    let w = Shared(data.as_mut_ptr());
+    let (x, w, o) = (Shared(src.cast_mut()), Shared(work), Shared(out));
     let no_memory = std::sync::atomic::AtomicBool::new(false);
     let fail = || {
         no_memory.store(true, std::sync::atomic::Ordering::Relaxed);
         false
     };
 
-    // Steps 1 and 2, by groups of GROUP columns: gather, transform, twiddle, put back.
-    let groups = n2.div_ceil(GROUP);
+    // Steps 1 and 2, by groups of GROUP columns: gather, transform, twiddle, store in `work`.
     let scratch1 = p1.get_inplace_scratch_len();
-    let r = run_tasks(groups, threads, check, |g, poll| {
+    let r = run_tasks(n2.div_ceil(GROUP), threads, check, |g, poll| {
         let (c0, cols) = (g * GROUP, GROUP.min(n2 - g * GROUP));
-        let (Some(mut buf), Some(mut scratch)) = (super::array::copy::try_vec::<C128>(cols * n1), super::array::copy::try_vec::<C128>(scratch1)) else {
-            return fail();
-        };
-        let w = w;
-        for j1 in 0..n1 {
-            for c in 0..cols {
-                // SAFETY: j1·n2 + c0 + c < n; this task alone touches columns c0..c0+cols.
-                buf[c * n1 + j1] = unsafe { *w.0.add(j1 * n2 + c0 + c) };
+        let (x, w) = (x, w);
+        let done = with_local(cols * n1 + scratch1, |local| {
+            let (buf, scratch) = local.split_at_mut(cols * n1);
+            for j1 in 0..n1 {
+                for c in 0..cols {
+                    // SAFETY: j1·n2 + c0 + c < n; this task alone reads (and, when `work` is
+                    // `src`, writes) columns c0..c0+cols, and reads them all before writing.
+                    buf[c * n1 + j1] = unsafe { *x.0.add(j1 * n2 + c0 + c) };
+                }
             }
-        }
-        p1.process_with_scratch(&mut buf, &mut scratch);
-        for c in 0..cols {
-            let mut cur = tw.cursor(0, c0 + c);
+            p1.process_with_scratch(buf, scratch);
+            for c in 0..cols {
+                let mut cur = tw.cursor(0, c0 + c);
+                for v in &mut buf[c * n1..(c + 1) * n1] {
+                    *v *= cur.next();
+                }
+            }
             for k1 in 0..n1 {
-                buf[c * n1 + k1] *= cur.next();
+                for c in 0..cols {
+                    // SAFETY: as above.
+                    unsafe { *w.0.add(k1 * n2 + c0 + c) = buf[c * n1 + k1] };
+                }
             }
-        }
-        for k1 in 0..n1 {
-            for c in 0..cols {
-                // SAFETY: as above.
-                unsafe { *w.0.add(k1 * n2 + c0 + c) = buf[c * n1 + k1] };
-            }
+        });
+        if done.is_none() {
+            return fail();
         }
         poll()
     });
     finish(r, &no_memory)?;
 
-    // Step 3, by groups of rows: contiguous, transformed in place (rustfft takes several at once).
-    let rows_per_task = (GROUP * n1).div_ceil(n2).clamp(1, n1);
+    // Steps 3 and 4, by groups of rows: transform them in place (rustfft takes several at once),
+    // then store them transposed, out[k2·n1 + k1] = Z[k1, k2]·scale: each k2 writes the group's
+    // consecutive k1, a run of `rows` elements.
+    let rows_per_task = (GROUP * n1).div_ceil(n2).clamp(GROUP.min(n1), n1);
     let scratch2 = p2.get_inplace_scratch_len();
     let r = run_tasks(n1.div_ceil(rows_per_task), threads, check, |t, poll| {
         let r0 = t * rows_per_task;
         let rows = rows_per_task.min(n1 - r0);
-        let Some(mut scratch) = super::array::copy::try_vec::<C128>(scratch2) else {
-            return fail();
-        };
-        let w = w;
-        // SAFETY: rows r0..r0+rows of the n1×n2 buffer, this task's alone.
-        let chunk = unsafe { std::slice::from_raw_parts_mut(w.0.add(r0 * n2), rows * n2) };
-        p2.process_with_scratch(chunk, &mut scratch);
-        poll()
-    });
-    finish(r, &no_memory)?;
-
-    // Step 4: out[k2·n1 + k1] = Z[k1, k2]·scale, by groups of output rows.
-    let o = Shared(out);
-    let r = run_tasks(n2.div_ceil(GROUP), threads, check, |g, poll| {
-        let (k0, rows) = (g * GROUP, GROUP.min(n2 - g * GROUP));
         let (w, o) = (w, o);
-        for k1 in 0..n1 {
-            for r in 0..rows {
-                // SAFETY: k1·n2 + k0 + r < n is read (step 3 has finished); (k0 + r)·n1 + k1 < n
-                // is written, in this task's output rows only.
-                unsafe { *o.0.add((k0 + r) * n1 + k1) = *w.0.add(k1 * n2 + k0 + r) * scale };
+        let done = with_local(scratch2, |scratch| {
+            // SAFETY: rows r0..r0+rows of the n1×n2 `work`, this task's alone (steps 1–2 have
+            // finished: run_tasks returned).
+            let chunk = unsafe { std::slice::from_raw_parts_mut(w.0.add(r0 * n2), rows * n2) };
+            p2.process_with_scratch(chunk, scratch);
+            for k2 in 0..n2 {
+                for r in 0..rows {
+                    // SAFETY: (k2·n1 + r0 + r) < n, in this task's columns of `out`.
+                    unsafe { *o.0.add(k2 * n1 + r0 + r) = chunk[r * n2 + k2] * scale };
+                }
             }
+        });
+        if done.is_none() {
+            return fail();
         }
         poll()
     });
@@ -303,8 +323,14 @@ mod tests {
                 for threads in [1, 2, 3, 5] {
                     let mut data = x.clone();
                     let mut out = vec![C128::default(); n];
-                    // SAFETY: `out` is a separate Vec of n elements.
-                    unsafe { four_step(&mut data, out.as_mut_ptr(), (n1, n2), &p1, &p2, sign, 1.0, threads, &mut never_stop) }.unwrap();
+                    // SAFETY: `data` (source and work) and `out` are separate Vecs of n elements.
+                    unsafe { four_step(data.as_ptr(), data.as_mut_ptr(), out.as_mut_ptr(), (n1, n2), &p1, &p2, sign, 1.0, threads, &mut never_stop) }.unwrap();
+                    // A separate source is left as it was.
+                    let mut work = vec![C128::default(); n];
+                    let mut out2 = vec![C128::default(); n];
+                    // SAFETY: three separate Vecs of n elements.
+                    unsafe { four_step(x.as_ptr(), work.as_mut_ptr(), out2.as_mut_ptr(), (n1, n2), &p1, &p2, sign, 1.0, threads, &mut never_stop) }.unwrap();
+                    assert!(out2 == out);
                     let err = max_rel(&out, &want);
                     assert!(err <= 1e-12, "n={n} inverse={inverse} threads={threads}: {err:e}");
                 }
