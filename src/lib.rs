@@ -95,6 +95,12 @@ const METHOD_LIST: &[PyMethodDef] = &[
         ml_flags: METH_NOARGS,
         ml_doc: private::RUST_HEAP_DOC.as_ptr(),
     },
+    PyMethodDef {
+        ml_name: c"_parallel_call_cost".as_ptr(),
+        ml_meth: PyMethodDefPointer { PyCFunction: private::parallel_call_cost },
+        ml_flags: METH_VARARGS,
+        ml_doc: private::CALL_COST_DOC.as_ptr(),
+    },
     // METH_NOARGS: called with no arguments; the second parameter is always NULL.
     PyMethodDef {
         ml_name: c"set_num_threads".as_ptr(),

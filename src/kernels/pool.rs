@@ -43,7 +43,7 @@
 
 use std::any::Any;
 use std::cell::Cell;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, Once};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -83,6 +83,8 @@ struct Shared {
     idle: Condvar,
     /// A copy of `State::epoch` that spinning workers read without the lock.
     epoch: AtomicU64,
+    /// A copy of `State::running` that the caller spins on before it sleeps on `idle`.
+    running: AtomicUsize,
     /// Whether workers may spin (the pool has no more workers than CPUs).
     spin: AtomicBool,
 }
@@ -117,6 +119,7 @@ impl Pool {
                 wake: Condvar::new(),
                 idle: Condvar::new(),
                 epoch: AtomicU64::new(0),
+                running: AtomicUsize::new(0),
                 spin: AtomicBool::new(true),
             }),
             submit: Mutex::new(()),
@@ -132,6 +135,9 @@ impl Pool {
     /// Start workers until there are `n` (or the OS refuses one). Caller holds `submit`.
     fn grow(&self, n: usize) -> usize {
         let mut workers = lock(&self.workers);
+        if workers.len() >= n {
+            return workers.len();
+        }
         while workers.len() < n {
             let index = workers.len();
             let shared = Arc::clone(&self.shared);
@@ -140,6 +146,7 @@ impl Pool {
                 Err(_) => break,
             }
         }
+        // (available_cpus reads cgroup files: tens of µs, so only when the pool has grown.)
         self.shared.spin.store(workers.len() < super::parallel::available_cpus(), Ordering::Relaxed);
         workers.len()
     }
@@ -178,15 +185,29 @@ impl Pool {
             shared.wake.notify_one();
         }
         let mine = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| job(0)));
-        let (joined, theirs) = {
+        let (joined, running) = {
             let mut st = lock(&shared.state);
             let joined = seats - st.seats;
             st.job = None;
             st.seats = 0;
+            (joined, st.running)
+        };
+        // The seated workers usually finish at about the same time as this thread: spin for a
+        // while before sleeping (waking a sleeping thread costs tens of µs on a VM).
+        if running > 0 {
+            let start = Instant::now();
+            while shared.running.load(Ordering::Acquire) > 0 && start.elapsed() < SPIN {
+                for _ in 0..64 {
+                    std::hint::spin_loop();
+                }
+            }
+        }
+        let theirs = {
+            let mut st = lock(&shared.state);
             while st.running > 0 {
                 st = shared.idle.wait(st).unwrap_or_else(|e| e.into_inner());
             }
-            (joined, st.panic.take())
+            st.panic.take()
         };
         if let Err(payload) = mine {
             std::panic::resume_unwind(payload);
@@ -252,6 +273,7 @@ fn worker(shared: &Shared, index: usize) {
                 Some(job) if st.seats > 0 => {
                     st.seats -= 1;
                     st.running += 1;
+                    shared.running.store(st.running, Ordering::Release);
                     job
                 }
                 _ => continue,
@@ -265,6 +287,7 @@ fn worker(shared: &Shared, index: usize) {
             st.panic.get_or_insert(payload);
         }
         st.running -= 1;
+        shared.running.store(st.running, Ordering::Release);
         if st.running == 0 {
             shared.idle.notify_all();
         }
@@ -358,6 +381,39 @@ pub fn shutdown() {
 /// Workers alive in the pool now (0 before the first parallel call and after [`shutdown`]).
 pub fn worker_count() -> usize {
     REGISTRY.with(|slot| slot.clone()).map_or(0, |p| p.workers())
+}
+
+/// The cost of one parallel call that every one of `threads` participants must join, in
+/// nanoseconds per call, averaged over `calls`: through the pool (`spawn == false`), or with
+/// `threads - 1` threads spawned and joined per call as before the pool (`std::thread::scope`).
+/// For examples/bench_heavy.py. The job is an arrival barrier, so a call ends only when every
+/// participant has started (a participant that cannot arrive within a second is not waited for).
+pub fn parallel_call_cost(threads: usize, spawn: bool, calls: usize) -> f64 {
+    let threads = threads.max(1);
+    let calls = calls.max(1);
+    let start = Instant::now();
+    for _ in 0..calls {
+        let arrived = std::sync::atomic::AtomicUsize::new(0);
+        let barrier = |_: usize| {
+            arrived.fetch_add(1, Ordering::AcqRel);
+            let t0 = Instant::now();
+            while arrived.load(Ordering::Acquire) < threads && t0.elapsed() < Duration::from_secs(1) {
+                std::thread::yield_now();
+            }
+        };
+        if spawn {
+            std::thread::scope(|s| {
+                for i in 1..threads {
+                    let barrier = &barrier;
+                    s.spawn(move || barrier(i));
+                }
+                barrier(0);
+            });
+        } else {
+            run(threads, &barrier);
+        }
+    }
+    start.elapsed().as_nanos() as f64 / calls as f64
 }
 
 #[cfg(test)]
