@@ -71,7 +71,7 @@ def test_an_idle_pool_costs_no_cpu(threads):
     time.sleep(0.01)
     before = pool_cpu_ticks()
     time.sleep(0.5)
-    # Workers spin for at most 50 µs after a job, then park: 0.5 s of idling is ~0 ticks of CPU
+    # Workers spin for at most 10 µs after a job, then park: 0.5 s of idling is ~0 ticks of CPU
     # (a pool that kept spinning would burn 0.5 s, 50 ticks at 100 Hz, per worker).
     assert pool_cpu_ticks() - before <= 1
 

@@ -49,7 +49,7 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 /// How long a worker spins, watching for a new job, before it parks.
-pub const SPIN: Duration = Duration::from_micros(50);
+pub const SPIN: Duration = Duration::from_micros(10);
 
 /// A job with its lifetime erased (`'static` is what a type alias of a trait object means).
 type Job = dyn Fn(usize) + Sync;
