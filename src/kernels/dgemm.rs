@@ -35,8 +35,11 @@
 //! into a scratch tile, and only their valid part is stored into, or added to, C; so are all
 //! tiles of a C with neither stride 1.
 //!
-//! Memory: the two packing buffers (4.6 MiB) come from the global allocator per call, like
-//! gemm's, which aborts if it cannot allocate them.
+//! Memory: the shared B panel (4 MiB) and each thread's A block (576 KiB) come from the global
+//! allocator per call, like gemm's, which aborts if it cannot allocate them.
+//!
+//! Threads: `dgemm_parallel` runs these loops on the worker pool, B packed once per panel for
+//! every thread and C's tiles claimed from a counter (its comment has the schedule).
 
 #![cfg(target_arch = "x86_64")]
 

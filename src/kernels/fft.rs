@@ -268,7 +268,6 @@ pub unsafe fn transform(job: &Job, threads: usize, check: &mut dyn FnMut() -> bo
     let ntasks = lines.div_ceil(lines_per_task);
     let no_memory = std::sync::atomic::AtomicBool::new(false);
 
-    // Helpers are not placed (parallel::start_away_from): not measured for transforms.
     let result = run_tasks(ntasks, threads, check, |t, poll| {
         let first = t * lines_per_task;
         let last = (first + lines_per_task).min(lines);

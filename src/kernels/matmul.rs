@@ -9,16 +9,19 @@
 //! (wrapping on overflow, as NumPy does) by a plain loop.
 //!
 //! How the work is cut:
-//! - *between threads*: each batch item's C is split into row blocks, and into column blocks too
-//!   when there are too few rows to go round (a 64×4096 · 4096×4096 product); the blocks are tasks
-//!   pulled from a shared counter by `threads` threads (src/kernels/tasks.rs);
+//! - float64 products that rawcapi's own kernel takes go to its BLAS-like scheduler whole
+//!   (`dgemm::dgemm_parallel`: B packed once for all threads, tiles claimed in two dimensions);
+//! - *between threads*, for the rest: each batch item's C is split into row and column blocks
+//!   chosen from the shapes alone (so every thread count gives the same bits); the blocks are
+//!   tasks pulled from a shared counter by `threads` threads of the pool (src/kernels/tasks.rs);
 //! - *within a task, for interrupt checks*: the inner dimension k is cut into chunks and the
 //!   chunks accumulate into C (`C += A[:, kc]·B[kc, :]`). Cutting k instead of rows costs no extra
 //!   packing: gemm packs A and B per k-panel anyway, and each chunk packs only its own panel, so a
 //!   1-thread 2048³ product makes the same packing passes as one call — while the calling thread
 //!   gets a `poll()` every 2–4·10⁹ flops (20–50 ms), which the glue turns into a signal check.
 //!
-//! Memory: gemm, and dgemm (4.6 MiB per call), allocate their packing buffers (cache-sized, a few
+//! Memory: gemm, and dgemm (4 MiB of shared B panel per call and 576 KiB of A block per
+//! thread), allocate their packing buffers (cache-sized, a few
 //! MB at most) with the global allocator, which aborts on failure; everything sized by the operands (the result, cast copies,
 //! the batch index) is allocated fallibly by the glue, which raises MemoryError.
 //!

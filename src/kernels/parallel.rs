@@ -198,7 +198,7 @@ pub fn pieces_for(nbytes: usize, threads: usize, min_bytes_per_thread: usize) ->
     threads.min(nbytes / min_bytes_per_thread.max(1)).max(1)
 }
 
-/// `kernel(units)`, or the sum of `kernel` over pieces of `units` scanned on scoped threads
+/// `kernel(units)`, or the sum of `kernel` over pieces of `units` scanned on the pool's threads
 /// when the input is large enough (see the module comment). `kernel` must be additive:
 /// `kernel(a ++ b) == kernel(a) + kernel(b)`.
 #[inline(always)]
