@@ -83,7 +83,7 @@ CHILD = textwrap.dedent(
         return sum(1 for name in comms() if name != "rawcapi-pool")
     threads_before = tasks()
     def settle():
-        # A thread other than the pool's (the interrupter) may take a moment to exit after its
+        # A thread other than the pool's may take a moment to exit after its
         # work returned: wait up to 3 s before counting threads or heap.
         deadline = time.monotonic() + 3
         while tasks() != threads_before and time.monotonic() < deadline:
