@@ -483,3 +483,31 @@ def test_a_sequence_is_read_as_far_as_its_len():
     assert rawcapi.zeros(_Endless(2, 3)).shape == (3, 3)
     with pytest.raises(ValueError, match="maximum supported dimension for an Array is 32, found 40"):
         rawcapi.zeros(_Endless(40, 1))
+
+
+def test_a_sequence_never_shows_a_half_built_tuple():
+    # The items are read before the tuple that holds them is made: code run by the sequence (its
+    # __getitem__ here) that walks every object the collector tracks never meets a tuple with
+    # empty slots, which reading would crash on.
+    import gc
+
+    class Scanning:
+        def __len__(self):
+            return 3
+
+        def __getitem__(self, i):
+            if i >= 3:
+                raise IndexError(i)
+            for obj in gc.get_objects():
+                if type(obj) is tuple and len(obj) == 3:
+                    list(obj)  # reads every slot
+            return float(i)
+
+    assert Array(Scanning()).tolist() == [0.0, 1.0, 2.0]
+
+
+def test_a_deque_is_read_in_one_pass():
+    from collections import deque
+    values = deque(range(1000))
+    assert Array(values).tolist() == list(range(1000))
+    assert Array(deque([deque([1, 2]), deque([3, 4])])).tolist() == [[1, 2], [3, 4]]

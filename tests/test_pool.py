@@ -11,6 +11,7 @@ import time
 import numpy as np
 import pytest
 
+import interpreters_compat
 import rawcapi
 
 RNG = np.random.default_rng(20261205)
@@ -155,7 +156,8 @@ def test_python_threads_submit_at_once(threads):
 
 
 def test_subinterpreters_share_the_pool(threads):
-    interpreters = pytest.importorskip("_xxsubinterpreters")
+    if not interpreters_compat.AVAILABLE:
+        pytest.skip(interpreters_compat.REASON)
     threads(2)
     root = os.path.dirname(os.path.abspath(rawcapi.__file__))
     code = f"import sys; sys.path.insert(0, {root!r})\n" + (
@@ -165,9 +167,8 @@ def test_subinterpreters_share_the_pool(threads):
         "assert abs(y[0].real - sum(x)) < 1e-6\n"
     )
     for _ in range(3):
-        interp = interpreters.create()
-        interpreters.run_string(interp, code)
-        interpreters.destroy(interp)
+        with interpreters_compat.Interpreter() as interp:
+            interp.run(code)
     assert pool_workers() <= 1
 
 

@@ -193,16 +193,20 @@ fn ragged(py: Python<'_>, shape: &[usize], depth: usize) -> PyErrSet {
 /// code we call later (an element's `__float__` or `__len__` may clear it), which would free items
 /// we still point at; a tuple cannot change, and holding it holds them.
 ///
-/// Lists and tuples: `PySequence_Tuple`, a copy of their item array. Any other sequence: as many
-/// items as `len(obj)` says, by index (`PySequence_Size`, then `PySequence_GetItem` for each), so
-/// an exception from its `__len__` comes out as raised and a `__getitem__` that never raises
-/// IndexError costs what `__len__` promised. `PySequence_Tuple` would iterate such an object
-/// until memory runs out: from 3.14 it no longer asks `__len__` first (`tuple(obj)` with a
-/// raising `__len__` and an endless `__getitem__` raises the `__len__` error on 3.13.5 and
-/// MemoryError on 3.14.10 and 3.15.2).
-unsafe fn fast(_py: Python<'_>, obj: *mut PyObject) -> PyResult<Owned> {
+/// Lists and tuples: `PySequence_Tuple`, a copy of their item array. Any other sequence: at most
+/// as many items as `len(obj)` says, from its iterator (`PySequence_Size`, then `PyIter_Next`), so
+/// an exception from its `__len__` comes out as raised, a `__getitem__` that never raises
+/// IndexError costs what `__len__` promised, and a sequence whose indexing is slow (a `deque`)
+/// is still read in one pass. `PySequence_Tuple` would iterate an endless one until memory runs
+/// out: from 3.14 it no longer asks `__len__` first (`tuple(obj)` with a raising `__len__` and an
+/// endless `__getitem__` raises the `__len__` error on 3.13.5 and MemoryError on 3.14.10 and
+/// 3.15.2). The items are collected first and the tuple made after, with no Python code between:
+/// a tuple is tracked by the collector from `PyTuple_New` on, and the sequence's own code (its
+/// `__next__`, a `gc.get_objects()` in it) must never see one with empty slots.
+unsafe fn fast(py: Python<'_>, obj: *mut PyObject) -> PyResult<Owned> {
     // SAFETY (whole body): GIL held; `obj` is a valid borrowed object. PySequence_Tuple,
-    // PyTuple_New and PySequence_GetItem return new references or NULL with an exception set.
+    // PyObject_GetIter, PyIter_Next and PyTuple_New return new references or NULL (with an
+    // exception set, except PyIter_Next at the end of the iteration).
     unsafe {
         if pyo3_ffi::PyList_Check(obj) != 0 || pyo3_ffi::PyTuple_Check(obj) != 0 {
             return Owned::from_new(pyo3_ffi::PySequence_Tuple(obj));
@@ -211,11 +215,26 @@ unsafe fn fast(_py: Python<'_>, obj: *mut PyObject) -> PyResult<Owned> {
         if n < 0 {
             return Err(PyErrSet::fetched());
         }
-        let tuple = Owned::from_new(pyo3_ffi::PyTuple_New(n))?;
-        for i in 0..n {
-            let item = Owned::from_new(pyo3_ffi::PySequence_GetItem(obj, i))?;
-            // Steals `item` into the new tuple's empty slot i (nothing else has seen the tuple).
-            crate::capi::compat::tuple_fill(tuple.as_ptr(), i, item);
+        let iter = Owned::from_new(pyo3_ffi::PyObject_GetIter(obj))?;
+        // Reserved up to a bound: `len` is the object's word, not a promise of memory.
+        let mut items: Vec<Owned> = Vec::new();
+        items.try_reserve((n as usize).min(1 << 16)).map_err(|_| no_memory(py))?;
+        while items.len() < n as usize {
+            let next = pyo3_ffi::PyIter_Next(iter.as_ptr());
+            if next.is_null() {
+                if !pyo3_ffi::PyErr_Occurred().is_null() {
+                    return Err(PyErrSet::fetched());
+                }
+                break; // fewer items than `len` said: the tuple holds what there was
+            }
+            try_push(py, &mut items, Owned::from_new(next)?)?;
+        }
+        drop(iter);
+        let tuple = Owned::from_new(pyo3_ffi::PyTuple_New(items.len() as isize))?;
+        for (i, item) in items.into_iter().enumerate() {
+            // Steals `item` into the new tuple's empty slot i; no Python code has run since
+            // PyTuple_New, so nothing else has seen the tuple.
+            crate::capi::compat::tuple_fill(tuple.as_ptr(), i as isize, item);
         }
         Ok(tuple)
     }
