@@ -183,25 +183,22 @@ pub enum Memory {
 /// Is `ty` the Array type of some rawcapi module (any interpreter's)? Exactly that type:
 /// Array is not subclassable (no `Py_TPFLAGS_BASETYPE`, src/array/spec.rs).
 ///
-/// 3.14+: `PyType_GetBaseByToken(ty, token, &base)` (Doc/c-api/type.rst) walks `ty`'s MRO for
-/// the first type whose `Py_tp_token` is the Array's (src/array/spec.rs): 1 with `base` a *new*
-/// reference, 0 with `base` NULL, -1 with an exception set. Requiring `base == ty` keeps the
-/// test exact (a later subclass-aware check would accept any `base`).
+/// 3.14+: `PyType_GetBaseByToken(ty, token, NULL)` (Doc/c-api/type.rst) looks through `ty`'s MRO
+/// for a type whose `Py_tp_token` is the Array's (src/array/spec.rs): 1 if there is one, 0 if
+/// not, -1 with an exception set. With `result` NULL it takes no reference, so recognising an
+/// Array costs no reference-count traffic on the shared type (atomic on a free-threaded build).
+/// Since no class can derive from Array, the type found can only be `ty` itself: the test is
+/// exact.
 ///
 /// # Safety
 /// `ty` is a live type object (borrowed); the GIL is held.
 #[cfg(Py_3_14)]
 unsafe fn is_array_type(ty: *mut PyTypeObject) -> bool {
-    let mut base: *mut PyTypeObject = ptr::null_mut();
-    // SAFETY: `ty` is a type; the token is a non-NULL static address (the call refuses NULL).
-    let found = unsafe { pyo3_ffi::PyType_GetBaseByToken(ty, super::spec::token(), &mut base) };
+    // SAFETY: `ty` is a type; the token is a non-NULL static address (the call refuses NULL);
+    // a NULL `result` asks for no reference.
+    let found = unsafe { pyo3_ffi::PyType_GetBaseByToken(ty, super::spec::token(), ptr::null_mut()) };
     match found {
-        1 => {
-            let exact = base == ty;
-            // SAFETY: `base` is the new (strong) reference the call returned; it is only compared.
-            unsafe { pyo3_ffi::Py_DECREF(base.cast()) };
-            exact
-        }
+        1 => true,
         0 => false,
         _ => {
             // The documented errors are a NULL token and a `ty` that is not a type, neither

@@ -60,10 +60,12 @@ impl<'py> Python<'py> {
             }
             // CPython fills the struct in `_Begin`; its fields are private.
             let mut section = MaybeUninit::<PyCriticalSection>::uninit();
+            // One pointer for both calls: CPython keeps it in the thread state until `_End`.
+            let raw = section.as_mut_ptr();
             // SAFETY: attached (the token); `obj` live (the caller); `section` is a local that
             // stays where it is until `_end` (declared after it, so dropped before it) ends it.
-            unsafe { PyCriticalSection_Begin(section.as_mut_ptr(), obj) };
-            let _end = End(section.as_mut_ptr());
+            unsafe { PyCriticalSection_Begin(raw, obj) };
+            let _end = End(raw);
             f()
         }
         #[cfg(not(all(Py_GIL_DISABLED, Py_3_13, not(Py_LIMITED_API))))]

@@ -215,8 +215,9 @@ pub const fn export_slots<const N: usize>(settings: &[Setting], abi: *mut PyABII
 /// `PyABIInfo_VAR(abi_info)` (Include/modsupport.h): what the module was built for, checked by
 /// `PyABIInfo_Check` before anything else of the module is read. The flags are pyo3-ffi's
 /// `PyABIInfo_DEFAULT_FLAGS` (the GIL or free-threaded build); both versions are the headers'
-/// `major.minor` (`PY_VERSION_HEX` in C, from build.rs here), so a module compiled for one minor
-/// version is refused by another with "incompatible ABI version" rather than loaded.
+/// `major.minor`, from build.rs (C's `PyABIInfo_VAR` stores the whole `PY_VERSION_HEX`;
+/// `PyABIInfo_Check` in Python/modsupport.c compares only major and minor), so a module compiled
+/// for one minor version is refused by another with "incompatible ABI version" rather than loaded.
 #[cfg(Py_3_15)]
 pub const fn abi_info() -> PyABIInfo {
     let version = match u32::from_str_radix(env!("RAWCAPI_PY_VERSION_HEX"), 16) {
