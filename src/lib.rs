@@ -97,12 +97,6 @@ const METHOD_LIST: &[PyMethodDef] = &[
         ml_flags: METH_NOARGS,
         ml_doc: private::RUST_HEAP_DOC.as_ptr(),
     },
-    PyMethodDef {
-        ml_name: c"_parallel_call_cost".as_ptr(),
-        ml_meth: PyMethodDefPointer { PyCFunction: private::parallel_call_cost },
-        ml_flags: METH_VARARGS,
-        ml_doc: private::CALL_COST_DOC.as_ptr(),
-    },
     // METH_NOARGS: called with no arguments; the second parameter is always NULL.
     PyMethodDef {
         ml_name: c"set_num_threads".as_ptr(),
@@ -278,8 +272,6 @@ unsafe extern "C" fn rawcapi_exec(module: *mut PyObject) -> c_int {
         // honoured fails the import with a message naming it, rather than being ignored.
         crate::kernels::simd::configure_from_env().map_err(|e| capi::error::raise(py, capi::error::Exc::ImportError, &e.0))?;
         crate::kernels::parallel::configure_from_env().map_err(|e| capi::error::raise(py, capi::error::Exc::ImportError, &e))?;
-        // The worker pool is stopped by Py_FinalizeEx (src/functions/threads.rs).
-        functions::threads::register_shutdown(py);
         // The Array type: built from its spec for this module, owned by the module state (the
         // strong reference `create_type` returned moves there), and published as `rawcapi.Array`.
         // SAFETY: `module` is the module being executed; its state block exists (m_size > 0).

@@ -233,20 +233,6 @@ SPECS: list[Spec] = [
         bad=[Bad("one-argument", lambda: (1,), TypeError, r"^rawcapi\._rust_heap\(\) takes no arguments \(1 given\)$")],
     ),
     Spec(
-        name="_parallel_call_cost",
-        oracle=None,
-        good=[Good("two-threads-pool", lambda: (2, False, 3)), Good("two-threads-spawn", lambda: (2, True, 1))],
-        bad=[
-            Bad("no-arguments", lambda: (), TypeError, r"^_parallel_call_cost\(\) takes exactly 3 arguments \(0 given\)$"),
-            Bad("four-arguments", lambda: (2, False, 1, 4), TypeError, r"^_parallel_call_cost\(\) takes exactly 3 arguments \(4 given\)$"),
-            Bad("keyword", lambda: (2, False, 1), TypeError, r"^_parallel_call_cost\(\) takes no keyword arguments$", kwargs={"x": 1}),
-            Bad("zero-threads", lambda: (0, False, 1), ValueError, r"^_parallel_call_cost: threads must be 1 to 1024 and calls at least 1$"),
-            Bad("zero-calls", lambda: (2, False, 0), ValueError, r"^_parallel_call_cost: threads must be 1 to 1024 and calls at least 1$"),
-            Bad("str", lambda: ("2", False, 1), TypeError, r"^'str' object cannot be interpreted as an integer$"),
-            Bad("overflow", lambda: (2**70, False, 1), OverflowError, r"^Python int too large to convert to C ssize_t$"),
-        ],
-    ),
-    Spec(
         name="_panic",
         oracle=None,
         good=[],

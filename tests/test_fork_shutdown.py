@@ -30,8 +30,8 @@ def _threads_in_process() -> int:
 
 def _threads_settle_to(expected: int, timeout: float = 3.0) -> int:
     """The task count once it is back to `expected`, or whatever it is after `timeout`: a worker
-    whose work is done may take a moment to exit, which is not a leak; one still there after
-    seconds is."""
+    whose work is done may take a moment to exit (scoped threads are waited for, not joined;
+    helpers are detached), which is not a leak; one still there after seconds is."""
     deadline = time.monotonic() + timeout
     while _threads_in_process() != expected and time.monotonic() < deadline:
         time.sleep(0.01)

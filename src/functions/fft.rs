@@ -140,7 +140,7 @@ unsafe fn call(
         // captures the plan cache (an Arc, plain Rust), the input view and the output pointer.
         let run = |check: &mut dyn FnMut() -> bool, threads: usize| {
             let plan = plans.get(n, kind);
-            let job = Job { transform: kind, plan: &plan, buffers: plans.buffers(), plans: Some(&*plans), n, scale, input: view, axis, out: out_data.get() };
+            let job = Job { transform: kind, plan: &plan, buffers: plans.buffers(), n, scale, input: view, axis, out: out_data.get() };
             // SAFETY: the input stays exported (held by `input`) and the output is the fresh
             // Array's memory, seen by no one else until we return it.
             transform(&job, threads, check)

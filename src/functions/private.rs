@@ -84,39 +84,3 @@ pub unsafe extern "C" fn rust_heap(_module: *mut PyObject, _unused: *mut PyObjec
         Ok(pair)
     })
 }
-
-pub const CALL_COST_DOC: &std::ffi::CStr = c"_parallel_call_cost($module, threads, spawn, calls, /)
---
-
-Nanoseconds per parallel call that all `threads` participants must join
-(an empty job ending in an arrival barrier), averaged over `calls` calls:
-through the worker pool, or (spawn=True) with threads spawned and joined per
-call, as rawcapi did before it had a pool. For examples/bench_heavy.py.";
-
-/// `METH_VARARGS`: `args` is a tuple (borrowed), parsed with `PyArg_ParseTuple`.
-///
-/// # Safety
-/// Called only by CPython (through the method or slot table), with the GIL held and the
-/// arguments its calling convention promises.
-pub unsafe extern "C" fn parallel_call_cost(_module: *mut PyObject, args: *mut PyObject) -> *mut PyObject {
-    // SAFETY: CPython calls this function attached (holding the GIL).
-    let py = unsafe { Python::assume_attached() };
-    panic::guard(py, std::ptr::null_mut(), || {
-        let (mut threads, mut spawn, mut calls): (pyo3_ffi::Py_ssize_t, std::ffi::c_int, pyo3_ffi::Py_ssize_t) = (0, 0, 0);
-        // SAFETY: GIL held; `args` is the call's tuple; "npn" stores two Py_ssize_t and an int
-        // through the three pointers, or returns 0 with an exception set.
-        if unsafe { pyo3_ffi::PyArg_ParseTuple(args, c"npn:_parallel_call_cost".as_ptr(), &mut threads, &mut spawn, &mut calls) } == 0 {
-            return Err(PyErrSet::fetched());
-        }
-        if !(1..=crate::kernels::parallel::MAX_THREADS as isize).contains(&threads) || calls < 1 {
-            return Err(crate::capi::error::raise(py, crate::capi::error::Exc::ValueError, "_parallel_call_cost: threads must be 1 to 1024 and calls at least 1"));
-        }
-        let ns = py.allow_threads(|| crate::kernels::pool::parallel_call_cost(threads as usize, spawn != 0, calls as usize));
-        // SAFETY: GIL held; PyFloat_FromDouble returns a new reference or NULL with an exception.
-        let value = unsafe { pyo3_ffi::PyFloat_FromDouble(ns) };
-        if value.is_null() {
-            return Err(PyErrSet::fetched());
-        }
-        Ok(value)
-    })
-}

@@ -1,8 +1,8 @@
 //! `set_num_threads(n, /)`, `get_num_threads()`: how many threads one large scan may use.
 //!
 //! The setting is process-wide (like NumPy's BLAS or Numba's), kept in `kernels::parallel` as an
-//! atomic; the worker pool behind it (src/kernels/pool.rs) grows to it on demand, and is stopped
-//! when the setting is lowered and at interpreter finalisation ([`register_shutdown`]). `_set_parallel_threshold` is private, for the tests and the threshold
+//! atomic: there is no pool behind it, so it is the only state, and a `fork()` child inherits a
+//! correct copy of it. `_set_parallel_threshold` is private, for the tests and the threshold
 //! measurement in examples/bench.py.
 
 use pyo3_ffi::PyObject;
@@ -48,13 +48,7 @@ pub unsafe extern "C" fn set_num_threads(_module: *mut PyObject, n: *mut PyObjec
             let shown = if overflow != 0 { "an integer beyond 64 bits".to_string() } else { value.to_string() };
             return Err(raise(py, Exc::ValueError, &format!("set_num_threads(n): n must be between 1 and {max}, got {shown}")));
         }
-        let previous = parallel::set_num_threads(value as usize);
-        if (value as usize) < previous {
-            // Fewer threads from now on: let the workers go (the next parallel call starts the
-            // ones it needs). Joining waits for a job another thread may be running, so the GIL
-            // is released meanwhile (that job's caller may need it to check for signals).
-            py.allow_threads(crate::kernels::pool::shutdown);
-        }
+        parallel::set_num_threads(value as usize);
         Ok(none(py).into_raw())
     })
 }
@@ -96,38 +90,4 @@ pub unsafe extern "C" fn set_parallel_threshold(_module: *mut PyObject, nbytes: 
         let n = unsafe { usize_from_int(py, nbytes, "nbytes") }?;
         Ok(int_from_u128(py, parallel::set_min_bytes_per_thread(n) as u128)?.into_raw())
     })
-}
-
-/// Whether [`stop_pool_at_exit`] is registered for the current interpreter runtime. CPython
-/// empties its list of exit functions when it runs them (`call_ll_exitfuncs` in
-/// Python/pylifecycle.c), so after a `Py_FinalizeEx` and a new `Py_Initialize` the next module
-/// exec registers it again.
-static REGISTERED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
-
-/// Arrange for the worker pool to be stopped and joined by `Py_FinalizeEx`, so that no thread of
-/// rawcapi outlives the interpreter (an embedding application that finalizes and goes on, or
-/// initializes again, would otherwise keep idle workers). Called from the module's exec slot.
-///
-/// `Py_AtExit` functions run at the very end of `Py_FinalizeEx`, after the interpreter is gone
-/// (Doc/c-api/sys.rst: "Since Python's internal finalization will have completed before the
-/// cleanup function, no Python APIs should be called by func"); stopping the pool touches no
-/// Python object, so that is the right moment: every Python-level user of rawcapi has finished.
-pub fn register_shutdown(_py: Python) {
-    use std::sync::atomic::Ordering;
-    if REGISTERED.swap(true, Ordering::AcqRel) {
-        return;
-    }
-    // SAFETY: attached (the token); `stop_pool_at_exit` is an `extern "C" fn()` that lives as
-    // long as the process (CPython never unloads extension modules). Py_AtExit returns -1 when
-    // its 32 slots are full: then the workers are left to the process's exit, as before.
-    if unsafe { pyo3_ffi::Py_AtExit(Some(stop_pool_at_exit)) } != 0 {
-        REGISTERED.store(false, Ordering::Release);
-    }
-}
-
-/// The `Py_AtExit` function: stop and join the pool's workers. No Python API is called here.
-extern "C" fn stop_pool_at_exit() {
-    REGISTERED.store(false, std::sync::atomic::Ordering::Release);
-    // A panic must not unwind into CPython; the pool's own code does not panic, but be sure.
-    let _ = std::panic::catch_unwind(crate::kernels::pool::shutdown);
 }

@@ -35,20 +35,14 @@
 //! into a scratch tile, and only their valid part is stored into, or added to, C; so are all
 //! tiles of a C with neither stride 1.
 //!
-//! Memory: the shared B panel (4 MiB) and each thread's A block (576 KiB) come from the global
-//! allocator per call, like gemm's, which aborts if it cannot allocate them.
-//!
-//! Threads: `dgemm_parallel` runs these loops on the worker pool, B packed once per panel for
-//! every thread and C's tiles claimed from a counter (its comment has the schedule).
+//! Memory: the two packing buffers (4.6 MiB) come from the global allocator per call, like
+//! gemm's, which aborts if it cannot allocate them.
 
 #![cfg(target_arch = "x86_64")]
 
 use std::arch::x86_64::*;
 
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-
 use super::matmul::Operand;
-use super::tasks::{never_stop, Stopped};
 use crate::kernels::simd::{self, Path};
 
 /// Rows of the micro-kernel's C tile: three zmm registers of 8 doubles.
@@ -98,67 +92,22 @@ fn buffer(n: usize) -> Vec<Line> {
 
 /// `C = A·B` (`accumulate == false`) or `C += A·B` for an m×k A, k×n B and m×n C, each given by
 /// a pointer to its first element and a row and column stride in elements (any sign) — for A
-/// and B, matmul.rs's `Operand` — on the calling thread alone.
-///
-/// # Safety
-/// As for [`dgemm_parallel`].
-#[allow(clippy::too_many_arguments)]
-pub unsafe fn dgemm(m: usize, n: usize, k: usize, a: Operand<f64>, b: Operand<f64>, c: *mut f64, c_rs: isize, c_cs: isize, accumulate: bool) {
-    // SAFETY: the caller's contract; never_stop never stops.
-    let _ = unsafe { dgemm_parallel(m, n, k, a, b, c, c_rs, c_cs, accumulate, 1, &mut never_stop) };
-}
-
-/// What a product did, for the tests: the bytes it packed (every element copied into a packing
-/// buffer, counted once per copy).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct Stats {
-    pub packed_bytes: usize,
-}
-
-/// [`dgemm`] on up to `threads` threads of the pool, scheduled the way BLIS schedules its
-/// loops (module docs):
-/// - per k-panel of a column panel, B is packed *once*, into one buffer every thread reads, the
-///   packing itself split between the threads (groups of micro-panels, claimed from a counter);
-/// - then the panel's C is cut in two dimensions, MC-row blocks × column parts, into tiles that
-///   the threads claim from a shared counter; a thread packs the A block of its tile into its own
-///   buffer and runs the micro-kernel over the tile. A slow or shared core delays only the tiles
-///   it took;
-/// - a thread that has no tile left waits for the tiles still running (never for a thread that
-///   has not started), then moves to the next panel.
-///
-/// The tiles depend on the shapes only, never on `threads`, and each C element is computed by
-/// one micro-kernel call per k-panel, in k-panel order: the result is bitwise identical for every
-/// thread count, and so are the bytes packed ([`Stats`]).
-///
-/// `check` runs on the calling thread after each of its tiles; `false` stops the product
-/// (`Err(Stopped)`, C incomplete).
+/// and B, matmul.rs's `Operand`.
 ///
 /// # Safety
 /// When m, n and k are all non-zero, the CPU has AVX-512F ([`takes`] checks the process's SIMD
 /// path, which only names a path the CPU supports). A and B are readable and C writable — and,
-/// with `accumulate`, readable and initialised — by this call only, from any thread, at every
-/// element the shapes and strides describe; C does not overlap A or B.
+/// with `accumulate`, readable and initialised — by this call only, at every element the shapes
+/// and strides describe; C does not overlap A or B.
 #[allow(clippy::too_many_arguments)]
-pub unsafe fn dgemm_parallel(
-    m: usize,
-    n: usize,
-    k: usize,
-    a: Operand<f64>,
-    b: Operand<f64>,
-    c: *mut f64,
-    c_rs: isize,
-    c_cs: isize,
-    accumulate: bool,
-    threads: usize,
-    check: &mut dyn FnMut() -> bool,
-) -> Result<Stats, Stopped> {
+pub unsafe fn dgemm(m: usize, n: usize, k: usize, a: Operand<f64>, b: Operand<f64>, c: *mut f64, c_rs: isize, c_cs: isize, accumulate: bool) {
     if m == 0 || n == 0 {
-        return Ok(Stats::default());
+        return;
     }
     if c_rs != 1 && c_cs == 1 {
         // A row-major C: compute Cᵀ (n×m, row stride 1) = Bᵀ·Aᵀ. Transposing is swapping strides.
         // SAFETY: the same elements, described the other way round.
-        return unsafe { dgemm_parallel(n, m, k, b.transposed(), a.transposed(), c, c_cs, c_rs, accumulate, threads, check) };
+        return unsafe { dgemm(n, m, k, b.transposed(), a.transposed(), c, c_cs, c_rs, accumulate) };
     }
     if k == 0 {
         if !accumulate {
@@ -169,212 +118,62 @@ pub unsafe fn dgemm_parallel(
                 }
             }
         }
-        return Ok(Stats::default());
+        return;
     }
-    let job = Job::new(m, n, k, a, b, c, c_rs, c_cs, accumulate);
-    let threads = threads.clamp(1, job.tiles);
-    let check = super::tasks::OnCaller::new(check);
-    super::pool::run(threads, &|participant| {
-        if participant == 0 {
-            let mut check = check.open();
-            // SAFETY: the caller's contract, CPU feature included; see `Job::run`.
-            unsafe { job.run(&mut **check) };
-        } else {
-            // SAFETY: as above.
-            unsafe { job.run(&mut || true) };
-        }
-    });
-    if job.stop.load(Ordering::Relaxed) {
-        return Err(Stopped);
-    }
-    Ok(Stats { packed_bytes: job.packed.load(Ordering::Relaxed) })
+    // SAFETY: the caller's contract, including the CPU feature.
+    unsafe { dgemm_avx512(m, n, k, a, b, c, c_rs, c_cs, accumulate) }
 }
 
-/// Micro-panels of B packed per claim (an item of a panel's packing phase): 128 columns.
-const B_GROUP: usize = 16;
-/// Column parts per MC-row block are chosen so that a panel has at least this many tiles.
-const MIN_TILES: usize = 32;
-
-/// One product's shared schedule: the loop bounds, the shared B buffer, and a claim counter and
-/// a done counter per phase (phase 2p packs panel p's B, phase 2p + 1 computes its tiles).
-struct Job {
-    m: usize,
-    n: usize,
-    k: usize,
-    kc: usize,
-    a: Operand<f64>,
-    b: Operand<f64>,
-    c: *mut f64,
-    c_rs: isize,
-    c_cs: isize,
-    accumulate: bool,
-    /// The width of a tile's column part (a multiple of NR).
-    part_cols: usize,
-    /// Tiles of a full-width panel (the most any panel has).
-    tiles: usize,
-    /// The shared packed B panel: `b_ptr` points into `_b_buf`'s heap block (which moving the
-    /// Vec does not move), so participants write and read it without forming references.
-    _b_buf: Vec<Line>,
-    b_ptr: *mut f64,
-    phases: Vec<[AtomicUsize; 2]>,
-    stop: AtomicBool,
-    packed: AtomicUsize,
-}
-
-// SAFETY: a Job describes memory the caller of dgemm_parallel promised readable (A, B) and
-// writable by this call only (C) from any thread; B's buffer is written in disjoint groups during
-// a packing phase and only read during the compute phase that follows it (the phase's done
-// counter orders the two, Release/Acquire); tiles write disjoint parts of C.
-unsafe impl Sync for Job {}
-
-impl Job {
-    #[allow(clippy::too_many_arguments)]
-    fn new(m: usize, n: usize, k: usize, a: Operand<f64>, b: Operand<f64>, c: *mut f64, c_rs: isize, c_cs: isize, accumulate: bool) -> Job {
-        // Equal k-panels no deeper than KC (gemm's rule too): 600 is two panels of 300, not 512 + 88.
-        let kc = k.div_ceil(k.div_ceil(KC));
-        let nc_max = NC.min(n);
-        let blocks = m.div_ceil(MC);
-        let micro = nc_max.div_ceil(NR);
-        let parts = MIN_TILES.div_ceil(blocks).clamp(1, micro);
-        let part_cols = micro.div_ceil(parts) * NR;
-        let parts = nc_max.div_ceil(part_cols);
-        let panels = n.div_ceil(NC) * k.div_ceil(kc);
-        let mut b_buf = buffer(nc_max.next_multiple_of(NR) * kc);
-        let b_ptr = b_buf.as_mut_ptr().cast::<f64>();
-        Job {
-            m,
-            n,
-            k,
-            kc,
-            a,
-            b,
-            c,
-            c_rs,
-            c_cs,
-            accumulate,
-            part_cols,
-            tiles: blocks * parts,
-            _b_buf: b_buf,
-            b_ptr,
-            phases: (0..2 * panels).map(|_| [AtomicUsize::new(0), AtomicUsize::new(0)]).collect(),
-            stop: AtomicBool::new(false),
-            packed: AtomicUsize::new(0),
-        }
-    }
-
-    /// Claim the items of `phase` (`count` of them) and run each with `item`; then wait until
-    /// every claimed item is done. `false` when the product was stopped.
-    fn phase(&self, phase: usize, count: usize, mut item: impl FnMut(usize) -> bool) -> bool {
-        let [next, done] = &self.phases[phase];
-        loop {
-            if self.stop.load(Ordering::Relaxed) {
-                return false;
-            }
-            let i = next.fetch_add(1, Ordering::Relaxed);
-            if i >= count {
-                break;
-            }
-            let go_on = item(i);
-            done.fetch_add(1, Ordering::Release);
-            if !go_on {
-                self.stop.store(true, Ordering::Relaxed);
-                return false;
-            }
-        }
-        // Every item is claimed; the ones not done yet are running on threads that are working.
-        let mut spins = 0u32;
-        while done.load(Ordering::Acquire) < count {
-            if self.stop.load(Ordering::Relaxed) {
-                return false;
-            }
-            spins += 1;
-            if spins < 256 {
-                std::hint::spin_loop();
-            } else {
-                std::thread::yield_now();
-            }
-        }
-        true
-    }
-
-    /// One participant's part of the whole product.
-    ///
-    /// # Safety
-    /// `dgemm_parallel`'s contract, with m, n, k > 0 and C's row stride 1 or neither stride 1.
-    #[target_feature(enable = "avx512f")]
-    unsafe fn run(&self, poll: &mut dyn FnMut() -> bool) {
-        let kc = self.kc;
-        let mut a_buf: Vec<Line> = Vec::new();
-        // A partial tile is computed here whole, then its valid part is added to C.
-        let mut tile = [Line([0.0; 8]); MR * NR / 8];
-        let tile = tile.as_mut_ptr().cast::<f64>();
-        let (a, b, c) = (self.a, self.b, self.c);
-        let mut phase = 0;
-        for jc in (0..self.n).step_by(NC) {
-            let nc = NC.min(self.n - jc);
-            for pc in (0..self.k).step_by(kc) {
-                let kcur = kc.min(self.k - pc);
-                // The first k-panel of a fresh C stores; every later one adds to what is there.
-                let load = self.accumulate || pc > 0;
-                let pb = self.b_ptr;
-                let groups = nc.div_ceil(NR * B_GROUP);
-                // SAFETY (all pointer arithmetic below): jc + nc ≤ n, pc + kcur ≤ k, ic + mc ≤ m;
-                // group g packs columns g·128.. of the panel into micro-panels at g·128·kcur, all
-                // inside the buffer's nc.next_multiple_of(NR)·kcur ≤ capacity doubles; A blocks
-                // are mc.next_multiple_of(MR)·kcur ≤ MC·kc doubles, the A buffer's capacity.
-                let packed_b = self.phase(phase, groups, |g| {
-                    let x0 = g * NR * B_GROUP;
-                    let cols = (NR * B_GROUP).min(nc - x0);
-                    unsafe { pack::<NR>(cols, kcur, b.ptr.offset(pc as isize * b.rs + (jc + x0) as isize * b.cs), b.cs, b.rs, pb.add(x0 * kcur)) };
-                    self.packed.fetch_add(cols * kcur * 8, Ordering::Relaxed);
-                    true
-                });
-                if !packed_b {
-                    return;
-                }
-                let parts = nc.div_ceil(self.part_cols);
-                let tiles = self.m.div_ceil(MC) * parts;
-                let computed = self.phase(phase + 1, tiles, |t| {
-                    let (ic, part) = (t / parts * MC, t % parts);
-                    let mc = MC.min(self.m - ic);
-                    let j0 = part * self.part_cols;
-                    let jn = self.part_cols.min(nc - j0);
-                    if a_buf.capacity() == 0 {
-                        a_buf = buffer(MC * kc);
-                    }
-                    let pa = a_buf.as_mut_ptr().cast::<f64>();
-                    unsafe { pack::<MR>(mc, kcur, a.ptr.offset(ic as isize * a.rs + pc as isize * a.cs), a.rs, a.cs, pa) };
-                    self.packed.fetch_add(mc * kcur * 8, Ordering::Relaxed);
-                    for jr in (j0..j0 + jn).step_by(NR) {
-                        let cols = NR.min(nc - jr);
-                        for ir in (0..mc).step_by(MR) {
-                            let rows = MR.min(mc - ir);
-                            // SAFETY: as above; the micro-panels at ir·kcur and jr·kcur were packed
-                            // (B's in the finished phase before this one).
-                            unsafe {
-                                let (ap, bp) = (pa.add(ir * kcur), pb.add(jr * kcur));
-                                let ct = c.offset((ic + ir) as isize * self.c_rs + (jc + jr) as isize * self.c_cs);
-                                if rows == MR && cols == NR && self.c_rs == 1 {
-                                    kernel_24x8(kcur, ap, bp, ct, self.c_cs, load);
-                                } else {
-                                    kernel_24x8(kcur, ap, bp, tile, MR as isize, false);
-                                    for j in 0..cols {
-                                        for i in 0..rows {
-                                            let q = ct.offset(i as isize * self.c_rs + j as isize * self.c_cs);
-                                            let v = *tile.add(j * MR + i);
-                                            *q = if load { *q + v } else { v };
-                                        }
+/// The five loops (module docs), compiled for AVX-512 so the packers' copies use it too.
+#[target_feature(enable = "avx512f")]
+#[allow(clippy::too_many_arguments)]
+unsafe fn dgemm_avx512(m: usize, n: usize, k: usize, a: Operand<f64>, b: Operand<f64>, c: *mut f64, c_rs: isize, c_cs: isize, accumulate: bool) {
+    // Equal k-panels no deeper than KC (gemm's rule too): 600 is two panels of 300, not 512 + 88.
+    let kc = k.div_ceil(k.div_ceil(KC));
+    let mut a_buf = buffer(MC * kc);
+    let mut b_buf = buffer(NC.min(n.next_multiple_of(NR)) * kc);
+    let (pa, pb) = (a_buf.as_mut_ptr().cast::<f64>(), b_buf.as_mut_ptr().cast::<f64>());
+    // A partial tile is computed here whole, then its valid part is added to C.
+    let mut tile = [Line([0.0; 8]); MR * NR / 8];
+    let tile = tile.as_mut_ptr().cast::<f64>();
+    for jc in (0..n).step_by(NC) {
+        let nc = NC.min(n - jc);
+        for pc in (0..k).step_by(kc) {
+            let kcur = kc.min(k - pc);
+            // The first k-panel of a fresh C stores; every later one adds to what is there.
+            let load = accumulate || pc > 0;
+            // SAFETY (all pointer arithmetic below): jc + nc ≤ n, pc + kcur ≤ k, ic + mc ≤ m;
+            // the packers write mc.next_multiple_of(MR)·kcur ≤ MC·kc doubles (MC is a multiple
+            // of MR) and nc.next_multiple_of(NR)·kcur ≤ NC.min(n.next_multiple_of(NR))·kc (NC
+            // is a multiple of NR), the buffers' capacities.
+            unsafe { pack::<NR>(nc, kcur, b.ptr.offset(pc as isize * b.rs + jc as isize * b.cs), b.cs, b.rs, pb) };
+            for ic in (0..m).step_by(MC) {
+                let mc = MC.min(m - ic);
+                // SAFETY: as above.
+                unsafe { pack::<MR>(mc, kcur, a.ptr.offset(ic as isize * a.rs + pc as isize * a.cs), a.rs, a.cs, pa) };
+                for jr in (0..nc).step_by(NR) {
+                    let cols = NR.min(nc - jr);
+                    for ir in (0..mc).step_by(MR) {
+                        let rows = MR.min(mc - ir);
+                        // SAFETY: as above; the micro-panels at ir·kcur and jr·kcur were packed.
+                        unsafe {
+                            let (ap, bp) = (pa.add(ir * kcur), pb.add(jr * kcur));
+                            let ct = c.offset((ic + ir) as isize * c_rs + (jc + jr) as isize * c_cs);
+                            if rows == MR && cols == NR && c_rs == 1 {
+                                kernel_24x8(kcur, ap, bp, ct, c_cs, load);
+                            } else {
+                                kernel_24x8(kcur, ap, bp, tile, MR as isize, false);
+                                for j in 0..cols {
+                                    for i in 0..rows {
+                                        let q = ct.offset(i as isize * c_rs + j as isize * c_cs);
+                                        let v = *tile.add(j * MR + i);
+                                        *q = if load { *q + v } else { v };
                                     }
                                 }
                             }
                         }
                     }
-                    poll()
-                });
-                if !computed {
-                    return;
                 }
-                phase += 2;
             }
         }
     }
@@ -653,83 +452,6 @@ mod tests {
                 }
             }
         }
-    }
-
-    /// The scheduler cuts tiles by shape alone: every thread count from 1 to twice the CPUs gives
-    /// the same bits and packs the same bytes, on shapes with partial tiles in every direction
-    /// (m, n not multiples of MR, NR, MC or NC; k not a multiple of KC), both C orientations, and
-    /// a product too thin to have a tile per thread.
-    #[test]
-    fn every_thread_count_gives_the_same_bits_and_packs_the_same_bytes() {
-        if !std::arch::is_x86_feature_detected!("avx512f") {
-            eprintln!("skipped: this CPU has no AVX-512F");
-            return;
-        }
-        let most = (2 * crate::kernels::parallel::available_cpus()).max(4);
-        let mut seed = 11;
-        for &(m, n, k) in &[(1, 1, 1), (25, 9, 7), (145, 1033, 1025), (301, 70, 600), (50, 2100, 40), (433, 1100, 513)] {
-            let av: Vec<f64> = (0..m * k).map(|_| lcg(&mut seed)).collect();
-            let bv: Vec<f64> = (0..k * n).map(|_| lcg(&mut seed)).collect();
-            for row_major in [true, false] {
-                let (c_rs, c_cs) = if row_major { (n as isize, 1) } else { (1, m as isize) };
-                let mut first: Option<(Vec<u64>, Stats)> = None;
-                for threads in 1..=most {
-                    let mut c = vec![f64::NAN; m * n];
-                    // SAFETY: A (m×k) and B (k×n) are row-major in `av`, `bv`; C is the m·n
-                    // elements of `c` in either orientation; AVX-512F checked above.
-                    let stats = unsafe {
-                        dgemm_parallel(
-                            m,
-                            n,
-                            k,
-                            Operand { ptr: av.as_ptr(), rs: k as isize, cs: 1 },
-                            Operand { ptr: bv.as_ptr(), rs: n as isize, cs: 1 },
-                            c.as_mut_ptr(),
-                            c_rs,
-                            c_cs,
-                            false,
-                            threads,
-                            &mut never_stop,
-                        )
-                    }
-                    .unwrap();
-                    let bits: Vec<u64> = c.iter().map(|x| x.to_bits()).collect();
-                    match &first {
-                        None => first = Some((bits, stats)),
-                        Some((b1, s1)) => {
-                            assert!(bits == *b1, "{m}x{n}x{k} row_major={row_major}: {threads} threads differ from 1");
-                            assert_eq!(stats, *s1, "{m}x{n}x{k}: {threads} threads packed other bytes than 1");
-                        }
-                    }
-                }
-                // B packed once per product, shared by the threads; A once per tile, at least once
-                // per column panel of C and never once per micro-panel.
-                let (mm, nn) = if row_major { (n, m) } else { (m, n) };
-                let packed = first.unwrap().1.packed_bytes;
-                assert!(packed >= 8 * k * (nn + mm * nn.div_ceil(NC)), "{m}x{n}x{k}: {packed}");
-                assert!(packed <= 8 * k * (nn + mm * nn.div_ceil(NR)), "{m}x{n}x{k}: {packed}");
-            }
-        }
-    }
-
-    #[test]
-    fn a_stop_ends_the_product() {
-        if !std::arch::is_x86_feature_detected!("avx512f") {
-            return;
-        }
-        let (m, n, k) = (600, 600, 600);
-        let a = vec![1.0; m * k];
-        let mut c = vec![0.0; m * n];
-        let mut polls = 0;
-        // SAFETY: A = B = the m×k row-major `a` (read only); C the separate m×n `c`; AVX-512F checked.
-        let r = unsafe {
-            dgemm_parallel(m, n, k, Operand { ptr: a.as_ptr(), rs: k as isize, cs: 1 }, Operand { ptr: a.as_ptr(), rs: n as isize, cs: 1 }, c.as_mut_ptr(), n as isize, 1, false, 2, &mut || {
-                polls += 1;
-                false
-            })
-        };
-        assert_eq!(r, Err(Stopped));
-        assert!(polls >= 1);
     }
 
     /// An operand that is never read (k = 0).

@@ -204,9 +204,6 @@ pub struct Job<'a> {
     pub plan: &'a Plan,
     /// Where line and scratch buffers come from and go back to (`FftPlans::buffers`).
     pub buffers: &'a Buffers,
-    /// The plan cache, for the sub-lengths of a line split across threads
-    /// (src/kernels/fft_split.rs); `None`: lines are never split.
-    pub plans: Option<&'a FftPlans>,
     pub n: usize,
     pub scale: f64,
     pub input: ArrayView<'a>,
@@ -227,9 +224,6 @@ const ELEMS_PER_POLL: usize = 1 << 18;
 /// Below this many elements in all, one thread.
 const MIN_ELEMS_PER_THREAD: usize = 1 << 15;
 
-/// Real transforms split one line across threads only from this many threads.
-const MIN_THREADS_TO_SPLIT_REAL: usize = 3;
-
 /// Run the job on up to `threads` threads; `check` as for [`run_tasks`].
 ///
 /// # Safety
@@ -245,30 +239,12 @@ pub unsafe fn transform(job: &Job, threads: usize, check: &mut dyn FnMut() -> bo
     let inner: usize = shape[job.axis + 1..].iter().product();
     let total = lines.saturating_mul(job.n);
     let threads = threads.max(1).min(total / MIN_ELEMS_PER_THREAD + 1);
-    // Fewer lines than threads, each large: split each line (the output lines are contiguous
-    // when inner == 1, which the split writes directly).
-    if let Some(plans) = job.plans.filter(|_| lines < threads && inner == 1) {
-        let complex_points = match job.transform {
-            Transform::Fft | Transform::Ifft => job.n,
-            // A split real transform does about twice the work of realfft's single-threaded one
-            // (measured at 2^20: 9.5 ms of CPU against 4.7): on two threads it cannot win, so
-            // it is split from three threads on.
-            _ if job.n.is_multiple_of(2) && threads >= MIN_THREADS_TO_SPLIT_REAL => job.n / 2,
-            _ => 0,
-        };
-        if let Some(split) = super::fft_split::splits(complex_points, threads) {
-            for line in 0..lines {
-                // SAFETY: the caller's contract; `line` < lines.
-                unsafe { split_line(job, plans, line, split, threads, check) }?;
-            }
-            return Ok(());
-        }
-    }
     let lines_per_task = (ELEMS_PER_POLL / job.n.max(1)).clamp(1, lines.div_ceil(4 * threads));
     let ntasks = lines.div_ceil(lines_per_task);
     let no_memory = std::sync::atomic::AtomicBool::new(false);
 
-    let result = run_tasks(ntasks, threads, check, |t, poll| {
+    // Helpers are not placed (parallel::start_away_from): not measured for transforms.
+    let result = run_tasks(ntasks, threads, false, check, |t, poll| {
         let first = t * lines_per_task;
         let last = (first + lines_per_task).min(lines);
         let Some(mut work) = LineWork::new(job) else {
@@ -297,99 +273,6 @@ pub unsafe fn transform(job: &Job, threads: usize, check: &mut dyn FnMut() -> bo
         return Err(FftError::NoMemory);
     }
     result.map_err(|_| FftError::Stopped)
-}
-
-/// One line transformed on `threads` threads by the four-step decomposition (fft_split.rs).
-///
-/// # Safety
-/// As for [`transform`]; `line` is a line of the job, whose output line is contiguous.
-unsafe fn split_line(job: &Job, plans: &FftPlans, line: usize, (n1, n2): (usize, usize), threads: usize, check: &mut dyn FnMut() -> bool) -> Result<(), FftError> {
-    use super::fft_split::{four_step, join_real, split_real};
-    let n = job.n;
-    let in_offset = input_offset(&job.input, job.axis, line);
-    // SAFETY: the line starts inside the input view.
-    let src = unsafe { job.input.data.offset(in_offset) };
-    let (dtype, in_step) = (job.input.dtype, job.input.strides[job.axis]);
-    let used = job.input.shape[job.axis].min(job.transform.in_len(n));
-    let out_first = line * job.transform.out_len(n);
-    let complex_plan = |len: usize, t: Transform| match plans.get(len, t) {
-        Plan::Complex(p) => p,
-        _ => unreachable!("a complex transform has a complex plan"),
-    };
-    let bufs = job.buffers;
-    let mut taken: Vec<Vec<C128>> = Vec::new();
-    let take_c = |len: usize| -> Result<Vec<C128>, FftError> { take(&bufs.complex, len).ok_or(FftError::NoMemory) };
-    let result = match job.transform {
-        Transform::Fft | Transform::Ifft => {
-            let mut data = take_c(n)?;
-            let (p1, p2) = (complex_plan(n1, job.transform), complex_plan(n2, job.transform));
-            let sign = if job.transform == Transform::Fft { -1.0 } else { 1.0 };
-            // A whole line of contiguous complex128 is read where it is; anything else (a cast,
-            // a stride, padding) is gathered into the work buffer first.
-            let source = if dtype == DType::Complex128 && in_step == 16 && used == n {
-                src.cast::<C128>()
-            } else {
-                // SAFETY: `used` elements of the input line exist.
-                unsafe { gather_line(src, dtype, in_step, &mut data[..used]) };
-                data[used..].fill(C128::default());
-                data.as_ptr()
-            };
-            // SAFETY: the output line is n contiguous complex128 of the private result, separate
-            // from the input and from `data` (n elements); `source` has n readable elements.
-            let r = unsafe { four_step(source, data.as_mut_ptr(), job.out.cast::<C128>().add(out_first), (n1, n2), &p1, &p2, sign, job.scale, threads, check) };
-            taken.push(data);
-            r
-        }
-        Transform::Rfft => {
-            let m = n / 2;
-            let mut data = take_c(m)?;
-            {
-                // The real signal, packed as m complex numbers x[2j] + i·x[2j+1]: the same bytes.
-                // SAFETY: C128 is two f64 (num_complex's repr(C)); 2m = n of them.
-                let reals = unsafe { std::slice::from_raw_parts_mut(data.as_mut_ptr().cast::<f64>(), n) };
-                // SAFETY: as above.
-                unsafe { gather_line(src, dtype, in_step, &mut reals[..used]) };
-                reals[used..].fill(0.0);
-            }
-            let z = take_c(m);
-            let r = z.and_then(|mut z| {
-                let (p1, p2) = (complex_plan(n1, Transform::Fft), complex_plan(n2, Transform::Fft));
-                // SAFETY: `data` (source and work) and `z` are separate buffers of m elements.
-                let r = unsafe { four_step(data.as_ptr(), data.as_mut_ptr(), z.as_mut_ptr(), (n1, n2), &p1, &p2, -1.0, 1.0, threads, check) }
-                    // SAFETY: the output line is m + 1 contiguous complex128 of the private result.
-                    .and_then(|()| unsafe { split_real(&z, job.out.cast::<C128>().add(out_first), job.scale, threads, check) });
-                taken.push(z);
-                r
-            });
-            taken.push(data);
-            r
-        }
-        Transform::Irfft => {
-            let m = n / 2;
-            let mut x = take_c(m + 1)?;
-            // SAFETY: `used` elements of the input line exist.
-            unsafe { gather_line(src, dtype, in_step, &mut x[..used]) };
-            x[used..].fill(C128::default());
-            let zin = take_c(m);
-            let r = zin.and_then(|mut zin| {
-                let (p1, p2) = (complex_plan(n1, Transform::Ifft), complex_plan(n2, Transform::Ifft));
-                // The inverse of the packed spectrum is (x[2j] + i·x[2j+1])·n/2: written as m
-                // complex numbers straight into the n reals of the output line, times 2·scale.
-                let r = join_real(&x, &mut zin, threads, check)
-                    // SAFETY: the output line is n = 2m contiguous float64 of the private result,
-                    // the bytes of m complex128 (alignment 8 either way); separate from `zin`.
-                    .and_then(|()| unsafe { four_step(zin.as_ptr(), zin.as_mut_ptr(), job.out.cast::<f64>().add(out_first).cast::<C128>(), (n1, n2), &p1, &p2, 1.0, 2.0 * job.scale, threads, check) });
-                taken.push(zin);
-                r
-            });
-            taken.push(x);
-            r
-        }
-    };
-    for v in taken {
-        give(&bufs.complex, v);
-    }
-    result
 }
 
 /// Byte offset of the first element of line `line` (C order over every dimension but `axis`).
@@ -606,7 +489,7 @@ mod tests {
             for (transform, sign) in [(Transform::Fft, -1.0), (Transform::Ifft, 1.0)] {
                 let plan = plans.get(n, transform);
                 let mut out = vec![C128::default(); n];
-                let job = Job { transform, plan: &plan, buffers: plans.buffers(), plans: Some(&plans), n, scale: 1.0, input: view, axis: 0, out: out.as_mut_ptr().cast() };
+                let job = Job { transform, plan: &plan, buffers: plans.buffers(), n, scale: 1.0, input: view, axis: 0, out: out.as_mut_ptr().cast() };
                 // SAFETY: `view` is exactly the `len` complex128 of `x` (len = 0 reads nothing);
                 // `out` is a fresh Vec of n = out_len(n) C128 (16-byte complex128, the Fft/Ifft
                 // output dtype), shape [n], used by nothing else during the call. Both outlive it.
@@ -635,7 +518,7 @@ mod tests {
             let m = n / 2 + 1;
             let plan = plans.get(n, Transform::Rfft);
             let mut spec = vec![C128::default(); m * 3];
-            let job = Job { transform: Transform::Rfft, plan: &plan, buffers: plans.buffers(), plans: Some(&plans), n, scale: 1.0, input: view, axis: 0, out: spec.as_mut_ptr().cast() };
+            let job = Job { transform: Transform::Rfft, plan: &plan, buffers: plans.buffers(), n, scale: 1.0, input: view, axis: 0, out: spec.as_mut_ptr().cast() };
             // SAFETY: `view` reads 12r + 4c (r < n, c < 3): the n*3 i32 of `data`. `spec` is a
             // fresh Vec of m*3 C128, the C-contiguous (out_len(n) = m, 3) complex128 result, used
             // by nothing else until the call returns.
@@ -650,7 +533,7 @@ mod tests {
             let sview = ArrayView { data: spec.as_ptr().cast(), dtype: DType::Complex128, shape: &[m, 3], strides: &[48, 16] };
             let plan = plans.get(n, Transform::Irfft);
             let mut back = vec![0.0f64; n * 3];
-            let job = Job { transform: Transform::Irfft, plan: &plan, buffers: plans.buffers(), plans: Some(&plans), n, scale: 1.0 / n as f64, input: sview, axis: 0, out: back.as_mut_ptr().cast() };
+            let job = Job { transform: Transform::Irfft, plan: &plan, buffers: plans.buffers(), n, scale: 1.0 / n as f64, input: sview, axis: 0, out: back.as_mut_ptr().cast() };
             // SAFETY: `sview` reads 48r + 16c (r < m, c < 3): the m*3 C128 of `spec`, now only read.
             // `back` is a fresh Vec of n*3 f64, the (n, 3) float64 irfft result, private here.
             unsafe { transform_fn(&job) };
@@ -667,7 +550,7 @@ mod tests {
         let view = ArrayView { data: spec.as_ptr().cast(), dtype: DType::Complex128, shape: &[3], strides: &[16] };
         let plan = plans.get(4, Transform::Irfft);
         let mut out = [0.0f64; 4];
-        let job = Job { transform: Transform::Irfft, plan: &plan, buffers: plans.buffers(), plans: Some(&plans), n: 4, scale: 0.25, input: view, axis: 0, out: out.as_mut_ptr().cast() };
+        let job = Job { transform: Transform::Irfft, plan: &plan, buffers: plans.buffers(), n: 4, scale: 0.25, input: view, axis: 0, out: out.as_mut_ptr().cast() };
         // SAFETY: `view` is the 3 C128 of the local `spec`; `out` is the local [f64; 4], exactly
         // the n = 4 float64 irfft result, separate from `spec` and untouched during the call.
         unsafe { transform_fn(&job) };
@@ -687,7 +570,7 @@ mod tests {
         let view = ArrayView { data: x.as_ptr().cast(), dtype: DType::Complex128, shape: &[rows, n], strides: &[16 * n as isize, 16] };
         let plan = plans.get(n, Transform::Fft);
         let mut out = vec![C128::default(); rows * n];
-        let job = Job { transform: Transform::Fft, plan: &plan, buffers: plans.buffers(), plans: Some(&plans), n, scale: 1.0, input: view, axis: 1, out: out.as_mut_ptr().cast() };
+        let job = Job { transform: Transform::Fft, plan: &plan, buffers: plans.buffers(), n, scale: 1.0, input: view, axis: 1, out: out.as_mut_ptr().cast() };
         // SAFETY: `view` is the rows*n C128 of `x`, C-contiguous; `out` is a fresh Vec of rows*n
         // C128, the (rows, n) complex128 result, not touched by this thread until the call
         // returns (the worker threads only read `x` and write disjoint lines of `out`).
@@ -709,7 +592,7 @@ mod tests {
         let view = ArrayView { data: x.as_ptr().cast(), dtype: DType::Complex128, shape: &[rows, n], strides: &[16 * n as isize, 16] };
         let plan = plans.get(n, Transform::Fft);
         let mut out = vec![C128::default(); rows * n];
-        let job = Job { transform: Transform::Fft, plan: &plan, buffers: plans.buffers(), plans: Some(&plans), n, scale: 1.0, input: view, axis: 1, out: out.as_mut_ptr().cast() };
+        let job = Job { transform: Transform::Fft, plan: &plan, buffers: plans.buffers(), n, scale: 1.0, input: view, axis: 1, out: out.as_mut_ptr().cast() };
         // SAFETY: `view` is the rows*n C128 of `x`; `out` a fresh Vec of rows*n C128, the (rows, n)
         // complex128 result, private to the call (which stops early and writes at most that).
         assert_eq!(unsafe { transform(&job, 1, &mut || false) }, Err(FftError::Stopped));

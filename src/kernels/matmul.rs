@@ -9,19 +9,16 @@
 //! (wrapping on overflow, as NumPy does) by a plain loop.
 //!
 //! How the work is cut:
-//! - float64 products that rawcapi's own kernel takes go to its BLAS-like scheduler whole
-//!   (`dgemm::dgemm_parallel`: B packed once for all threads, tiles claimed in two dimensions);
-//! - *between threads*, for the rest: each batch item's C is split into row and column blocks
-//!   chosen from the shapes alone (so every thread count gives the same bits); the blocks are
-//!   tasks pulled from a shared counter by `threads` threads of the pool (src/kernels/tasks.rs);
+//! - *between threads*: each batch item's C is split into row blocks, and into column blocks too
+//!   when there are too few rows to go round (a 64×4096 · 4096×4096 product); the blocks are tasks
+//!   pulled from a shared counter by `threads` threads (src/kernels/tasks.rs);
 //! - *within a task, for interrupt checks*: the inner dimension k is cut into chunks and the
 //!   chunks accumulate into C (`C += A[:, kc]·B[kc, :]`). Cutting k instead of rows costs no extra
 //!   packing: gemm packs A and B per k-panel anyway, and each chunk packs only its own panel, so a
 //!   1-thread 2048³ product makes the same packing passes as one call — while the calling thread
 //!   gets a `poll()` every 2–4·10⁹ flops (20–50 ms), which the glue turns into a signal check.
 //!
-//! Memory: gemm, and dgemm (4 MiB of shared B panel per call and 576 KiB of A block per
-//! thread), allocate their packing buffers (cache-sized, a few
+//! Memory: gemm, and dgemm (4.6 MiB per call), allocate their packing buffers (cache-sized, a few
 //! MB at most) with the global allocator, which aborts on failure; everything sized by the operands (the result, cast copies,
 //! the batch index) is allocated fallibly by the glue, which raises MemoryError.
 //!
@@ -71,18 +68,17 @@ unsafe impl<T> Send for Product<'_, T> {}
 // SAFETY: as above; tasks write disjoint blocks of C.
 unsafe impl<T> Sync for Product<'_, T> {}
 
-/// Below this many multiply-adds per thread the product runs on fewer threads: 2^22 is ~60 µs
-/// of one core's work, ten times what handing a job to the pool's parked workers costs
-/// (docs/appendix-a-speed.md). When each call spawned its threads (~50 µs each) the figure was
-/// 2^25, and a 256³ product (2^24) stayed on one thread.
-const MIN_MADDS_PER_THREAD: usize = 1 << 22;
-/// A product is cut into about this many multiply-adds per tile (at most [`MAX_TILES`] per
-/// batch item), whatever the thread count, so that the cut, and with it every rounding, is
-/// the same on 1 thread as on 64.
-const TILE_MADDS: usize = 1 << 22;
-const MAX_TILES: usize = 32;
+/// Below this many multiply-adds per thread the product runs on fewer threads: 2^25 is ~0.5 ms
+/// of one core's work. Spawning and placing a helper costs ~50 µs and it then needs time to
+/// reach full speed; measured with examples/bench_heavy.py, a 256³ product (2^24) took 0.27 ms
+/// on one thread and 0.36 ms split over two, so it stays on one; 512³ (2^27) splits.
+const MIN_MADDS_PER_THREAD: usize = 1 << 25;
 /// gemm's k-panel for f64 on AVX-512 and AVX2 machines (`kernel_params`: at least 512).
 const K_PANEL: usize = 512;
+/// From this many multiply-adds per thread (~4 ms of one core's work) a helper is moved off
+/// the caller's CPU when it starts (parallel::start_away_from): the move costs ~0.1 ms, sharing
+/// a CPU for a whole product costs half its speed.
+const PLACE_MADDS_PER_THREAD: usize = 1 << 28;
 /// Row or column blocks are not cut thinner than this (gemm's packing wants whole panels).
 const MIN_BLOCK: usize = 64;
 
@@ -100,15 +96,6 @@ pub trait MatmulElem: Element {
     /// chunks up to 512 made a 5000² int64 product poll only every ~3 s.
     const K_GRAIN: usize = K_PANEL;
 
-    /// A scheduler of this type's own for the whole product (float64's, src/kernels/dgemm.rs),
-    /// or `None` when the product goes through [`matmul_planned`]'s tiles.
-    ///
-    /// # Safety
-    /// As for [`matmul`].
-    unsafe fn whole(_p: &Product<Self>, _threads: usize, _check: &mut dyn FnMut() -> bool) -> Option<Result<(), Stopped>> {
-        None
-    }
-
     /// # Safety
     /// The pointers and strides describe an m×k A, k×n B and m×n C, A/B readable and C writable
     /// by this call only. `accumulate = false` overwrites C without reading it; `accumulate =
@@ -124,40 +111,17 @@ macro_rules! gemm_elem {
             // Measured (1 thread, float64): a 64×64 block runs at ~0.05 ns per multiply-add,
             // a 1×1, 2×2 or 8×8 one at 5–9 ns per k step — ~500 multiply-adds' worth.
             const K_STEP_MADDS: usize = 512;
-            $(
-                #[cfg(target_arch = "x86_64")]
-                unsafe fn whole(p: &Product<Self>, threads: usize, check: &mut dyn FnMut() -> bool) -> Option<Result<(), Stopped>> {
-                    // The products rawcapi's own kernel takes go to its scheduler whole, one
-                    // batch item after another, each on every thread.
-                    if !super::dgemm::takes(p.m, p.n, p.k) {
-                        return None;
-                    }
-                    for &[ao, bo, co] in p.batch {
-                        // SAFETY: the caller's contract (matmul's), for one batch item; `takes`
-                        // checked the CPU path.
-                        let done = unsafe {
-                            $own(
-                                p.m,
-                                p.n,
-                                p.k,
-                                Operand { ptr: p.a.ptr.offset(ao), ..p.a },
-                                Operand { ptr: p.b.ptr.offset(bo), ..p.b },
-                                p.c.offset(co),
-                                p.c_rs,
-                                p.c_cs,
-                                false,
-                                threads,
-                                check,
-                            )
-                        };
-                        if done.is_err() {
-                            return Some(Err(Stopped));
-                        }
-                    }
-                    Some(Ok(()))
-                }
-            )?
             unsafe fn block(m: usize, n: usize, k: usize, c: *mut Self, c_rs: isize, c_cs: isize, accumulate: bool, a: Operand<Self>, b: Operand<Self>) {
+                // A type with a kernel of rawcapi's own (float64: dgemm.rs says why) sends the
+                // products that kernel takes there, the rest to gemm.
+                $(
+                    #[cfg(target_arch = "x86_64")]
+                    if super::dgemm::takes(m, n, k) {
+                        // SAFETY: the caller's contract is dgemm's; `takes` checked the CPU path.
+                        unsafe { $own(m, n, k, a, b, c, c_rs, c_cs, accumulate) };
+                        return;
+                    }
+                )?
                 // SAFETY: the caller's contract is gemm's: valid m×k, k×n, m×n matrices with
                 // the given strides, C written by no one else. gemm computes
                 // dst = alpha·dst + beta·lhs·rhs, reading dst only when `read_dst`.
@@ -180,7 +144,7 @@ macro_rules! gemm_elem {
     };
 }
 gemm_elem!(f32, 1.0f32);
-gemm_elem!(f64, 1.0f64, own: super::dgemm::dgemm_parallel);
+gemm_elem!(f64, 1.0f64, own: super::dgemm::dgemm);
 gemm_elem!(C128, C128::new(1.0, 0.0), then: positive_zero);
 
 /// Turn each −0 in the m×n block at `c` into +0 (both parts), leaving every other value as it is.
@@ -277,11 +241,10 @@ pub fn plan(batch: usize, m: usize, n: usize, k: usize, threads: usize, poll_mad
 pub fn plan_with_grain(batch: usize, m: usize, n: usize, k: usize, threads: usize, poll_madds: usize, k_grain: usize, k_step_madds: usize) -> Plan {
     let item = m.saturating_mul(n).saturating_mul(k);
     let total = item.saturating_mul(batch);
-    let threads = threads_for(total, threads);
-    // Tiles per batch item, from the shapes alone (never from `threads`: the cut decides the
-    // k-chunks and gemm's blocking, so a thread-dependent cut would change the rounding):
-    // about TILE_MADDS each, at most MAX_TILES over the whole batch.
-    let want = (item / TILE_MADDS).clamp(1, MAX_TILES.div_ceil(batch.max(1)));
+    let threads = threads.max(1).min(total / MIN_MADDS_PER_THREAD + 1);
+    // Blocks per batch item: enough for every thread to have one (two when there are a few
+    // items, so uneven items balance), none when the batch alone keeps the threads busy.
+    let want = if threads == 1 || batch >= 4 * threads { 1 } else { (2 * threads).div_ceil(batch) };
     let rows_can = m.div_ceil(MIN_BLOCK).max(1);
     let row_blocks = want.min(rows_can);
     let col_blocks = want.div_ceil(row_blocks).min(n.div_ceil(MIN_BLOCK).max(1));
@@ -296,11 +259,6 @@ pub fn plan_with_grain(batch: usize, m: usize, n: usize, k: usize, threads: usiz
     Plan { threads, row_block, col_block, k_chunk }
 }
 
-/// The threads a product of `total` multiply-adds uses, of the `threads` allowed.
-fn threads_for(total: usize, threads: usize) -> usize {
-    threads.max(1).min(total / MIN_MADDS_PER_THREAD + 1)
-}
-
 /// Compute every `C[b] = A[b]·B[b]` of `p` on up to `threads` threads. `check` runs on the
 /// calling thread between blocks; when it returns `false` the work stops and `Err(Stopped)`
 /// is returned with C incomplete.
@@ -309,11 +267,6 @@ fn threads_for(total: usize, threads: usize) -> usize {
 /// A and B are readable, and C writable by this call only, for every batch item, from any
 /// thread, for the whole call; the C blocks of different (item, row, column) do not overlap.
 pub unsafe fn matmul<T: MatmulElem>(p: &Product<T>, threads: usize, check: &mut dyn FnMut() -> bool) -> Result<(), Stopped> {
-    let total = p.m.saturating_mul(p.n).saturating_mul(p.k).saturating_mul(p.batch.len());
-    // SAFETY: the caller's contract.
-    if let Some(done) = unsafe { T::whole(p, threads_for(total, threads), check) } {
-        return done;
-    }
     // SAFETY: the caller's contract.
     unsafe { matmul_planned(p, plan_with_grain(p.batch.len(), p.m, p.n, p.k, threads, T::POLL_MADDS, T::K_GRAIN, T::K_STEP_MADDS), check) }
 }
@@ -332,7 +285,9 @@ pub unsafe fn matmul_planned<T: MatmulElem>(p: &Product<T>, plan: Plan, check: &
     let ntasks = p.batch.len() * per_item;
     // Each thread's share of a split product is about MIN_MADDS_PER_THREAD or more; from ~4 ms of
     // work each (2^28 multiply-adds) a helper is moved off the caller's CPU at once.
-    run_tasks(ntasks, plan.threads, check, |t, poll| {
+    let per_thread = p.m.saturating_mul(p.n).saturating_mul(p.k).saturating_mul(p.batch.len()) / plan.threads.max(1);
+    let place = per_thread >= PLACE_MADDS_PER_THREAD;
+    run_tasks(ntasks, plan.threads, place, check, |t, poll| {
         let [ao, bo, co] = p.batch[t / per_item];
         let (rb, cb) = ((t % per_item) / col_blocks, t % col_blocks);
         let (r0, c0) = (rb * plan.row_block, cb * plan.col_block);
@@ -441,49 +396,6 @@ mod tests {
                 assert!(rel_err(&c, &want) < 1e-13 || (want.iter().all(|&w| w == 0.0) && c.iter().all(|&x| x == 0.0)), "{m} {n} {k} {threads}");
             }
         }
-    }
-
-    /// Every thread count from 1 to twice the CPUs gives the same bits, for each gemm type and
-    /// for float64 below and above the size rawcapi's own kernel takes, on shapes with partial
-    /// blocks.
-    fn same_bits_for_every_thread_count<T: MatmulElem + PartialEq + std::fmt::Debug>(make: impl Fn(f64) -> T) {
-        let most = (2 * crate::kernels::parallel::available_cpus()).max(4);
-        let mut g = Lcg(5);
-        for &(batch, m, n, k) in &[(1, 257, 129, 513), (3, 70, 65, 300), (1, 1, 300, 2000), (1, 300, 1, 700), (2, 129, 257, 64)] {
-            let a: Vec<T> = (0..batch * m * k).map(|_| make(g.next())).collect();
-            let b: Vec<T> = (0..batch * k * n).map(|_| make(g.next())).collect();
-            let offsets: Vec<[isize; 3]> = (0..batch).map(|i| [(i * m * k) as isize, (i * k * n) as isize, (i * m * n) as isize]).collect();
-            let mut first: Option<Vec<T>> = None;
-            for threads in 1..=most {
-                let mut c = vec![make(f64::NAN); batch * m * n];
-                let prod = Product {
-                    m,
-                    n,
-                    k,
-                    a: Operand { ptr: a.as_ptr(), rs: k as isize, cs: 1 },
-                    b: Operand { ptr: b.as_ptr(), rs: n as isize, cs: 1 },
-                    c: c.as_mut_ptr(),
-                    c_rs: n as isize,
-                    c_cs: 1,
-                    batch: &offsets,
-                };
-                // SAFETY: item i reads A at i·m·k + r·k + p and B at i·k·n + p·n + j inside `a`
-                // and `b`, and writes its own m·n block of `c`; the Vecs outlive the call.
-                unsafe { matmul(&prod, threads, &mut never_stop) }.unwrap();
-                match &first {
-                    None => first = Some(c),
-                    // Compared as bit patterns (NaN != NaN would hide nothing here: no NaN is made).
-                    Some(c1) => assert!(c == *c1, "{batch}x{m}x{n}x{k}: {threads} threads differ from 1"),
-                }
-            }
-        }
-    }
-
-    #[test]
-    fn every_thread_count_gives_the_same_bits() {
-        same_bits_for_every_thread_count::<f64>(|x| x);
-        same_bits_for_every_thread_count::<f32>(|x| x as f32);
-        same_bits_for_every_thread_count::<C128>(|x| C128::new(x, -x / 3.0));
     }
 
     #[test]
@@ -650,16 +562,9 @@ mod tests {
         let p = plan(1, 64, 4096, 4096, 4, g);
         assert_eq!(p.row_block, 64);
         assert!(p.col_block < 4096);
-        // The cut depends on the shapes only; the thread count on the size too.
-        let p1 = plan(1, 1024, 1024, 1024, 1, g);
-        let p2 = plan(1, 1024, 1024, 1024, 2, g);
-        let p8 = plan(1, 1024, 1024, 1024, 8, g);
-        assert_eq!((p1.row_block, p1.col_block, p1.k_chunk), (p2.row_block, p2.col_block, p2.k_chunk));
-        assert_eq!((p1.row_block, p1.col_block, p1.k_chunk), (p8.row_block, p8.col_block, p8.k_chunk));
-        assert_eq!((p1.threads, p2.threads, p8.threads), (1, 2, 8));
-        assert!(1024usize.div_ceil(p1.row_block) * 1024usize.div_ceil(p1.col_block) >= 8);
+        let p = plan(1, 1024, 1024, 1024, 2, g);
+        assert_eq!((p.threads, p.row_block, p.col_block), (2, 256, 1024));
         assert_eq!(plan(1, 8, 8, 8, 4, g).threads, 1);
-        assert_eq!(plan(1, 256, 256, 256, 4, g).threads, 4);
         assert!(plan(1, 4096, 4096, 4096, 1, g).k_chunk < 4096);
     }
 

@@ -1,23 +1,24 @@
-//! Splitting one scan across threads, and the process-wide thread setting.
+//! Splitting one scan across threads: scoped threads per call, no pool.
 //!
 //! A byte sum or a newline count over `n` bytes splits into independent sums over pieces, so a
-//! large input is cut into pieces, each scanned by the single-threaded kernel on the persistent
-//! pool's threads (src/kernels/pool.rs), and the results added. The pieces borrow the caller's
-//! memory; the pool's run-and-wait protocol guarantees no worker touches them after the call
-//! returns, as `std::thread::scope` did when each call spawned its own threads.
+//! large input is cut into one piece per thread, each piece scanned by the single-threaded
+//! kernel, and the results added. The threads are `std::thread::scope` threads created for the
+//! call and joined before it returns:
+//! - no state outlives a call, so nothing can be left broken in a child after `fork()` (a pool's
+//!   worker threads do not exist in the child, while its bookkeeping says they do);
+//! - the pieces borrow the caller's memory for exactly the scope's lifetime, checked by the
+//!   compiler, with no `'static` or reference counting;
+//! - spawning costs ~40–55 µs per thread on the machine the threshold was measured on, which is
+//!   why only inputs of at least [`DEFAULT_MIN_BYTES_PER_THREAD`] per thread are split
+//!   (docs/appendix-a-speed.md shows how that figure was measured).
 //!
-//! Spawning a thread per call cost ~40–55 µs per thread on the machine the thresholds were
-//! measured on; handing a job to parked pool workers costs a few µs (docs/appendix-a-speed.md
-//! has both measurements). The thresholds below were set when every call spawned; they are
-//! conservative now.
-//!
-//! A worker that cannot be started (the OS refuses the thread) is not an error: the work runs
-//! on the threads there are, at worst on the calling thread alone.
+//! A thread that cannot be spawned (`Builder::spawn_scoped` returns the OS error, e.g. EAGAIN at
+//! a process limit) is not an error: its piece runs on the calling thread instead.
 //!
 //! The glue releases the GIL before calling in, so the workers and the calling thread only
 //! touch memory, never Python objects.
 
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::OnceLock;
 
 use super::memory::Units;
@@ -198,7 +199,7 @@ pub fn pieces_for(nbytes: usize, threads: usize, min_bytes_per_thread: usize) ->
     threads.min(nbytes / min_bytes_per_thread.max(1)).max(1)
 }
 
-/// `kernel(units)`, or the sum of `kernel` over pieces of `units` scanned on the pool's threads
+/// `kernel(units)`, or the sum of `kernel` over pieces of `units` scanned on scoped threads
 /// when the input is large enough (see the module comment). `kernel` must be additive:
 /// `kernel(a ++ b) == kernel(a) + kernel(b)`.
 #[inline(always)]
@@ -222,44 +223,61 @@ fn fold_large<T: Copy + Sync>(units: Units<T>, nbytes: usize, min_bytes: usize, 
     fold_in_pieces(units, pieces, kernel)
 }
 
-/// Cut `units` into `pieces` near-equal pieces and sum `kernel` over them on the calling thread
-/// and up to `pieces - 1` pool workers, which claim pieces from a shared counter: a worker that
-/// starts late finds the pieces already taken, and the caller never waits for it. (`fold`
-/// chooses `pieces`; tests call this directly to force a split.)
+/// Cut `units` into `pieces` near-equal pieces; scan `pieces - 1` on new threads and the last
+/// on this one. (`fold` chooses `pieces`; tests call this directly to force a split.)
 pub fn fold_in_pieces<T: Copy + Sync>(units: Units<T>, pieces: usize, kernel: &(impl Fn(Units<T>) -> u64 + Sync)) -> u64 {
     let pieces = pieces.max(1);
-    if pieces == 1 {
-        return kernel(units);
-    }
-    let len = units.len();
-    let bound = |k: usize| len / pieces * k + (len % pieces).min(k);
-    let next = AtomicUsize::new(0);
-    let total = AtomicU64::new(0);
-    super::pool::run(pieces, &|_| loop {
-        let k = next.fetch_add(1, Ordering::Relaxed);
-        if k >= pieces {
-            return;
+    std::thread::scope(|scope| {
+        let mut workers = Vec::with_capacity(pieces - 1);
+        let mut total = 0u64;
+        let mut rest = units;
+        for k in 0..pieces - 1 {
+            let (piece, after) = rest.split_at(rest.len() / (pieces - k));
+            rest = after;
+            let spawned = builder("rawcapi-scan").spawn_scoped(scope, move || kernel(piece));
+            match spawned {
+                Ok(handle) => workers.push(handle),
+                // No thread to be had: do the piece here rather than fail the call.
+                Err(_) => total += kernel(piece),
+            }
         }
-        let (_, rest) = units.split_at(bound(k));
-        let (piece, _) = rest.split_at(bound(k + 1) - bound(k));
-        total.fetch_add(kernel(piece), Ordering::Relaxed);
-    });
-    total.into_inner()
+        total += kernel(rest);
+        for worker in workers {
+            // A panicking kernel is a bug; carry the panic to this thread, where the entry
+            // point's guard turns it into SystemError (the GIL is re-taken while unwinding).
+            total += worker.join().unwrap_or_else(|payload| std::panic::resume_unwind(payload));
+        }
+        total
+    })
 }
 
-/// Call `work(start, end)` over `0..total`, on this thread and up to `threads - 1` pool
-/// workers, each range exactly once, and return when all are done.
+/// The builder for a worker. Under `cargo test` it can be made to ask for an impossible stack,
+/// so the OS refuses the thread and the fallback path runs for real.
+fn builder(name: &str) -> std::thread::Builder {
+    let builder = std::thread::Builder::new().name(name.into());
+    #[cfg(test)]
+    if tests::REFUSE_SPAWNS.load(Ordering::Relaxed) {
+        return builder.stack_size(1 << 62);
+    }
+    builder
+}
+
+/// Call `work(start, end)` over `0..total`, on this thread and up to `threads - 1` helpers,
+/// each range exactly once, and return when all are done.
 ///
 /// For work that is not a sum (the elementwise loops write disjoint ranges of an output). The
-/// range is cut into `CHUNKS_PER_THREAD * threads` chunks that the threads *claim* from a shared
+/// range is cut into `chunks_per_thread * threads` chunks that the threads *claim* from a shared
 /// counter, rather than into one fixed piece per thread. That matters on a busy machine: a
-/// worker may not get a core for milliseconds, and with fixed pieces the caller would wait until
-/// it does (measured with per-call threads: a 1e6-element add 3x slower on two threads than on
-/// one while other processes kept both cores busy). Here the caller keeps claiming chunks, so a
-/// worker that starts late finds nothing left; the pool never makes the caller wait for a worker
-/// that has not joined.
+/// spawned helper may not get a core for milliseconds, and with fixed pieces the caller would sit
+/// in `join` until it does (measured: a 1e6-element add 3x slower on two threads than on one
+/// while other processes kept both cores busy). Here the caller keeps claiming chunks, so a
+/// helper that starts late finds nothing left and simply exits; the caller waits only for
+/// chunks that were actually claimed. Helpers are therefore plain (detached) threads, not
+/// scoped ones: see the SAFETY argument in the body for why `work` is still never called after
+/// this function returns.
 ///
-/// A panic in `work` on any thread is re-raised on this one after every participant returned.
+/// A helper that cannot be spawned is not an error (its share is claimed by the others). A panic
+/// in `work` on any thread is re-raised on this one after every claimed chunk has finished.
 pub fn for_each_range(total: usize, threads: usize, work: &(dyn Fn(usize, usize) + Sync)) {
     const CHUNKS_PER_THREAD: usize = 4;
     let threads = threads.clamp(1, total.max(1));
@@ -268,21 +286,86 @@ pub fn for_each_range(total: usize, threads: usize, work: &(dyn Fn(usize, usize)
         return;
     }
     let chunks = (threads * CHUNKS_PER_THREAD).min(total);
-    let bound = |i: usize| total / chunks * i + (total % chunks).min(i);
-    let next = AtomicUsize::new(0);
-    super::pool::run(threads, &|_| loop {
-        let chunk = next.fetch_add(1, Ordering::Relaxed);
-        if chunk >= chunks {
-            return;
-        }
-        work(bound(chunk), bound(chunk + 1));
+    let shared = std::sync::Arc::new(Claims {
+        next: AtomicUsize::new(0),
+        done: AtomicUsize::new(0),
+        chunks,
+        total,
+        // SAFETY (of the lifetime erasure): `work` is called only by a thread that claimed a
+        // chunk (`next < chunks`), and this function does not return before `done == claimed`,
+        // i.e. before every such call has returned. A helper that runs after that point fails
+        // its claim and never dereferences the pointer; a raw pointer may dangle unused.
+        work: unsafe { std::mem::transmute::<*const (dyn Fn(usize, usize) + Sync + '_), *const (dyn Fn(usize, usize) + Sync + 'static)>(work) },
+        panic: std::sync::Mutex::new(None),
     });
+    for _ in 1..threads {
+        let helper = std::sync::Arc::clone(&shared);
+        // A failed spawn drops its Arc clone and leaves its chunks to the others.
+        let _ = builder("rawcapi-loop").spawn(move || helper.run());
+    }
+    shared.run();
+    // Every chunk has been claimed (our own `run` only returns when the counter is exhausted);
+    // wait for the ones other threads are still running.
+    let mut spins = 0u32;
+    while shared.done.load(Ordering::Acquire) < shared.chunks {
+        spins += 1;
+        if spins < 64 {
+            std::hint::spin_loop();
+        } else {
+            std::thread::yield_now();
+        }
+    }
+    let payload = shared.panic.lock().unwrap_or_else(|e| e.into_inner()).take();
+    if let Some(payload) = payload {
+        std::panic::resume_unwind(payload);
+    }
+}
+
+/// The state [`for_each_range`]'s threads share.
+struct Claims {
+    next: AtomicUsize,
+    done: AtomicUsize,
+    chunks: usize,
+    total: usize,
+    work: *const (dyn Fn(usize, usize) + Sync + 'static),
+    panic: std::sync::Mutex<Option<Box<dyn std::any::Any + Send>>>,
+}
+
+// SAFETY: `work` points at a `Sync` closure (callable from any thread), dereferenced only under
+// the claim protocol described in `for_each_range`; the other fields are atomics and a mutex.
+unsafe impl Send for Claims {}
+// SAFETY: as above.
+unsafe impl Sync for Claims {}
+
+impl Claims {
+    fn run(&self) {
+        loop {
+            let chunk = self.next.fetch_add(1, Ordering::Relaxed);
+            if chunk >= self.chunks {
+                return;
+            }
+            let bound = |i: usize| self.total / self.chunks * i + (self.total % self.chunks).min(i);
+            // SAFETY: a successful claim; the caller of `for_each_range` is still waiting for
+            // this chunk, so the closure behind `work` is alive.
+            let work = unsafe { &*self.work };
+            let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| work(bound(chunk), bound(chunk + 1))));
+            if let Err(payload) = result {
+                self.panic.lock().unwrap_or_else(|e| e.into_inner()).get_or_insert(payload);
+            }
+            self.done.fetch_add(1, Ordering::Release);
+        }
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::sync::atomic::AtomicBool;
 
+    pub(super) static REFUSE_SPAWNS: AtomicBool = AtomicBool::new(false);
+    /// Tests run in parallel: the ones that set REFUSE_SPAWNS hold this, so one cannot clear
+    /// the flag while another relies on it.
+    static REFUSING: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
     #[cfg(target_os = "linux")]
     fn affinity() -> Vec<usize> {
@@ -319,6 +402,44 @@ mod tests {
         assert_eq!(start_away_from(None, 0), None);
         start_away_from(Some(usize::MAX / 2), 3);
         assert_eq!(affinity(), before);
+    }
+
+    #[test]
+    fn a_refused_spawn_runs_the_piece_here() {
+        let data: Vec<u8> = (0..5000u32).map(|i| i as u8).collect();
+        let expected: u64 = data.iter().map(|&b| u64::from(b)).sum();
+        let threads_seen = std::sync::Mutex::new(std::collections::HashSet::new());
+        let kernel = |u: Units<u8>| {
+            threads_seen.lock().unwrap().insert(std::thread::current().id());
+            // SAFETY: i < u.len() (read's contract). `u` is a piece split from
+            // Units::from_slice(&data), and `data` is alive and unmodified for the whole
+            // fold_in_pieces call, which joins every piece before returning.
+            (0..u.len()).map(|i| u64::from(unsafe { u.read(i) })).sum::<u64>()
+        };
+        let _refusing = REFUSING.lock().unwrap_or_else(|e| e.into_inner());
+        REFUSE_SPAWNS.store(true, Ordering::Relaxed);
+        let total = fold_in_pieces(Units::from_slice(&data), 4, &kernel);
+        REFUSE_SPAWNS.store(false, Ordering::Relaxed);
+        assert_eq!(total, expected);
+        assert_eq!(threads_seen.lock().unwrap().len(), 1, "every piece ran on the calling thread");
+    }
+
+    #[test]
+    fn refused_loop_helpers_leave_every_range_to_the_caller() {
+        let seen = std::sync::Mutex::new(vec![0u8; 1000]);
+        let caller = std::thread::current().id();
+        let others = AtomicUsize::new(0);
+        let _refusing = REFUSING.lock().unwrap_or_else(|e| e.into_inner());
+        REFUSE_SPAWNS.store(true, Ordering::Relaxed);
+        for_each_range(1000, 4, &|lo, hi| {
+            if std::thread::current().id() != caller {
+                others.fetch_add(1, Ordering::Relaxed);
+            }
+            seen.lock().unwrap()[lo..hi].iter_mut().for_each(|x| *x += 1);
+        });
+        REFUSE_SPAWNS.store(false, Ordering::Relaxed);
+        assert!(seen.lock().unwrap().iter().all(|&x| x == 1), "every index exactly once");
+        assert_eq!(others.load(Ordering::Relaxed), 0, "no helper could be spawned, so the caller did it all");
     }
 
     #[test]

@@ -1,16 +1,15 @@
-//! Numbered tasks on the pool's threads, with a stop poll between blocks.
+//! Numbered tasks on scoped threads, with a stop poll between blocks.
 //!
 //! The heavy kernels (matmul, fft) cut their work into tasks and run them on up to `threads`
-//! threads, the calling thread included (src/kernels/pool.rs). Only the calling thread may run
-//! `check`: in the glue it re-takes the GIL to look for a pending Ctrl-C, and a thread state can
-//! only be restored on the thread that saved it. The other threads see the outcome through a
-//! shared flag.
+//! threads, the calling thread included. Only the calling thread may run `check`: in the glue it
+//! re-takes the GIL to look for a pending Ctrl-C, and a thread state can only be restored on the
+//! thread that saved it. The other threads see the outcome through a shared flag.
 //!
-//! Beside src/kernels/parallel.rs: that one cuts an additive scan into pieces and adds the
-//! results; this one hands out uneven tasks dynamically and can be stopped between them, which
-//! is what a multiply split into tiles and an FFT over many lines need. Both run on the one
-//! persistent pool and take the thread count from `rawcapi.set_num_threads`
-//! ([`super::parallel::num_threads`]).
+//! Beside src/kernels/parallel.rs: that one cuts an additive scan into one equal piece per thread
+//! and adds the results; this one hands out uneven tasks dynamically and can be stopped between
+//! them, which is what a multiply split into blocks and an FFT over many lines need. Both create
+//! scoped threads per call (no pool) and run on fewer threads when one cannot be spawned; both
+//! take the thread count from `rawcapi.set_num_threads` ([`super::parallel::num_threads`]).
 
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
@@ -19,22 +18,27 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 pub struct Stopped;
 
 /// Run `task(i, poll)` for every `i in 0..ntasks`, on the calling thread and up to `threads - 1`
-/// pool workers, which pull task numbers from a shared counter (so uneven tasks balance, and a
-/// worker that starts late, or shares its core, delays only the tasks it took). A task calls
-/// `poll()` between its blocks and returns early when it answers `false`.
+/// scoped helper threads, which pull task numbers from a shared counter (so uneven tasks
+/// balance). A task calls `poll()` between its blocks and returns early when it answers `false`.
 ///
-/// On the calling thread `poll` calls `check` (and remembers a "stop"); on workers it reads the
-/// shared flag. After a stop no new task starts, the threads already running finish their
+/// On the calling thread `poll` calls `check` (and remembers a "stop"); on helper threads it reads
+/// the shared flag. After a stop no new task starts, the threads already running finish their
 /// current block, and the result is `Err(Stopped)`.
 ///
-/// A panic in any task propagates to the caller after all participants have returned.
-pub fn run_tasks<F>(ntasks: usize, threads: usize, check: &mut dyn FnMut() -> bool, task: F) -> Result<(), Stopped>
+/// `place_helpers`: start each helper on another CPU than the caller's
+/// ([`super::parallel::start_away_from`]) — worth its ~0.1 ms only when every thread has
+/// milliseconds of work.
+///
+/// A helper thread that cannot be spawned (out of threads or memory) is simply not used: the
+/// work runs on fewer threads, never aborts. A panic in any task propagates to the caller after
+/// all threads have stopped (`std::thread::scope` re-raises it).
+pub fn run_tasks<F>(ntasks: usize, threads: usize, place_helpers: bool, check: &mut dyn FnMut() -> bool, task: F) -> Result<(), Stopped>
 where
     F: Fn(usize, &mut dyn FnMut() -> bool) -> bool + Sync,
 {
     let next = AtomicUsize::new(0);
     let stop = AtomicBool::new(false);
-    let threads = threads.max(1).min(ntasks.max(1));
+    let helpers = threads.max(1).min(ntasks).saturating_sub(1);
 
     let worker = |poll: &mut dyn FnMut() -> bool| loop {
         if stop.load(Ordering::Relaxed) {
@@ -50,18 +54,27 @@ where
         }
     };
 
-    let check = OnCaller::new(check);
-    super::pool::run(threads, &|participant| {
-        if participant != 0 {
-            worker(&mut || !stop.load(Ordering::Relaxed));
-            return;
+    let cpu = super::parallel::current_cpu();
+    std::thread::scope(|scope| {
+        for index in 0..helpers {
+            let worker = &worker;
+            let stop = &stop;
+            let spawned = std::thread::Builder::new().name("rawcapi-worker".into()).spawn_scoped(scope, move || {
+                // Off the caller's CPU, for long tasks (see parallel::start_away_from).
+                if place_helpers {
+                    let _ = super::parallel::start_away_from(cpu, index);
+                }
+                worker(&mut || !stop.load(Ordering::Relaxed))
+            });
+            if spawned.is_err() {
+                break;
+            }
         }
-        let mut check = check.open();
         worker(&mut || {
             if stop.load(Ordering::Relaxed) {
                 return false;
             }
-            if !(*check)() {
+            if !check() {
                 stop.store(true, Ordering::Relaxed);
                 return false;
             }
@@ -72,27 +85,6 @@ where
         Err(Stopped)
     } else {
         Ok(())
-    }
-}
-
-/// `check` is `FnMut` and not `Send`: it belongs to the calling thread (in the glue it restores
-/// that thread's Python thread state). The job the pool runs is shared (`Fn + Sync`), so it
-/// reaches `check` through this wrapper, which only participant 0 opens.
-pub(crate) struct OnCaller<'a>(std::sync::Mutex<&'a mut dyn FnMut() -> bool>);
-
-// SAFETY: `pool::run` runs participant 0 on the thread that called it, which is the thread that
-// owns `check`, and only participant 0 locks the mutex; so `check` is never used on, nor moved
-// to, another thread.
-unsafe impl Sync for OnCaller<'_> {}
-
-impl<'a> OnCaller<'a> {
-    pub(crate) fn new(check: &'a mut dyn FnMut() -> bool) -> Self {
-        OnCaller(std::sync::Mutex::new(check))
-    }
-
-    /// For participant 0 of a `pool::run` job only (see the SAFETY comment above).
-    pub(crate) fn open(&self) -> std::sync::MutexGuard<'_, &'a mut dyn FnMut() -> bool> {
-        self.0.lock().unwrap_or_else(|e| e.into_inner())
     }
 }
 
@@ -155,7 +147,7 @@ mod tests {
     fn every_task_runs_once() {
         for threads in [1, 2, 5] {
             let hits: Vec<AtomicU64> = (0..100).map(|_| AtomicU64::new(0)).collect();
-            let r = run_tasks(100, threads, &mut never_stop, |i, poll| {
+            let r = run_tasks(100, threads, threads == 2, &mut never_stop, |i, poll| {
                 hits[i].fetch_add(1, Ordering::Relaxed);
                 poll()
             });
@@ -172,7 +164,7 @@ mod tests {
             calls += 1;
             calls < 3
         };
-        let r = run_tasks(1000, 2, &mut check, |_, poll| {
+        let r = run_tasks(1000, 2, true, &mut check, |_, poll| {
             done.fetch_add(1, Ordering::Relaxed);
             std::thread::sleep(std::time::Duration::from_micros(100));
             poll()
@@ -211,6 +203,6 @@ mod tests {
 
     #[test]
     fn zero_tasks() {
-        assert_eq!(run_tasks(0, 4, &mut never_stop, |_, _| unreachable!()), Ok(()));
+        assert_eq!(run_tasks(0, 4, false, &mut never_stop, |_, _| unreachable!()), Ok(()));
     }
 }
